@@ -1,0 +1,612 @@
+/* /proc/PID/{stat,status,cgroup,cmdline,oom_score_adj}, meminfo and
+ * vm.swappiness: pure parsers over (buf, len) and readers relative to a
+ * proc-root dirfd. See proc.h for the contracts. */
+#include "cgroup/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Worst case of 6.x stat: 52 numeric fields of up to 20 digits and a comm
+ * of up to 63 bytes (workqueue and kthread names): ~1.2 KiB. */
+#define STAT_BUF 2048
+/* The status lines we keep (see read_status_lines) and meminfo. */
+#define STATUS_BUF 1024
+#define STATUS_LINE_MAX 96
+#define MEMINFO_BUF 8192
+#define SMALL_BUF 64
+
+/* Decimal digits at *p (at least one, no sign, no spaces); advances *p. */
+static int parse_u64(const char **p, const char *end, uint64_t *ret) {
+        const char *s = *p;
+        uint64_t v = 0;
+
+        if (s >= end || *s < '0' || *s > '9')
+                return -EBADMSG;
+        for (; s < end && *s >= '0' && *s <= '9'; s++) {
+                unsigned d = (unsigned) (*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -EBADMSG;
+                v = v * 10 + d;
+        }
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+static int kb_to_pages(uint64_t kb, uint64_t page_size, uint64_t *ret) {
+        if (kb > UINT64_MAX / 1024)
+                return -EBADMSG;
+        *ret = kb * 1024 / page_size;
+        return 0;
+}
+
+/* A small file holding one integer in [min, max] and an optional newline. */
+static int parse_int_file(const char *buf, size_t len, int min, int max, int *ret) {
+        const char *p = buf, *end = buf + len;
+        bool neg = p < end && *p == '-';
+        uint64_t u;
+        int v;
+
+        p += neg;
+        if (parse_u64(&p, end, &u) < 0 || u > INT_MAX)
+                return -EBADMSG;
+        v = neg ? -(int) u : (int) u;
+        if (p < end && *p == '\n')
+                p++;
+        if (p != end || v < min || v > max)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* Each line we use must end in '\n': a line cut at the end of the buffer
+ * may hold a number cut short, and "12" read from "1234" would be wrong
+ * without any other sign of it. */
+typedef struct line_iter {
+        const char *p, *end;
+} line_iter;
+
+/* Next line without its '\n'; *ret_complete tells if the '\n' was there. */
+static bool next_line(line_iter *it, const char **ret_line, size_t *ret_len, bool *ret_complete) {
+        const char *nl;
+
+        if (it->p >= it->end)
+                return false;
+        nl = memchr(it->p, '\n', (size_t) (it->end - it->p));
+        *ret_line = it->p;
+        *ret_len = (size_t) ((nl ? nl : it->end) - it->p);
+        *ret_complete = nl != NULL;
+        it->p = nl ? nl + 1 : it->end;
+        return true;
+}
+
+static bool has_prefix(const char *s, size_t len, const char *prefix) {
+        size_t n = strlen(prefix);
+        return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+/* "Key:\t   123 kB" after the key: blanks, digits, " kB", end of line. */
+static int parse_kb_value(const char *p, const char *end, uint64_t *ret_kb) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        if (parse_u64(&p, end, ret_kb) < 0)
+                return -EBADMSG;
+        if (end - p != 3 || memcmp(p, " kB", 3) != 0)
+                return -EBADMSG;
+        return 0;
+}
+
+/* One field of stat after the comm: a decimal followed by ' ' or '\n'.
+ * Fields we skip may be negative (tpgid, nice); one we use (ret_v) must be
+ * in [0, max]. The terminator is required so a buffer cut inside a number
+ * is never taken for a shorter number. */
+static int stat_field(const char **p, const char *end, uint64_t max, uint64_t *ret_v) {
+        const char *s = *p;
+        bool neg = s < end && *s == '-';
+        uint64_t v;
+
+        s += neg;
+        if (parse_u64(&s, end, &v) < 0 || s >= end || (*s != ' ' && *s != '\n'))
+                return -EBADMSG;
+        if (ret_v && (neg || v > max))
+                return -EBADMSG;
+        if (ret_v)
+                *ret_v = v;
+        *p = s + 1;
+        return 0;
+}
+
+int proc_parse_stat(const char *buf, size_t len, proc_stat *ret_stat) {
+        const char *p = buf, *end = buf + len, *rparen;
+        proc_stat st = {};
+        size_t comm_len;
+        uint64_t v;
+
+        if (parse_u64(&p, end, &v) < 0 || v == 0 || v > INT_MAX)
+                return -EBADMSG;
+        st.pid = (pid_t) v;
+        if (end - p < 2 || p[0] != ' ' || p[1] != '(')
+                return -EBADMSG;
+        p += 2;
+
+        /* The comm is the process's to choose ("a) R 1 (b"), but the kernel
+         * prints nothing but numbers and the state after it: the last ')'
+         * closes it. */
+        rparen = memrchr(p, ')', (size_t) (end - p));
+        if (!rparen)
+                return -EBADMSG;
+        comm_len = (size_t) (rparen - p);
+        /* The kernel's comm is a C string: a NUL in it means a broken buffer. */
+        if (memchr(p, '\0', comm_len))
+                return -EBADMSG;
+        /* Workqueue workers and kthreads show names of up to 63 bytes
+         * ("kworker/u8:0-ext4-rsv-conversion"): keep what TASK_COMM_LEN
+         * holds rather than fail on every kernel thread. */
+        if (comm_len > PROC_COMM_MAX - 1)
+                comm_len = PROC_COMM_MAX - 1;
+        memcpy(st.comm, p, comm_len);
+        st.comm[comm_len] = '\0';
+
+        p = rparen + 1;
+        if (end - p < 3 || p[0] != ' ' || p[2] != ' ')
+                return -EBADMSG;
+        if (!((p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z')))
+                return -EBADMSG;
+        st.state = p[1];
+        p += 3;
+
+        /* Fields 4 (ppid) to 22 (starttime); all are checked to be numbers so
+         * a buffer of garbage does not pass for a process. */
+        for (int field = 4; field <= 22; field++) {
+                bool used = field == 4 || field == 9 || field == 22;
+                uint64_t max = field == 4 ? INT_MAX : field == 9 ? UINT_MAX : UINT64_MAX;
+
+                if (stat_field(&p, end, max, used ? &v : NULL) < 0)
+                        return -EBADMSG;
+                if (field == 4)
+                        st.ppid = (pid_t) v;
+                else if (field == 9)
+                        st.flags = (unsigned) v;
+                else if (field == 22)
+                        st.start_time = v;
+        }
+
+        *ret_stat = st;
+        return 0;
+}
+
+bool proc_is_kthread(const proc_stat *st) {
+        /* kthreadd (pid 2) spawns every kernel thread; checking the parent
+         * too covers a flags word we failed to read right. Only valid in the
+         * host's pid namespace, which is the one guardian reads. */
+        return (st->flags & PROC_PF_KTHREAD) || st->pid == 2 || st->ppid == 2;
+}
+
+enum { ST_UID, ST_PTE, ST_SWAP, ST_ANON, ST_FILE, ST_SHMEM, ST_N };
+static const char *const status_keys[ST_N] = {
+        [ST_UID] = "Uid:",       [ST_PTE] = "VmPTE:",     [ST_SWAP] = "VmSwap:",
+        [ST_ANON] = "RssAnon:",  [ST_FILE] = "RssFile:",  [ST_SHMEM] = "RssShmem:",
+};
+
+/* "Uid:\treal\teffective\tsaved\tfs": all four must be there. */
+static int parse_uid_line(const char *p, const char *end, uid_t *ret_uid) {
+        uint64_t v, real = 0;
+
+        for (int i = 0; i < 4; i++) {
+                if (p >= end || *p != '\t')
+                        return -EBADMSG;
+                p++;
+                if (parse_u64(&p, end, &v) < 0 || v > UINT32_MAX)
+                        return -EBADMSG;
+                if (i == 0)
+                        real = v;
+        }
+        if (p != end)
+                return -EBADMSG;
+        *ret_uid = (uid_t) real;
+        return 0;
+}
+
+int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem *ret_mem) {
+        line_iter it = { buf, buf + len };
+        uint64_t kb[ST_N] = {}, pages[ST_N] = {};
+        bool seen[ST_N] = {};
+        proc_mem m = {};
+        const char *line;
+        size_t llen;
+        bool complete;
+        int nmem = 0;
+
+        if (page_size == 0)
+                return -EINVAL;
+
+        while (next_line(&it, &line, &llen, &complete)) {
+                for (int k = 0; k < ST_N; k++) {
+                        const char *end = line + llen;
+                        size_t klen = strlen(status_keys[k]);
+                        int r;
+
+                        if (!has_prefix(line, llen, status_keys[k]))
+                                continue;
+                        /* A second Uid: or Rss line would have come from a
+                         * name that slipped a newline past the kernel's
+                         * escaping: refuse the file rather than pick one. */
+                        if (seen[k] || !complete)
+                                return -EBADMSG;
+                        seen[k] = true;
+                        if (k == ST_UID)
+                                r = parse_uid_line(line + klen, end, &m.uid);
+                        else {
+                                r = parse_kb_value(line + klen, end, &kb[k]);
+                                nmem++;
+                        }
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+        }
+        if (!seen[ST_UID])
+                return -EBADMSG;
+        /* task_mem() prints all of these or, without an mm, none. */
+        if (nmem != 0 && nmem != ST_N - 1)
+                return -EBADMSG;
+
+        if (nmem > 0) {
+                for (int k = ST_PTE; k < ST_N; k++)
+                        if (kb_to_pages(kb[k], page_size, &pages[k]) < 0)
+                                return -EBADMSG;
+                if (__builtin_add_overflow(pages[ST_ANON], pages[ST_FILE], &m.rss_pages) ||
+                    __builtin_add_overflow(m.rss_pages, pages[ST_SHMEM], &m.rss_pages))
+                        return -EBADMSG;
+                m.has_mm = true;
+                m.pte_pages = pages[ST_PTE];
+                m.swap_pages = pages[ST_SWAP];
+        }
+
+        *ret_mem = m;
+        return 0;
+}
+
+int proc_parse_cgroup(const char *buf, size_t len, char *ret_path, size_t size) {
+        line_iter it = { buf, buf + len };
+        const char *line, *path = NULL;
+        size_t llen, path_len = 0;
+        bool complete;
+
+        while (next_line(&it, &line, &llen, &complete)) {
+                const char *p = line, *end = line + llen, *colon;
+                uint64_t id;
+
+                /* "hierarchy-id:controllers:path". The kernel prints the path
+                 * unescaped, and cgroup names may hold '\n': check every line
+                 * so a name cannot forge one, and refuse a second "0::". */
+                if (!complete || parse_u64(&p, end, &id) < 0 || p >= end || *p != ':')
+                        return -EBADMSG;
+                colon = memchr(p + 1, ':', (size_t) (end - p - 1));
+                if (!colon || colon + 1 >= end || colon[1] != '/')
+                        return -EBADMSG;
+                if (id != 0 || colon != p + 1)
+                        continue;
+                if (path)
+                        return -EBADMSG;
+                path = colon + 1;
+                path_len = (size_t) (end - path);
+        }
+        if (!path)
+                return -ENOENT;
+        if (memchr(path, '\0', path_len))
+                return -EBADMSG;
+        if (path_len >= size)
+                return -ENAMETOOLONG;
+        memcpy(ret_path, path, path_len);
+        ret_path[path_len] = '\0';
+        return 0;
+}
+
+void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size) {
+        size_t n = 0;
+
+        if (size == 0)
+                return;
+        /* Drop every trailing NUL, not just the terminator: setproctitle()
+         * style rewrites leave the rest of the old argv area as NULs. */
+        while (len > 0 && buf[len - 1] == '\0')
+                len--;
+        for (size_t i = 0; i < len && n < size - 1; i++) {
+                unsigned char c = (unsigned char) buf[i];
+
+                /* One printable ASCII line, safe for any log or audit format:
+                 * anything else (newlines, escapes, UTF-8) becomes '?'. */
+                if (c == '\0')
+                        ret[n++] = ' ';
+                else if (c < 0x20 || c >= 0x7f)
+                        ret[n++] = '?';
+                else
+                        ret[n++] = (char) c;
+        }
+        ret[n] = '\0';
+}
+
+int proc_parse_meminfo(const char *buf, size_t len, uint64_t page_size,
+                       uint64_t *ret_ram_pages, uint64_t *ret_swap_pages) {
+        static const char *const keys[2] = { "MemTotal:", "SwapTotal:" };
+        line_iter it = { buf, buf + len };
+        uint64_t kb[2] = {}, ram, swap;
+        bool seen[2] = {};
+        const char *line;
+        size_t llen;
+        bool complete;
+
+        if (page_size == 0)
+                return -EINVAL;
+
+        while (next_line(&it, &line, &llen, &complete)) {
+                for (int k = 0; k < 2; k++) {
+                        if (!has_prefix(line, llen, keys[k]))
+                                continue;
+                        if (seen[k] || !complete ||
+                            parse_kb_value(line + strlen(keys[k]), line + llen, &kb[k]) < 0)
+                                return -EBADMSG;
+                        seen[k] = true;
+                }
+        }
+        if (!seen[0] || !seen[1] || kb[0] == 0)
+                return -EBADMSG;
+        if (kb_to_pages(kb[0], page_size, &ram) < 0 || kb_to_pages(kb[1], page_size, &swap) < 0)
+                return -EBADMSG;
+        *ret_ram_pages = ram;
+        *ret_swap_pages = swap;
+        return 0;
+}
+
+static int open_at(int dirfd, const char *path) {
+        int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Read up to size bytes; *ret_full tells the caller the file may go on. */
+static int read_fd(int fd, char *buf, size_t size, size_t *ret_len, bool *ret_full) {
+        size_t n = 0;
+
+        while (n < size) {
+                ssize_t r = read(fd, buf + n, size - n);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        break;
+                n += (size_t) r;
+        }
+        *ret_len = n;
+        if (ret_full)
+                *ret_full = n == size;
+        return 0;
+}
+
+/* A process that is reaped while we look: openat gives ENOENT, a read on an
+ * fd opened before gives ESRCH. Both mean "gone". */
+static int gone(int r) {
+        return r == -ENOENT ? -ESRCH : r;
+}
+
+static int read_file_at(int dirfd, const char *path, char *buf, size_t size,
+                        size_t *ret_len, bool *ret_full) {
+        int fd = open_at(dirfd, path), r;
+
+        if (fd < 0)
+                return fd;
+        r = read_fd(fd, buf, size, ret_len, ret_full);
+        close(fd);
+        return r;
+}
+
+/* A whole file of a process that must fit in buf. */
+static int read_pid_file(int piddir, const char *name, char *buf, size_t size, size_t *ret_len) {
+        bool full;
+        int r = gone(read_file_at(piddir, name, buf, size, ret_len, &full));
+
+        if (r < 0)
+                return r;
+        return full ? -EBADMSG : 0;
+}
+
+/* Open /proc/PID once and read every file through it: if the process dies
+ * and the pid is reused between two reads, the old directory gives ENOENT
+ * instead of mixing two processes in one proc_info. */
+static int open_pid_dir(int procfd, pid_t pid) {
+        char name[16];
+        int fd;
+
+        if (pid <= 0)
+                return -EINVAL;
+        snprintf(name, sizeof(name), "%d", (int) pid);
+        fd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? gone(-errno) : fd;
+}
+
+static bool status_line_wanted(const char *line, size_t len) {
+        for (int k = 0; k < ST_N; k++)
+                if (has_prefix(line, len, status_keys[k]))
+                        return true;
+        return false;
+}
+
+static int keep_status_line(char *out, size_t size, size_t *n, const char *line, size_t len) {
+        if (!status_line_wanted(line, len))
+                return 0;
+        if (size - *n < len)
+                return -EBADMSG;
+        memcpy(out + *n, line, len);
+        *n += len;
+        return 0;
+}
+
+/* Copy the status lines proc_parse_status looks at into out. status has no
+ * bound: Groups: lists up to 65536 gids, and a process must not push its
+ * Vm lines past our buffer to look like a kernel thread. Lines longer than
+ * any we want are skipped unread; a wanted one that long is garbage. */
+static int read_status_lines(int piddir, char *out, size_t size, size_t *ret_len) {
+        char chunk[512], line[STATUS_LINE_MAX];
+        size_t ll = 0, n = 0, clen = 0;
+        bool skipping = false, full = true;
+        int fd = gone(open_at(piddir, "status")), r = 0;
+
+        if (fd < 0)
+                return fd;
+        while (r == 0 && full) {
+                r = gone(read_fd(fd, chunk, sizeof(chunk), &clen, &full));
+                for (size_t i = 0; r == 0 && i < clen; i++) {
+                        if (!skipping && ll < sizeof(line))
+                                line[ll++] = chunk[i];
+                        else if (!skipping) {
+                                if (status_line_wanted(line, ll))
+                                        r = -EBADMSG;
+                                skipping = true;
+                        }
+                        if (chunk[i] != '\n')
+                                continue;
+                        if (!skipping)
+                                r = keep_status_line(out, size, &n, line, ll);
+                        skipping = false;
+                        ll = 0;
+                }
+        }
+        /* A last line without '\n' goes in as is: the parser refuses it. */
+        if (r == 0 && !skipping)
+                r = keep_status_line(out, size, &n, line, ll);
+        close(fd);
+        if (r == 0)
+                *ret_len = n;
+        return r;
+}
+
+static int read_stat_at(int piddir, pid_t pid, proc_stat *ret_stat) {
+        char buf[STAT_BUF];
+        proc_stat st;
+        size_t len = 0;
+        int r;
+
+        r = read_pid_file(piddir, "stat", buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        /* An empty read: the process was reaped between open and read. */
+        if (len == 0)
+                return -ESRCH;
+        if (proc_parse_stat(buf, len, &st) < 0 || st.pid != pid)
+                return -EBADMSG;
+        *ret_stat = st;
+        return 0;
+}
+
+int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_info) {
+        char buf[STATUS_BUF];
+        proc_info info = {};
+        size_t len = 0;
+        int piddir, r;
+
+        if (page_size == 0)
+                return -EINVAL;
+        piddir = open_pid_dir(procfd, pid);
+        if (piddir < 0)
+                return piddir;
+
+        r = read_stat_at(piddir, pid, &info.stat);
+        if (r < 0)
+                goto out;
+
+        r = read_status_lines(piddir, buf, sizeof(buf), &len);
+        if (r < 0)
+                goto out;
+        r = proc_parse_status(buf, len, page_size, &info.mem);
+        if (r < 0)
+                goto out;
+
+        r = read_pid_file(piddir, "oom_score_adj", buf, SMALL_BUF, &len);
+        if (r < 0)
+                goto out;
+        if (parse_int_file(buf, len, -1000, 1000, &info.oom_score_adj) < 0) {
+                r = -EBADMSG;
+                goto out;
+        }
+
+        /* Only the start matters, so a long cmdline is not an error. An empty
+         * one is normal for kernel threads and zombies. */
+        r = gone(read_file_at(piddir, "cmdline", buf, PROC_CMDLINE_MAX, &len, NULL));
+        if (r < 0)
+                goto out;
+        proc_format_cmdline(buf, len, info.cmdline, sizeof(info.cmdline));
+
+        *ret_info = info;
+out:
+        close(piddir);
+        return r;
+}
+
+int proc_read_start_time(int procfd, pid_t pid, uint64_t *ret_start_time) {
+        proc_stat st;
+        int piddir = open_pid_dir(procfd, pid), r;
+
+        if (piddir < 0)
+                return piddir;
+        r = read_stat_at(piddir, pid, &st);
+        close(piddir);
+        if (r < 0)
+                return r;
+        *ret_start_time = st.start_time;
+        return 0;
+}
+
+int proc_read_cgroup(int procfd, pid_t pid, char *ret_path, size_t size) {
+        /* Hybrid hosts list a dozen v1 hierarchies before "0::"; paths are
+         * at most PATH_MAX each, in practice far less. */
+        char buf[8192];
+        size_t len = 0;
+        int piddir = open_pid_dir(procfd, pid), r;
+
+        if (piddir < 0)
+                return piddir;
+        r = read_pid_file(piddir, "cgroup", buf, sizeof(buf), &len);
+        close(piddir);
+        if (r < 0)
+                return r;
+        /* Reaped between open and read: the kernel prints nothing. */
+        if (len == 0)
+                return -ESRCH;
+        return proc_parse_cgroup(buf, len, ret_path, size);
+}
+
+int proc_read_meminfo(int procfd, uint64_t page_size, uint64_t *ret_ram_pages,
+                      uint64_t *ret_swap_pages) {
+        char buf[MEMINFO_BUF];
+        size_t len = 0;
+        int r;
+
+        /* Both lines are near the top: a meminfo longer than buf (one day)
+         * is parsed as far as it goes, its cut last line is never used. */
+        r = read_file_at(procfd, "meminfo", buf, sizeof(buf), &len, NULL);
+        if (r < 0)
+                return r;
+        return proc_parse_meminfo(buf, len, page_size, ret_ram_pages, ret_swap_pages);
+}
+
+int proc_read_swappiness(int procfd, int *ret_swappiness) {
+        char buf[SMALL_BUF];
+        size_t len = 0;
+        bool full;
+        int v, r;
+
+        r = read_file_at(procfd, "sys/vm/swappiness", buf, sizeof(buf), &len, &full);
+        if (r < 0)
+                return r;
+        /* 0..200 since 5.8 (100 before). */
+        if (full || parse_int_file(buf, len, 0, 200, &v) < 0)
+                return -EBADMSG;
+        *ret_swappiness = v;
+        return 0;
+}

@@ -1,0 +1,89 @@
+/* /proc access for one process, relative to a proc-root directory fd, so
+ * tests point it at a fixture tree and a sidecar at the host's /proc.
+ *
+ * Same contract as cgroup.h: 0 or a negative errno, ret_* untouched on
+ * failure; -ENOENT/-ESRCH mean the process is gone (normal, not an error);
+ * -EBADMSG means a file did not parse. Nothing here logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* TASK_COMM_LEN is 16: 15 bytes and the NUL. */
+#define PROC_COMM_MAX 16
+/* Enough of a command line to recognise a process in a log or audit line. */
+#define PROC_CMDLINE_MAX 512
+/* PF_KTHREAD from include/linux/sched.h; field 9 of /proc/PID/stat. */
+#define PROC_PF_KTHREAD 0x00200000u
+
+/* What /proc/PID/stat tells us. */
+typedef struct proc_stat {
+        pid_t pid;
+        char comm[PROC_COMM_MAX]; /* raw bytes: may hold spaces, ')' and '\n' */
+        char state;
+        pid_t ppid;
+        unsigned flags;
+        uint64_t start_time; /* clock ticks after boot: with pid, the process's identity */
+} proc_stat;
+
+/* Memory counters as oom_badness() sees them, converted to pages. */
+typedef struct proc_mem {
+        bool has_mm;         /* false for kernel threads and zombies: no Vm* lines */
+        uint64_t rss_pages;  /* RssAnon + RssFile + RssShmem == get_mm_rss() */
+        uint64_t pte_pages;  /* VmPTE == mm_pgtables_bytes() */
+        uint64_t swap_pages; /* VmSwap == MM_SWAPENTS */
+        uid_t uid;           /* real uid */
+} proc_mem;
+
+/* Everything guardian knows about one process, read in one pass. */
+typedef struct proc_info {
+        proc_stat stat;
+        proc_mem mem;
+        int oom_score_adj;
+        char cmdline[PROC_CMDLINE_MAX]; /* NULs turned into spaces, cut to fit */
+} proc_info;
+
+/* Pure parsers. */
+
+/* Parse /proc/PID/stat. comm is taken between the first '(' and the LAST
+ * ')' so hostile names like "a) R 1 (" survive. Returns 0 or -EBADMSG. */
+int proc_parse_stat(const char *buf, size_t len, proc_stat *ret_stat);
+
+/* Parse /proc/PID/status for the memory counters and uid; page_size turns
+ * kB into pages. A process without Vm* lines gets has_mm = false and zero
+ * counters. Returns 0 or -EBADMSG (no Uid line, or a malformed number). */
+int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem *ret_mem);
+
+/* Parse /proc/PID/cgroup and return the v2 path ("0::/a/b" -> "/a/b").
+ * Returns 0, -ENOENT if there is no "0::" line, -ENAMETOOLONG. */
+int proc_parse_cgroup(const char *buf, size_t len, char *ret_path, size_t size);
+
+/* Turn a NUL-separated cmdline into a printable one-line string. Never
+ * fails; an empty cmdline (kernel threads, zombies) gives "". */
+void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size);
+
+/* Is this a kernel thread (PF_KTHREAD, or a child of kthreadd, pid 2)? */
+bool proc_is_kthread(const proc_stat *st);
+
+/* Readers relative to a proc-root fd. */
+
+/* Read stat, status, oom_score_adj and cmdline of pid. Returns 0,
+ * -ESRCH when the process is gone (or vanished midway), -EBADMSG. */
+int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_info);
+
+/* Read just the identity (start time) for the race check before a kill. */
+int proc_read_start_time(int procfd, pid_t pid, uint64_t *ret_start_time);
+
+/* Read the v2 cgroup path of pid into ret_path. */
+int proc_read_cgroup(int procfd, pid_t pid, char *ret_path, size_t size);
+
+/* Host memory: MemTotal and SwapTotal from meminfo, in pages. */
+int proc_parse_meminfo(const char *buf, size_t len, uint64_t page_size,
+                       uint64_t *ret_ram_pages, uint64_t *ret_swap_pages);
+int proc_read_meminfo(int procfd, uint64_t page_size, uint64_t *ret_ram_pages,
+                      uint64_t *ret_swap_pages);
+
+/* vm.swappiness from sys/vm/swappiness. */
+int proc_read_swappiness(int procfd, int *ret_swappiness);

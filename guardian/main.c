@@ -1,0 +1,41 @@
+/* guardian: a cgroup v2 memory guardian for container hosts. */
+#include <stdio.h>
+#include <string.h>
+
+#include "guardian/rank.h"
+
+#ifndef GUARDIAN_VERSION
+#define GUARDIAN_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *out) {
+        fputs("usage: guardian COMMAND [OPTIONS]\n"
+              "\n"
+              "commands:\n"
+              "  rank CGROUP    rank a cgroup's processes as the kernel's memcg OOM killer would\n"
+              "  version        print the version\n"
+              "\n"
+              "Run 'guardian COMMAND --help' for a command's options.\n",
+              out);
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                usage(stderr);
+                return 2;
+        }
+        const char *cmd = argv[1];
+        if (strcmp(cmd, "rank") == 0)
+                return gd_cmd_rank(argc - 1, argv + 1);
+        if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+                printf("guardian %s\n", GUARDIAN_VERSION);
+                return 0;
+        }
+        if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+                usage(stdout);
+                return 0;
+        }
+        fprintf(stderr, "guardian: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return 2;
+}

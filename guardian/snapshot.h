@@ -1,0 +1,53 @@
+/* Snapshot of one cgroup subtree for scoring: its processes as /proc shows
+ * them, in the order the kernel's memcg OOM walk visits them, and the
+ * limit the kernel would scale oom_score_adj by. Reads only; the decision
+ * is made afterwards by pure functions on this data. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup/proc.h"
+
+typedef struct gd_proc_entry {
+        proc_info info;
+        size_t scan_order;
+        size_t cgroup_index; /* into gd_snapshot.cgroups */
+} gd_proc_entry;
+
+typedef struct gd_snapshot {
+        char cgroup[PATH_MAX];       /* the subtree scanned, relative to the root */
+        uint64_t page_size;
+        /* The limit in force: the tightest memory.max on the path from the
+         * cgroup to the root. limit_cgroup is where it was found; with no
+         * limit at all (or no memory controller) host_limit is set and
+         * totalpages is RAM + swap. */
+        bool host_limit;
+        char limit_cgroup[PATH_MAX];
+        uint64_t memory_max_bytes;   /* UINT64_MAX with host_limit */
+        uint64_t swap_max_bytes;     /* UINT64_MAX when unset or unknown */
+        uint64_t total_swap_pages;
+        int swappiness;
+        uint64_t totalpages;
+        gd_proc_entry *procs;
+        size_t n_procs;
+        char **cgroups;              /* every cgroup walked, relative to the root */
+        size_t n_cgroups;
+        size_t n_gone;               /* listed, then vanished before we read them: normal */
+        size_t n_unreadable;         /* present but not readable or not parseable */
+        int first_unreadable_error;  /* negative errno of the first of those */
+} gd_snapshot;
+
+/* Take a snapshot of the cgroup rel (relative path, "" for the root) below
+ * rootfd, reading processes from procfd. has_memory says whether the v2
+ * hierarchy has the memory controller (without it, limits are the host's).
+ * Returns 0, -ENOENT if the cgroup does not exist, -ENOMEM, or the negative
+ * errno of a read that makes the snapshot meaningless (meminfo). Processes
+ * and child cgroups that vanish mid-scan are skipped and counted. */
+int gd_snapshot_take(int rootfd, int procfd, const char *rel, bool has_memory,
+                     uint64_t page_size, gd_snapshot *ret_snap);
+
+/* Release what gd_snapshot_take() allocated; safe on a zeroed struct. */
+void gd_snapshot_free(gd_snapshot *snap);

@@ -1,0 +1,951 @@
+/* cgroup/proc.c: parsers on real and hostile /proc files, readers on
+ * temporary fake proc trees and, once each, on this machine's /proc. */
+#include "cgroup/proc.h"
+#include "tests/lib/fixture.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+
+/* ---- helpers ---- */
+
+/* An exact-size heap copy, so ASan catches a parser reading past len (the
+ * fixture helpers add a NUL that would hide a one-byte over-read). */
+static char *dup_exact(const char *s, size_t len) {
+        char *p = malloc(len ? len : 1);
+        cr_assert_not_null(p);
+        memcpy(p, s, len);
+        return p;
+}
+
+static char *read_fixture(const char *name, size_t *ret_len) {
+        char rel[128], *raw, *b;
+
+        snprintf(rel, sizeof(rel), "proc/%s", name);
+        raw = fx_read_fixture(rel, ret_len);
+        b = dup_exact(raw, *ret_len);
+        free(raw);
+        return b;
+}
+
+/* A fake proc root per test, in $TMPDIR. */
+static char *tree;
+static int procfd = -1;
+
+static void tree_setup(void) {
+        tree = fx_tmpdir();
+        procfd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(procfd, 0);
+}
+
+static void tree_teardown(void) {
+        if (procfd >= 0)
+                close(procfd);
+        if (tree)
+                fx_rmtree(tree);
+        free(tree);
+}
+
+static void put(const char *relpath, const char *content, size_t len) {
+        fx_write_bytes(tree, relpath, content, len);
+}
+
+static void puts_(const char *relpath, const char *content) {
+        fx_write(tree, relpath, content);
+}
+
+static void put_fixture(const char *relpath, const char *fixture) {
+        size_t len;
+        char *b = read_fixture(fixture, &len);
+        put(relpath, b, len);
+        free(b);
+}
+
+/* A plausible stat line with the given pid, comm and state. */
+static int make_stat(char *buf, size_t size, int pid, const char *comm, char state) {
+        return snprintf(buf, size,
+                        "%d (%s) %c 77 77 6160 0 -1 4194304 116 0 0 0 0 0 0 0 20 0 1 0 "
+                        "1279563 3133440 365 18446744073709551615 94667445878784 0 0\n",
+                        pid, comm, state);
+}
+
+static const char status_mm[] =
+        "Name:\tmysqld\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t100\nPPid:\t1\n"
+        "Uid:\t27\t27\t27\t27\nGid:\t27\t27\t27\t27\nVmPeak:\t 2000000 kB\n"
+        "VmRSS:\t 1048576 kB\nRssAnon:\t 1000000 kB\nRssFile:\t 48576 kB\n"
+        "RssShmem:\t 0 kB\nVmPTE:\t 2048 kB\nVmSwap:\t 4096 kB\nThreads:\t38\n";
+
+/* ==== proc_parse ======================================================== */
+
+TestSuite(proc_parse);
+
+Test(proc_parse, stat_real_self) {
+        size_t len;
+        char *b = read_fixture("self.stat", &len);
+        proc_stat st;
+
+        cr_assert_eq(proc_parse_stat(b, len, &st), 0);
+        cr_assert_eq(st.pid, 7643);
+        cr_assert_str_eq(st.comm, "cat");
+        cr_assert_eq(st.state, 'R');
+        cr_assert_eq(st.ppid, 7640);
+        cr_assert_eq(st.flags, 4194304u);
+        cr_assert_eq(st.start_time, 1279563u);
+        cr_assert_not(proc_is_kthread(&st));
+        free(b);
+}
+
+Test(proc_parse, stat_real_kthreadd) {
+        size_t len;
+        char *b = read_fixture("kthreadd.stat", &len);
+        proc_stat st;
+
+        cr_assert_eq(proc_parse_stat(b, len, &st), 0);
+        cr_assert_eq(st.pid, 2);
+        cr_assert_str_eq(st.comm, "kthreadd");
+        cr_assert_eq(st.ppid, 0);
+        cr_assert(st.flags & PROC_PF_KTHREAD);
+        cr_assert_eq(st.start_time, 25u);
+        cr_assert(proc_is_kthread(&st));
+        free(b);
+}
+
+Test(proc_parse, stat_real_zombie) {
+        size_t len;
+        char *b = read_fixture("zombie.stat", &len);
+        proc_stat st;
+
+        cr_assert_eq(proc_parse_stat(b, len, &st), 0);
+        cr_assert_eq(st.pid, 7716);
+        cr_assert_eq(st.state, 'Z');
+        cr_assert_str_eq(st.comm, "python3");
+        cr_assert_not(proc_is_kthread(&st));
+        free(b);
+}
+
+/* Criterion re-executes the binary for each test (ASLR moves everything),
+ * so parameters carry their strings inline, never as pointers. */
+struct comm_case {
+        char raw[48];
+        char want[PROC_COMM_MAX];
+};
+
+ParameterizedTestParameters(proc_parse, stat_hostile_comm) {
+        static struct comm_case cases[] = {
+                { "a b", "a b" },
+                { "a) R 1 (b", "a) R 1 (b" },
+                { "x)", "x)" },
+                { ")", ")" },
+                { "((", "((" },
+                { "a\nb", "a\nb" },
+                { "\n) Z 2 2 2 0 ", "\n) Z 2 2 2 0 " },
+                { "123456789012345", "123456789012345" },
+                { "", "" },
+                /* kworkers show their workqueue: longer than TASK_COMM_LEN */
+                { "kworker/u8:0-ext4-rsv-conversion", "kworker/u8:0-ex" },
+        };
+        return cr_make_param_array(struct comm_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct comm_case *c, proc_parse, stat_hostile_comm) {
+        char line[512];
+        int n = make_stat(line, sizeof(line), 4242, c->raw, 'S');
+        char *b = dup_exact(line, (size_t) n);
+        proc_stat st;
+
+        cr_assert_eq(proc_parse_stat(b, (size_t) n, &st), 0, "comm %s", c->raw);
+        cr_assert_eq(st.pid, 4242);
+        cr_assert_str_eq(st.comm, c->want);
+        cr_assert_eq(st.state, 'S');
+        cr_assert_eq(st.ppid, 77);
+        cr_assert_eq(st.flags, 4194304u);
+        cr_assert_eq(st.start_time, 1279563u);
+        free(b);
+}
+
+/* Every prefix that stops before starttime is complete must be refused, and
+ * the first one past it accepted. */
+Test(proc_parse, stat_truncated_every_prefix) {
+        size_t len, stop = 0;
+        char *full = read_fixture("self.stat", &len);
+        const char *p = memrchr(full, ')', len);
+        proc_stat st;
+
+        /* past the spaces after ')', the state and fields 4..22: 21 of them */
+        for (int spaces = 0; spaces < 21; p++)
+                if (*p == ' ')
+                        spaces++;
+        stop = (size_t) (p - full); /* just past the space after field 22 */
+        for (size_t i = 0; i < stop; i++) {
+                char *b = dup_exact(full, i);
+                memset(&st, 0xAA, sizeof(st));
+                cr_assert_eq(proc_parse_stat(b, i, &st), -EBADMSG, "prefix %zu", i);
+                cr_assert_eq(st.pid, (pid_t) 0xAAAAAAAA, "touched at prefix %zu", i);
+                free(b);
+        }
+        for (size_t i = stop; i <= len; i++) {
+                char *b = dup_exact(full, i);
+                cr_assert_eq(proc_parse_stat(b, i, &st), 0, "prefix %zu", i);
+                cr_assert_eq(st.start_time, 1279563u);
+                free(b);
+        }
+        free(full);
+}
+
+struct text_case {
+        char s[256];
+};
+
+ParameterizedTestParameters(proc_parse, stat_garbage) {
+        static struct text_case cases[] = {
+                { "" },
+                { "garbage" },
+                { "12 cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12(cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "0 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "-12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "2147483648 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R -1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 2147483648 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 4294967296 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 -4 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 18446744073709551616 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -5 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5x 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 x 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 1  1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 1 1 1 0 - 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat)  1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) 7 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) RR 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat)R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n" },
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 5\n" }, /* 21 fields */
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5" },    /* cut in starttime */
+                { "12 (cat) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\t0 0\n" },
+        };
+        return cr_make_param_array(struct text_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct text_case *c, proc_parse, stat_garbage) {
+        size_t len = strlen(c->s);
+        char *b = dup_exact(c->s, len);
+        proc_stat st;
+
+        memset(&st, 0x5A, sizeof(st));
+        cr_assert_eq(proc_parse_stat(b, len, &st), -EBADMSG, "accepted: %s", c->s);
+        cr_assert_eq(st.start_time, 0x5A5A5A5A5A5A5A5Aull, "ret_stat touched");
+        free(b);
+}
+
+Test(proc_parse, stat_nul_in_comm) {
+        static const char line[] = "12 (c\0t) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n";
+        char *b = dup_exact(line, sizeof(line) - 1);
+        proc_stat st;
+
+        cr_assert_eq(proc_parse_stat(b, sizeof(line) - 1, &st), -EBADMSG);
+        free(b);
+}
+
+struct kthread_case {
+        pid_t pid, ppid;
+        unsigned flags;
+        bool want;
+};
+
+ParameterizedTestParameters(proc_parse, is_kthread) {
+        static struct kthread_case cases[] = {
+                { 2, 0, 0x00208040, true },  /* kthreadd */
+                { 2, 0, 0, true },           /* kthreadd without flags */
+                { 15, 2, 0x04208060, true }, /* a kworker */
+                { 15, 2, 0, true },          /* child of kthreadd */
+                { 99, 1, PROC_PF_KTHREAD, true },
+                { 1, 0, 0x00400100, false }, /* init */
+                { 7643, 7640, 4194304, false },
+                { 3, 1, ~PROC_PF_KTHREAD, false },
+        };
+        return cr_make_param_array(struct kthread_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct kthread_case *c, proc_parse, is_kthread) {
+        proc_stat st = { .pid = c->pid, .ppid = c->ppid, .flags = c->flags, .state = 'S' };
+        cr_assert_eq(proc_is_kthread(&st), c->want, "pid %d ppid %d flags %#x", c->pid, c->ppid,
+                     c->flags);
+}
+
+Test(proc_parse, status_real_self) {
+        size_t len;
+        char *b = read_fixture("self.status", &len);
+        proc_mem m;
+
+        cr_assert_eq(proc_parse_status(b, len, PAGE, &m), 0);
+        cr_assert(m.has_mm);
+        /* RssAnon 112 + RssFile 1584 + RssShmem 0 kB */
+        cr_assert_eq(m.rss_pages, (112 + 1584) / 4);
+        cr_assert_eq(m.pte_pages, 44 / 4);
+        cr_assert_eq(m.swap_pages, 0);
+        cr_assert_eq(m.uid, 0);
+        free(b);
+}
+
+Test(proc_parse, status_real_kthread_and_zombie) {
+        static const char *names[] = { "kthreadd.status", "zombie.status" };
+
+        for (size_t i = 0; i < 2; i++) {
+                size_t len;
+                char *b = read_fixture(names[i], &len);
+                proc_mem m;
+
+                memset(&m, 0xAA, sizeof(m));
+                cr_assert_eq(proc_parse_status(b, len, PAGE, &m), 0, "%s", names[i]);
+                cr_assert_not(m.has_mm, "%s", names[i]);
+                cr_assert_eq(m.rss_pages, 0);
+                cr_assert_eq(m.pte_pages, 0);
+                cr_assert_eq(m.swap_pages, 0);
+                cr_assert_eq(m.uid, 0);
+                free(b);
+        }
+}
+
+Test(proc_parse, status_counters_and_page_sizes) {
+        size_t len = sizeof(status_mm) - 1;
+        char *b = dup_exact(status_mm, len);
+        proc_mem m;
+
+        cr_assert_eq(proc_parse_status(b, len, PAGE, &m), 0);
+        cr_assert(m.has_mm);
+        cr_assert_eq(m.uid, 27);
+        cr_assert_eq(m.rss_pages, 1048576u / 4);
+        cr_assert_eq(m.pte_pages, 512);
+        cr_assert_eq(m.swap_pages, 1024);
+        /* arm64 with 16 KiB and 64 KiB pages */
+        cr_assert_eq(proc_parse_status(b, len, 16384, &m), 0);
+        cr_assert_eq(m.rss_pages, 1048576u / 16);
+        cr_assert_eq(m.swap_pages, 256);
+        cr_assert_eq(proc_parse_status(b, len, 65536, &m), 0);
+        cr_assert_eq(m.pte_pages, 32);
+        memset(&m, 0x11, sizeof(m));
+        cr_assert_eq(proc_parse_status(b, len, 0, &m), -EINVAL);
+        cr_assert_eq(m.uid, 0x11111111u);
+        free(b);
+}
+
+/* The largest kB that still fits in bytes (2^54 - 1), and one more. */
+Test(proc_parse, status_kb_limits) {
+        static const char ok[] =
+                "Uid:\t1\t1\t1\t1\nRssAnon:\t18014398509481983 kB\nRssFile:\t0 kB\n"
+                "RssShmem:\t0 kB\nVmPTE:\t0 kB\nVmSwap:\t18014398509481983 kB\n";
+        static const char over[] =
+                "Uid:\t1\t1\t1\t1\nRssAnon:\t18014398509481984 kB\nRssFile:\t0 kB\n"
+                "RssShmem:\t0 kB\nVmPTE:\t0 kB\nVmSwap:\t0 kB\n";
+        char *b = dup_exact(ok, sizeof(ok) - 1);
+        proc_mem m;
+
+        cr_assert_eq(proc_parse_status(b, sizeof(ok) - 1, PAGE, &m), 0);
+        cr_assert_eq(m.rss_pages, 18014398509481983ull / 4);
+        cr_assert_eq(m.swap_pages, 18014398509481983ull / 4);
+        free(b);
+        b = dup_exact(over, sizeof(over) - 1);
+        cr_assert_eq(proc_parse_status(b, sizeof(over) - 1, PAGE, &m), -EBADMSG);
+        free(b);
+}
+
+/* Each counter fits, their sum does not (only reachable with tiny pages). */
+Test(proc_parse, status_rss_sum_overflow) {
+        static const char s[] =
+                "Uid:\t0\t0\t0\t0\nRssAnon:\t9007199254740992 kB\nRssFile:\t"
+                "9007199254740992 kB\nRssShmem:\t0 kB\nVmPTE:\t0 kB\nVmSwap:\t0 kB\n";
+        char *b = dup_exact(s, sizeof(s) - 1);
+        proc_mem m = { .uid = 5 };
+
+        /* 2^53 kB = 2^63 bytes each: fine alone, 2^64 together */
+        cr_assert_eq(proc_parse_status(b, sizeof(s) - 1, 1, &m), -EBADMSG);
+        cr_assert_eq(m.uid, 5);
+        cr_assert_eq(proc_parse_status(b, sizeof(s) - 1, 2, &m), 0);
+        cr_assert_eq(m.rss_pages, 1ull << 63);
+        free(b);
+}
+
+#define MM_REST "RssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t4 kB\nVmSwap:\t0 kB\n"
+
+ParameterizedTestParameters(proc_parse, status_bad) {
+        static struct text_case cases[] = {
+                { "" },
+                { "Name:\tx\nState:\tS (sleeping)\n" },                    /* no Uid */
+                { "Name:\tx\nUid:\t0\t0\t0\n" },                          /* 3 uids */
+                { "Uid:\t0\t0\t0\t0\t0\n" },                              /* 5 uids */
+                { "Uid:\t4294967296\t0\t0\t0\n" },                        /* > uid_t */
+                { "Uid:\t-1\t0\t0\t0\n" },
+                { "Uid:\t0 0 0 0\n" },
+                { "Uid:\t0\t0\t0\t0" },                                   /* cut */
+                { "Uid:\t0\t0\t0\t0\nUid:\t1000\t1000\t1000\t1000\n" },   /* twice */
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t18446744073709551615 kB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t99999999999999999999999 kB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t abc kB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t -4 kB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4 MB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4 kB junk\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t kB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4 kB\n" },                /* partial mm */
+                { "Uid:\t0\t0\t0\t0\nVmSwap:\t0 kB\n" },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4 kB\nRssAnon:\t 4 kB\n" MM_REST },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4 kB\n" MM_REST "RssFile:\t0 kB\n" },
+                { "Uid:\t0\t0\t0\t0\nRssAnon:\t 4 kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\n"
+                "VmPTE:\t4 kB\nVmSwap:\t0 k" }, /* cut */
+                /* a name that smuggled a newline past escaping */
+                { "Name:\tevil\nUid:\t0\t0\t0\t0\nState:\tR\nUid:\t1000\t1000\t1000\t1000\n" },
+        };
+        return cr_make_param_array(struct text_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct text_case *c, proc_parse, status_bad) {
+        size_t len = strlen(c->s);
+        char *b = dup_exact(c->s, len);
+        proc_mem m;
+
+        memset(&m, 0x5A, sizeof(m));
+        cr_assert_eq(proc_parse_status(b, len, PAGE, &m), -EBADMSG, "accepted: %s", c->s);
+        cr_assert_eq(m.rss_pages, 0x5A5A5A5A5A5A5A5Aull, "ret_mem touched");
+        free(b);
+}
+
+/* Keys only count at the start of a line. */
+Test(proc_parse, status_key_inside_name) {
+        static const char s[] = "Name:\tUid:\t0\t0\t0\t0 RssAnon:\t9 kB\n"
+                                "Uid:\t1000\t1001\t1002\t1003\n";
+        char *b = dup_exact(s, sizeof(s) - 1);
+        proc_mem m;
+
+        cr_assert_eq(proc_parse_status(b, sizeof(s) - 1, PAGE, &m), 0);
+        cr_assert_eq(m.uid, 1000);
+        cr_assert_not(m.has_mm);
+        free(b);
+}
+
+struct cg_case {
+        char name[32]; /* fixture file, or "" for text */
+        char text[64];
+        size_t size;
+        int want_rc;
+        char want_path[64];
+};
+
+ParameterizedTestParameters(proc_parse, cgroup) {
+        static struct cg_case cases[] = {
+                { "v2.cgroup", "", 256, 0, "/system.slice/mysql.service" },
+                { "hybrid.cgroup", "", 256, 0, "/system.slice/mysql.service" },
+                { "host-hybrid.cgroup", "", 256, 0, "/" },
+                { "", "0::/\n", 2, 0, "/" },
+                { "", "0::/kubepods/pod1/abc\n3:memory:/x\n", 64, 0, "/kubepods/pod1/abc" },
+                { "", "0::/a b:c\n", 64, 0, "/a b:c" },
+                /* exactly fits, one byte short */
+                { "", "0::/abcdefg\n", 9, 0, "/abcdefg" },
+                { "", "0::/abcdefg\n", 8, -ENAMETOOLONG, "" },
+                { "", "0::/\n", 0, -ENAMETOOLONG, "" },
+                { "", "", 64, -ENOENT, "" },
+                { "", "4:memory:/a\n1:name=systemd:/a\n", 64, -ENOENT, "" },
+                { "", "0:memory:/a\n", 64, -ENOENT, "" },
+                /* malformed */
+                { "", "0::/a", 64, -EBADMSG, "" },
+                { "", "0::a\n", 64, -EBADMSG, "" },
+                { "", "0::\n", 64, -EBADMSG, "" },
+                { "", "junk\n0::/a\n", 64, -EBADMSG, "" },
+                { "", "x:memory:/a\n0::/a\n", 64, -EBADMSG, "" },
+                { "", "0:/a\n", 64, -EBADMSG, "" },
+                /* a cgroup named "evil\n0::/system.slice/mysql.service" */
+                { "", "0::/user/evil\n0::/system.slice/mysql.service\n", 64, -EBADMSG, "" },
+                { "", "0::/user/evil\nstuff\n", 64, -EBADMSG, "" },
+        };
+        return cr_make_param_array(struct cg_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct cg_case *c, proc_parse, cgroup) {
+        char out[256];
+        size_t len;
+        char *b = c->name[0] ? read_fixture(c->name, &len)
+                             : dup_exact(c->text, len = strlen(c->text));
+
+        cr_assert_leq(c->size, sizeof(out));
+        memset(out, 'Z', sizeof(out));
+        cr_assert_eq(proc_parse_cgroup(b, len, out, c->size), c->want_rc, "%s",
+                     c->name[0] ? c->name : c->text);
+        if (c->want_rc == 0)
+                cr_assert_str_eq(out, c->want_path);
+        else
+                cr_assert_eq(out[0], 'Z', "ret_path touched");
+        free(b);
+}
+
+struct cmdline_case {
+        char in[64];
+        size_t len;
+        size_t size;
+        char want[64];
+};
+
+#define CL(s) s, sizeof(s) - 1
+
+ParameterizedTestParameters(proc_parse, format_cmdline) {
+        static struct cmdline_case cases[] = {
+                { CL("/usr/sbin/mysqld\0--user=mysql\0"), 64, "/usr/sbin/mysqld --user=mysql" },
+                { CL("a\0b"), 64, "a b" },                  /* no final NUL */
+                { CL(""), 64, "" },
+                { CL("\0"), 64, "" },
+                { CL("nginx: worker\0\0\0\0\0"), 64, "nginx: worker" },
+                { CL("a\0\0b\0"), 64, "a  b" },             /* an empty argument */
+                { CL("sh\0-c\0echo hi\nrm -rf /\0"), 64, "sh -c echo hi?rm -rf /" },
+                { CL("a\tb\r\x1b[31m\x7f"), 64, "a?b??[31m?" },
+                { CL("caf\xc3\xa9"), 64, "caf??" },
+                { CL("abcdef"), 4, "abc" },
+                { CL("ab\0cd\0"), 4, "ab " },
+                { CL("abc"), 1, "" },
+                { CL("abc\0"), 4, "abc" },
+        };
+        return cr_make_param_array(struct cmdline_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct cmdline_case *c, proc_parse, format_cmdline) {
+        char out[80];
+        char *b = dup_exact(c->in, c->len);
+
+        memset(out, 'Z', sizeof(out));
+        proc_format_cmdline(b, c->len, out, c->size);
+        cr_assert_str_eq(out, c->want);
+        cr_assert_eq(out[c->size], 'Z', "wrote past size");
+        free(b);
+}
+
+Test(proc_parse, format_cmdline_long_and_zero_size) {
+        char in[4096], out[PROC_CMDLINE_MAX + 1];
+        char *b;
+
+        for (size_t i = 0; i < sizeof(in); i++)
+                in[i] = i % 8 == 7 ? '\0' : 'x';
+        b = dup_exact(in, sizeof(in));
+        memset(out, 'Z', sizeof(out));
+        proc_format_cmdline(b, sizeof(in), out, PROC_CMDLINE_MAX);
+        cr_assert_eq(strlen(out), PROC_CMDLINE_MAX - 1);
+        cr_assert_eq(out[7], ' ');
+        cr_assert_eq(out[PROC_CMDLINE_MAX], 'Z');
+        for (size_t i = 0; i < PROC_CMDLINE_MAX - 1; i++)
+                cr_assert(out[i] == 'x' || out[i] == ' ');
+
+        memset(out, 'Z', sizeof(out));
+        proc_format_cmdline(b, sizeof(in), out, 0);
+        cr_assert_eq(out[0], 'Z');
+        free(b);
+}
+
+Test(proc_parse, meminfo_real) {
+        size_t len;
+        char *b = read_fixture("meminfo", &len);
+        uint64_t ram, swap;
+
+        cr_assert_eq(proc_parse_meminfo(b, len, PAGE, &ram, &swap), 0);
+        cr_assert_eq(ram, 24684084u / 4);
+        cr_assert_eq(swap, 0);
+        free(b);
+}
+
+struct meminfo_case {
+        char text[96];
+        uint64_t page_size;
+        int want_rc;
+        uint64_t ram, swap;
+};
+
+ParameterizedTestParameters(proc_parse, meminfo) {
+        static struct meminfo_case cases[] = {
+                { "MemTotal:       1024 kB\nMemFree: 5 kB\nSwapTotal:      2048 kB\n", PAGE, 0,
+                  256, 512 },
+                { "SwapTotal: 2048 kB\nMemTotal: 1024 kB\n", 16384, 0, 64, 128 },
+                { "MemTotal: 1024 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "SwapTotal: 1024 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 0 kB\nSwapTotal: 0 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 1024 kB\nSwapTotal: 2048 kB", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 1024\nSwapTotal: 2048 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 18446744073709551615 kB\nSwapTotal: 0 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 1024 kB\nSwapTotal: -1 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 1 kB\nMemTotal: 2 kB\nSwapTotal: 0 kB\n", PAGE, -EBADMSG, 0, 0 },
+                { "MemTotal: 1024 kB\nSwapTotal: 0 kB\n", 0, -EINVAL, 0, 0 },
+        };
+        return cr_make_param_array(struct meminfo_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct meminfo_case *c, proc_parse, meminfo) {
+        size_t len = strlen(c->text);
+        char *b = dup_exact(c->text, len);
+        uint64_t ram = 7, swap = 7;
+
+        cr_assert_eq(proc_parse_meminfo(b, len, c->page_size, &ram, &swap), c->want_rc, "%s",
+                     c->text);
+        cr_assert_eq(ram, c->want_rc == 0 ? c->ram : 7);
+        cr_assert_eq(swap, c->want_rc == 0 ? c->swap : 7);
+        free(b);
+}
+
+/* ==== proc_read: fake proc trees ========================================== */
+
+TestSuite(proc_read, .init = tree_setup, .fini = tree_teardown);
+
+static void put_process(int pid, const char *comm, char state, const char *status,
+                        const char *adj, const char *cmdline, size_t cmdline_len) {
+        char path[64], line[512];
+        int n = make_stat(line, sizeof(line), pid, comm, state);
+
+        snprintf(path, sizeof(path), "%d/stat", pid);
+        put(path, line, (size_t) n);
+        snprintf(path, sizeof(path), "%d/status", pid);
+        puts_(path, status);
+        snprintf(path, sizeof(path), "%d/oom_score_adj", pid);
+        puts_(path, adj);
+        snprintf(path, sizeof(path), "%d/cmdline", pid);
+        put(path, cmdline, cmdline_len);
+}
+
+Test(proc_read, info_full) {
+        proc_info info;
+
+        put_process(100, "mysqld", 'S', status_mm, "-500\n", CL("/usr/sbin/mysqld\0--user=mysql\0"));
+        puts_("100/cgroup", "0::/system.slice/mysql.service\n");
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), 0);
+        cr_assert_eq(info.stat.pid, 100);
+        cr_assert_str_eq(info.stat.comm, "mysqld");
+        cr_assert_eq(info.stat.state, 'S');
+        cr_assert_eq(info.stat.start_time, 1279563u);
+        cr_assert(info.mem.has_mm);
+        cr_assert_eq(info.mem.rss_pages, 262144);
+        cr_assert_eq(info.mem.pte_pages, 512);
+        cr_assert_eq(info.mem.swap_pages, 1024);
+        cr_assert_eq(info.mem.uid, 27);
+        cr_assert_eq(info.oom_score_adj, -500);
+        cr_assert_str_eq(info.cmdline, "/usr/sbin/mysqld --user=mysql");
+}
+
+Test(proc_read, info_real_fixtures_zombie_and_kthread) {
+        proc_info info;
+
+        put_fixture("7716/stat", "zombie.stat");
+        put_fixture("7716/status", "zombie.status");
+        puts_("7716/oom_score_adj", "0\n");
+        put("7716/cmdline", "", 0);
+        cr_assert_eq(proc_read_info(procfd, 7716, PAGE, &info), 0);
+        cr_assert_eq(info.stat.state, 'Z');
+        cr_assert_not(info.mem.has_mm);
+        cr_assert_str_eq(info.cmdline, "");
+
+        put_fixture("2/stat", "kthreadd.stat");
+        put_fixture("2/status", "kthreadd.status");
+        puts_("2/oom_score_adj", "0\n");
+        put("2/cmdline", "", 0);
+        cr_assert_eq(proc_read_info(procfd, 2, PAGE, &info), 0);
+        cr_assert(proc_is_kthread(&info.stat));
+        cr_assert_not(info.mem.has_mm);
+        cr_assert_str_eq(info.stat.comm, "kthreadd");
+}
+
+/* The process exits between the reads: whatever is missing, -ESRCH and
+ * nothing written. */
+ParameterizedTestParameters(proc_read, info_vanished_midway) {
+        static struct text_case missing[] = { { "stat" }, { "status" }, { "oom_score_adj" },
+                                              { "cmdline" } };
+        return cr_make_param_array(struct text_case, missing, sizeof(missing) / sizeof(missing[0]));
+}
+
+ParameterizedTest(struct text_case *missing, proc_read, info_vanished_midway) {
+        char path[300];
+        proc_info info;
+
+        put_process(100, "mysqld", 'S', status_mm, "0\n", CL("mysqld\0"));
+        snprintf(path, sizeof(path), "100/%s", missing->s);
+        cr_assert_eq(unlinkat(procfd, path, 0), 0);
+        memset(&info, 0x5A, sizeof(info));
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), -ESRCH, "without %s", missing->s);
+        cr_assert_eq(info.stat.pid, 0x5A5A5A5A, "ret_info touched");
+}
+
+Test(proc_read, missing_pid) {
+        proc_info info = { .oom_score_adj = 33 };
+        uint64_t st = 9;
+        char cg[64] = "untouched";
+
+        put_process(100, "a", 'S', status_mm, "0\n", CL("a\0"));
+        cr_assert_eq(proc_read_info(procfd, 101, PAGE, &info), -ESRCH);
+        cr_assert_eq(info.oom_score_adj, 33);
+        cr_assert_eq(proc_read_start_time(procfd, 101, &st), -ESRCH);
+        cr_assert_eq(st, 9);
+        cr_assert_eq(proc_read_cgroup(procfd, 101, cg, sizeof(cg)), -ESRCH);
+        cr_assert_str_eq(cg, "untouched");
+        cr_assert_eq(proc_read_info(procfd, 0, PAGE, &info), -EINVAL);
+        cr_assert_eq(proc_read_info(procfd, -1, PAGE, &info), -EINVAL);
+}
+
+Test(proc_read, pid_mismatch) {
+        char line[512];
+        proc_info info = { .oom_score_adj = 33 };
+        uint64_t st = 9;
+        int n;
+
+        put_process(100, "a", 'S', status_mm, "0\n", CL("a\0"));
+        n = make_stat(line, sizeof(line), 101, "a", 'S');
+        put("100/stat", line, (size_t) n);
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), -EBADMSG);
+        cr_assert_eq(info.oom_score_adj, 33);
+        cr_assert_eq(proc_read_start_time(procfd, 100, &st), -EBADMSG);
+        cr_assert_eq(st, 9);
+}
+
+struct bad_file_case {
+        char file[16];
+        char content[16];
+};
+
+ParameterizedTestParameters(proc_read, info_bad_file) {
+        static struct bad_file_case cases[] = {
+                { "oom_score_adj", "abc\n" },
+                { "oom_score_adj", "1001\n" },
+                { "oom_score_adj", "-1001\n" },
+                { "oom_score_adj", "" },
+                { "oom_score_adj", "5 \n" },
+                { "oom_score_adj", "5\n\n" },
+                { "status", "Name:\tx\n" },
+                { "stat", "100 (x) S 1\n" },
+                { "stat", "" },
+        };
+        return cr_make_param_array(struct bad_file_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct bad_file_case *c, proc_read, info_bad_file) {
+        char path[64];
+        proc_info info = { .oom_score_adj = 33 };
+        int r;
+
+        put_process(100, "a", 'S', status_mm, "0\n", CL("a\0"));
+        snprintf(path, sizeof(path), "100/%s", c->file);
+        puts_(path, c->content);
+        r = proc_read_info(procfd, 100, PAGE, &info);
+        /* an empty stat is what a reaped process gives */
+        cr_assert_eq(r, c->content[0] || strcmp(c->file, "stat") ? -EBADMSG : -ESRCH, "%s=%s",
+                     c->file, c->content);
+        cr_assert_eq(info.oom_score_adj, 33);
+}
+
+Test(proc_read, oom_score_adj_limits) {
+        proc_info info;
+
+        put_process(100, "a", 'S', status_mm, "-1000\n", CL("a\0"));
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), 0);
+        cr_assert_eq(info.oom_score_adj, -1000);
+        puts_("100/oom_score_adj", "1000");
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), 0);
+        cr_assert_eq(info.oom_score_adj, 1000);
+}
+
+/* A process with 65536 supplementary groups must not push its Vm lines out
+ * of sight and pass for a kernel thread. */
+Test(proc_read, status_with_huge_groups_line) {
+        size_t cap = 800000, n = 0;
+        char *s = malloc(cap);
+        proc_info info;
+
+        cr_assert_not_null(s);
+        n += (size_t) snprintf(s + n, cap - n, "Name:\tsneaky\nUid:\t1000\t1000\t1000\t1000\nGroups:\t");
+        for (int g = 0; g < 65536; g++)
+                n += (size_t) snprintf(s + n, cap - n, "%d ", 100000 + g);
+        n += (size_t) snprintf(s + n, cap - n,
+                               "\nVmRSS:\t 8192 kB\nRssAnon:\t 8192 kB\nRssFile:\t 0 kB\n"
+                               "RssShmem:\t 0 kB\nVmPTE:\t 40 kB\nVmSwap:\t 4 kB\n");
+        put_process(100, "sneaky", 'R', "", "0\n", CL("sneaky\0"));
+        put("100/status", s, n);
+        free(s);
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), 0);
+        cr_assert(info.mem.has_mm);
+        cr_assert_eq(info.mem.rss_pages, 2048);
+        cr_assert_eq(info.mem.pte_pages, 10);
+        cr_assert_eq(info.mem.swap_pages, 1);
+        cr_assert_eq(info.mem.uid, 1000);
+}
+
+/* An over-long line with a key we use is garbage, not something to skip. */
+Test(proc_read, status_overlong_wanted_line) {
+        char s[512];
+        proc_info info = { .oom_score_adj = 33 };
+
+        snprintf(s, sizeof(s), "Uid:\t1\t1\t1\t1\nRssAnon:\t%0200d kB\n" MM_REST, 4);
+        put_process(100, "a", 'R', s, "0\n", CL("a\0"));
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), -EBADMSG);
+        cr_assert_eq(info.oom_score_adj, 33);
+}
+
+Test(proc_read, cmdline_long_and_hostile) {
+        char cl[8192];
+        proc_info info;
+
+        memset(cl, 'y', sizeof(cl));
+        cl[3] = '\n';
+        cl[5] = '\0';
+        put_process(100, "a", 'R', status_mm, "0\n", cl, sizeof(cl));
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), 0);
+        cr_assert_eq(strlen(info.cmdline), PROC_CMDLINE_MAX - 1);
+        cr_assert_eq(strncmp(info.cmdline, "yyy?y yy", 8), 0, "%.10s", info.cmdline);
+}
+
+Test(proc_read, start_time_and_cgroup) {
+        uint64_t st = 0;
+        char cg[64];
+
+        put_fixture("7643/stat", "self.stat");
+        put_fixture("7643/cgroup", "hybrid.cgroup");
+        cr_assert_eq(proc_read_start_time(procfd, 7643, &st), 0);
+        cr_assert_eq(st, 1279563u);
+        cr_assert_eq(proc_read_cgroup(procfd, 7643, cg, sizeof(cg)), 0);
+        cr_assert_str_eq(cg, "/system.slice/mysql.service");
+        cr_assert_eq(proc_read_cgroup(procfd, 7643, cg, 10), -ENAMETOOLONG);
+        puts_("7643/cgroup", "");
+        cr_assert_eq(proc_read_cgroup(procfd, 7643, cg, sizeof(cg)), -ESRCH);
+        puts_("7643/cgroup", "1:name=systemd:/\n");
+        cr_assert_eq(proc_read_cgroup(procfd, 7643, cg, sizeof(cg)), -ENOENT);
+}
+
+Test(proc_read, meminfo_and_swappiness) {
+        uint64_t ram = 1, swap = 1;
+        int sw = -1;
+
+        cr_assert_eq(proc_read_meminfo(procfd, PAGE, &ram, &swap), -ENOENT);
+        cr_assert_eq(proc_read_swappiness(procfd, &sw), -ENOENT);
+        cr_assert_eq(ram, 1);
+        cr_assert_eq(sw, -1);
+
+        put_fixture("meminfo", "meminfo");
+        puts_("sys/vm/swappiness", "60\n");
+        cr_assert_eq(proc_read_meminfo(procfd, PAGE, &ram, &swap), 0);
+        cr_assert_eq(ram, 24684084u / 4);
+        cr_assert_eq(swap, 0);
+        cr_assert_eq(proc_read_swappiness(procfd, &sw), 0);
+        cr_assert_eq(sw, 60);
+}
+
+struct swappiness_case {
+        char text[32];
+        int want_rc, want;
+};
+
+ParameterizedTestParameters(proc_read, swappiness) {
+        static struct swappiness_case cases[] = {
+                { "0\n", 0, 0 },     { "200\n", 0, 200 }, { "100", 0, 100 },
+                { "201\n", -EBADMSG, 0 }, { "-1\n", -EBADMSG, 0 }, { "", -EBADMSG, 0 },
+                { "6 0\n", -EBADMSG, 0 }, { "sixty\n", -EBADMSG, 0 },
+                { "99999999999999999999\n", -EBADMSG, 0 },
+        };
+        return cr_make_param_array(struct swappiness_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct swappiness_case *c, proc_read, swappiness) {
+        int sw = -7;
+
+        puts_("sys/vm/swappiness", c->text);
+        cr_assert_eq(proc_read_swappiness(procfd, &sw), c->want_rc, "%s", c->text);
+        cr_assert_eq(sw, c->want_rc == 0 ? c->want : -7);
+}
+
+/* ==== proc_read against this machine's /proc (the fake tree goes unused) === */
+
+static char *slurp(const char *path, size_t *ret_len) {
+        static char buf[4096];
+        FILE *f = fopen(path, "rb");
+        size_t n;
+
+        cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        if (ret_len)
+                *ret_len = n;
+        return buf;
+}
+
+Test(proc_read, real_self) {
+        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        long page = sysconf(_SC_PAGESIZE);
+        char comm[64], *s, *tok, *save = NULL, cg[PATH_MAX];
+        unsigned long long start = 0;
+        proc_info info;
+
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(proc_read_info(fd, getpid(), (uint64_t) page, &info), 0);
+        cr_assert_eq(info.stat.pid, getpid());
+        cr_assert_eq(info.stat.ppid, getppid());
+        cr_assert(info.mem.has_mm);
+        cr_assert_gt(info.mem.rss_pages, 0);
+        cr_assert_gt(info.mem.pte_pages, 0);
+        cr_assert_eq(info.mem.uid, getuid());
+        cr_assert_not(proc_is_kthread(&info.stat));
+
+        snprintf(comm, sizeof(comm), "%s", slurp("/proc/self/comm", NULL));
+        comm[strcspn(comm, "\n")] = '\0';
+        cr_assert_str_eq(info.stat.comm, comm);
+
+        /* field 22, counted independently of the parser */
+        s = strrchr(slurp("/proc/self/stat", NULL), ')') + 2;
+        tok = strtok_r(s, " ", &save);
+        for (int field = 3; tok && field < 22; field++)
+                tok = strtok_r(NULL, " ", &save);
+        cr_assert_not_null(tok);
+        start = strtoull(tok, NULL, 10);
+        cr_assert_eq(info.stat.start_time, start);
+        cr_assert_gt(start, 0);
+
+        cr_assert_eq(info.oom_score_adj, atoi(slurp("/proc/self/oom_score_adj", NULL)));
+        cr_assert_gt(strlen(info.cmdline), 0);
+
+        /* the same cgroup as the "0::" line says */
+        cr_assert_eq(proc_read_cgroup(fd, getpid(), cg, sizeof(cg)), 0);
+        s = strstr(slurp("/proc/self/cgroup", NULL), "0::");
+        cr_assert_not_null(s);
+        s[strcspn(s, "\n")] = '\0';
+        cr_assert_str_eq(cg, s + 3);
+        close(fd);
+}
+
+Test(proc_read, real_kthreadd) {
+        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        proc_info info;
+
+        cr_assert_geq(fd, 0);
+        if (access("/proc/2/stat", R_OK) != 0 ||
+            strcmp(slurp("/proc/2/comm", NULL), "kthreadd\n") != 0)
+                cr_skip_test("pid 2 is not kthreadd here (a pid namespace)");
+        cr_assert_eq(proc_read_info(fd, 2, (uint64_t) sysconf(_SC_PAGESIZE), &info), 0);
+        cr_assert_eq(info.stat.pid, 2);
+        cr_assert_str_eq(info.stat.comm, "kthreadd");
+        cr_assert(proc_is_kthread(&info.stat));
+        cr_assert(info.stat.flags & PROC_PF_KTHREAD);
+        cr_assert_not(info.mem.has_mm);
+        cr_assert_eq(info.mem.rss_pages, 0);
+        cr_assert_str_eq(info.cmdline, "");
+        close(fd);
+}
+
+Test(proc_read, real_host_memory) {
+        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        unsigned long long kb = 0;
+        uint64_t ram = 0, swap = 0;
+        int sw = -1;
+
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(sscanf(slurp("/proc/meminfo", NULL), "MemTotal: %llu kB", &kb), 1);
+        cr_assert_eq(proc_read_meminfo(fd, 4096, &ram, &swap), 0);
+        cr_assert_eq(ram, kb / 4);
+        cr_assert_eq(proc_read_swappiness(fd, &sw), 0);
+        cr_assert_eq(sw, atoi(slurp("/proc/sys/vm/swappiness", NULL)));
+        close(fd);
+}
