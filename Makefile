@@ -82,7 +82,7 @@ unit: build/san/unit-tests
 		./build/san/unit-tests --jobs 2
 
 vm-kernel:
-	tests/vm/fetch-kernel.sh build/vm
+	tests/vm/fetch-kernel.sh build/vm/kernel
 
 vmtest: build/san/guardian-bin build/guardian helpers vm-kernel
 	tests/vm/run-all.sh
