@@ -52,8 +52,11 @@ def kernel_log():
 
 
 def parse_oom_report(lines):
-    """The last OOM report: victim pid, limit in kB, oom_memcg, task dump."""
-    start = max(i for i, l in enumerate(lines) if "invoked oom-killer" in l)
+    """The first OOM report since the log was cleared: victim pid, limit in
+    kB, oom_memcg, task dump. The first, because it is the kernel's choice
+    among the ranked processes; under load a second OOM may follow while the
+    victim's memory is still being freed, among the survivors."""
+    start = min(i for i, l in enumerate(lines) if "invoked oom-killer" in l)
     report = lines[start:]
     tasks, limit_kb, victim, oom_memcg = [], None, None, None
     in_dump = False
