@@ -72,10 +72,15 @@ build/helpers/%: tests/helpers/%.c Makefile
 
 helpers: $(HELPERS)
 
-# The main job, as the README's first command runs it after `make deps`.
-CGROUP ?= /
+# These compile project sources into themselves (#include of a .c file).
+build/san/tests/unit/test_act.o: guardian/act.c
+build/helpers/actrace: guardian/act.c cgroup/proc.c $(HEADERS)
+
+# The main job, as the README's first command runs it after `make deps`:
+# the daemon in the foreground with the embedded default policy.
+RUN_ARGS ?=
 run: build/guardian
-	build/guardian rank $(CGROUP)
+	build/guardian run $(RUN_ARGS)
 
 unit: build/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guardian/daemon.h"
 #include "guardian/rank.h"
 
 #ifndef GUARDIAN_VERSION
@@ -12,6 +13,7 @@ static void usage(FILE *out) {
         fputs("usage: guardian COMMAND [OPTIONS]\n"
               "\n"
               "commands:\n"
+              "  run            the daemon: watch every cgroup, kill before the kernel's OOM killer\n"
               "  rank CGROUP    rank a cgroup's processes as the kernel's memcg OOM killer would\n"
               "  version        print the version\n"
               "\n"
@@ -25,6 +27,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
         const char *cmd = argv[1];
+        if (strcmp(cmd, "run") == 0)
+                return gd_cmd_run(argc - 1, argv + 1);
         if (strcmp(cmd, "rank") == 0)
                 return gd_cmd_rank(argc - 1, argv + 1);
         if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cgroup/cgroup.h"
+#include "guardian/format.h"
 #include "guardian/host.h"
 #include "guardian/json.h"
 #include "guardian/log.h"
@@ -36,28 +37,6 @@ gd_candidate *gd_rank_snapshot(const gd_snapshot *snap, size_t *ret_killable) {
         return cands;
 }
 
-/* 310.2M style; exact bytes below 1 KiB. */
-static const char *human_bytes(uint64_t bytes, char *buf, size_t size) {
-        static const char units[] = "KMGTPE";
-        double v = (double)bytes;
-        int u = -1;
-
-        if (bytes == UINT64_MAX) {
-                snprintf(buf, size, "max");
-                return buf;
-        }
-        if (bytes < 1024) {
-                snprintf(buf, size, "%" PRIu64, bytes);
-                return buf;
-        }
-        while (v >= 1024 && u < 5) {
-                v /= 1024;
-                u++;
-        }
-        snprintf(buf, size, "%.1f%c", v, units[u]);
-        return buf;
-}
-
 /* comm for a terminal: control bytes would rewrite the screen. */
 static void printable(const char *s, char *buf, size_t size) {
         size_t i = 0;
@@ -70,7 +49,7 @@ void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate 
         char limit[32], rss[32], pte[32], swap[32], comm[PROC_COMM_MAX];
         uint64_t ps = snap->page_size;
 
-        human_bytes(snap->totalpages * ps, limit, sizeof(limit));
+        gd_format_bytes(snap->totalpages * ps, limit, sizeof(limit));
         fprintf(out, "%-8s %-16s %12s %9s %8s %8s %5s %8s\n", "PID", "COMM", "SCORE", "RSS",
                 "PTE", "SWAP", "ADJ", "LIMIT");
         for (size_t i = 0; i < snap->n_procs; i++) {
@@ -84,9 +63,9 @@ void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate 
                         snprintf(score, sizeof(score), "-");
                 printable(p->stat.comm, comm, sizeof(comm));
                 fprintf(out, "%-8d %-16s %12s %9s %8s %8s %5d %8s\n", (int)c->pid, comm, score,
-                        human_bytes(c->rss_pages * ps, rss, sizeof(rss)),
-                        human_bytes(c->pte_pages * ps, pte, sizeof(pte)),
-                        human_bytes(c->swap_pages * ps, swap, sizeof(swap)), c->oom_score_adj,
+                        gd_format_bytes(c->rss_pages * ps, rss, sizeof(rss)),
+                        gd_format_bytes(c->pte_pages * ps, pte, sizeof(pte)),
+                        gd_format_bytes(c->swap_pages * ps, swap, sizeof(swap)), c->oom_score_adj,
                         limit);
         }
 }

@@ -1,0 +1,395 @@
+#include "guardian/watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "guardian/log.h"
+
+/* A stall of 150 ms within 1 s wakes us: well below the 40% the default
+ * policy acts on, so guardian starts sampling before the threshold holds. */
+#define PSI_TRIGGER "some 150000 1000000"
+/* After any sign of trouble, keep sampling fast for this long. */
+#define HOT_MS 10000
+/* A cgroup above this share of its memory.max is sampled fast. */
+#define HOT_RATIO 0.80
+/* Polled PSI (no trigger): a stall share above this makes the cgroup hot. */
+#define POLL_HOT_SHARE 0.10
+/* Deeper hierarchies are not followed: bounds the recursion. */
+#define MAX_DEPTH 32
+
+static int open_ro(int dirfd, const char *name) {
+        return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+}
+
+static void close_fd(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory) {
+        memset(w, 0, sizeof(*w));
+        w->epfd = epfd;
+        w->rootfd = rootfd;
+        w->has_memory = has_memory;
+        /* A trigger is a write: on anything but cgroupfs (a copied tree,
+         * a fixture) it would overwrite the file. */
+        struct statfs sfs;
+        w->psi_triggers = fstatfs(rootfd, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+        w->next_generation = 1;
+        w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->inotify_fd < 0)
+                return -errno;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = gd_tag(GD_TAG_INOTIFY, 0, 0)};
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->inotify_fd, &ev) < 0) {
+                int r = -errno;
+                close(w->inotify_fd);
+                return r;
+        }
+        return 0;
+}
+
+static long find_rel(const gd_watch *w, const char *rel) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                if (w->slots[i].in_use && strcmp(w->slots[i].rel, rel) == 0)
+                        return (long)i;
+        return -1;
+}
+
+static long find_wd(const gd_watch *w, int wd) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                if (w->slots[i].in_use && w->slots[i].wd == wd)
+                        return (long)i;
+        return -1;
+}
+
+static long free_slot(gd_watch *w) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                if (!w->slots[i].in_use)
+                        return (long)i;
+        if (w->n_slots == w->cap) {
+                size_t ncap = w->cap ? w->cap * 2 : 64;
+                if (ncap > 0xffffff)
+                        return -ENOSPC; /* the epoll tag has 24 bits for the slot */
+                gd_watched *n = realloc(w->slots, ncap * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                w->slots = n;
+                w->cap = ncap;
+        }
+        memset(&w->slots[w->n_slots], 0, sizeof(w->slots[0]));
+        return (long)w->n_slots++;
+}
+
+/* Arm a PSI trigger on memory.pressure; on refusal, fall back to polling
+ * for every cgroup (the refusal is a property of the kernel or of our
+ * privileges, not of one cgroup). */
+static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
+        c->psi_trigger = false;
+        if (w->psi_triggers) {
+                int fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+                if (fd >= 0 && write(fd, PSI_TRIGGER, strlen(PSI_TRIGGER) + 1) >= 0) {
+                        struct epoll_event ev = {
+                                .events = EPOLLPRI,
+                                .data.u64 = gd_tag(GD_TAG_PRESSURE, slot, c->generation),
+                        };
+                        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+                                c->pressure_fd = fd;
+                                c->psi_trigger = true;
+                                return;
+                        }
+                }
+                int err = errno;
+                if (fd >= 0)
+                        close(fd);
+                if (err != ENOENT && err != ENODEV) {
+                        w->psi_triggers = false;
+                        if (!w->psi_refusal_logged)
+                                gd_log(GD_LOG_NOTICE,
+                                       "the kernel refused a PSI trigger on %s/memory.pressure "
+                                       "(%s): polling pressure averages on a timer instead",
+                                       *c->rel ? c->rel : ".", strerror(err));
+                        w->psi_refusal_logged = true;
+                }
+        }
+        /* Never put an untriggered pressure fd in epoll: it is always ready. */
+        c->pressure_fd = open_ro(c->dirfd, "memory.pressure");
+}
+
+static int add_one(gd_watch *w, int dirfd, const char *rel) {
+        long s = find_rel(w, rel);
+        if (s >= 0) {
+                close(dirfd);
+                return 0;
+        }
+        s = free_slot(w);
+        if (s < 0) {
+                close(dirfd);
+                return (int)s;
+        }
+        gd_watched *c = &w->slots[s];
+        memset(c, 0, sizeof(*c));
+        c->rel = strdup(rel);
+        if (!c->rel) {
+                close(dirfd);
+                return -ENOMEM;
+        }
+        c->dirfd = dirfd;
+        c->events_fd = c->current_fd = c->pressure_fd = -1;
+        c->generation = w->next_generation++;
+        c->max = CG_UNLIMITED;
+        c->in_use = true;
+        w->n_watched++;
+
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
+        c->wd = inotify_add_watch(w->inotify_fd, path, IN_CREATE | IN_DELETE | IN_ONLYDIR);
+        if (c->wd < 0)
+                c->wd = -1; /* still watched through its own files; creation of children missed */
+
+        if (w->has_memory && *rel) {
+                c->events_fd = open_ro(dirfd, "memory.events");
+                c->current_fd = open_ro(dirfd, "memory.current");
+                if (c->events_fd >= 0) {
+                        struct epoll_event ev = {
+                                .events = EPOLLPRI,
+                                .data.u64 = gd_tag(GD_TAG_EVENTS, (uint32_t)s, c->generation),
+                        };
+                        /* Without a wake-up (a filesystem that cannot poll), the
+                         * file is still read on every sample. */
+                        (void)epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->events_fd, &ev);
+                }
+                uint64_t max;
+                if (cg_read_u64_or_max(dirfd, "memory.max", &max) == 0)
+                        c->max = max;
+        }
+        if (*rel)
+                arm_pressure(w, c, (uint32_t)s);
+        return 1;
+}
+
+static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
+        int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (childfd_dup < 0)
+                return -errno;
+        int added = add_one(w, childfd_dup, rel);
+        if (added < 0)
+                return added;
+        if (depth >= MAX_DEPTH)
+                return added;
+
+        char **names = NULL;
+        size_t n = 0;
+        if (cg_list_children(dirfd, &names, &n) < 0)
+                return added; /* vanished, or unreadable: its own files still report */
+        for (size_t i = 0; i < n; i++) {
+                char child[PATH_MAX];
+                if (snprintf(child, sizeof(child), "%s%s%s", rel, *rel ? "/" : "", names[i]) >=
+                    (int)sizeof(child))
+                        continue;
+                int fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* removed since the listing */
+                int r = add_tree(w, fd, child, depth + 1);
+                close(fd);
+                if (r > 0)
+                        added += r;
+        }
+        cg_free_names(names, n);
+        return added;
+}
+
+int gd_watch_add_tree(gd_watch *w, const char *rel) {
+        int fd = *rel ? openat(w->rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                      : fcntl(w->rootfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        unsigned depth = 0;
+        for (const char *p = rel; *p; p++)
+                depth += *p == '/';
+        int r = add_tree(w, fd, rel, depth);
+        close(fd);
+        return r;
+}
+
+void gd_watch_remove(gd_watch *w, size_t slot) {
+        gd_watched *c = &w->slots[slot];
+        if (!c->in_use)
+                return;
+        /* Closing an fd drops it from epoll; inotify drops the watch itself
+         * when the directory goes (IN_IGNORED), and an explicit rm of a dead
+         * wd just fails. */
+        if (c->wd >= 0)
+                inotify_rm_watch(w->inotify_fd, c->wd);
+        close_fd(&c->events_fd);
+        close_fd(&c->current_fd);
+        close_fd(&c->pressure_fd);
+        close_fd(&c->dirfd);
+        free(c->rel);
+        c->rel = NULL;
+        c->in_use = false;
+        w->n_watched--;
+}
+
+int gd_watch_handle_inotify(gd_watch *w) {
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+        for (;;) {
+                ssize_t n = read(w->inotify_fd, buf, sizeof(buf));
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        p += sizeof(*ev) + ev->len;
+                        if (ev->mask & IN_Q_OVERFLOW) {
+                                /* Lost events: find what is new again. */
+                                gd_watch_add_tree(w, "");
+                                continue;
+                        }
+                        long parent = find_wd(w, ev->wd);
+                        if (parent < 0 || !ev->len || !(ev->mask & IN_ISDIR))
+                                continue;
+                        char child[PATH_MAX];
+                        const char *prel = w->slots[parent].rel;
+                        if (snprintf(child, sizeof(child), "%s%s%s", prel, *prel ? "/" : "",
+                                     ev->name) >= (int)sizeof(child))
+                                continue;
+                        if (ev->mask & IN_CREATE) {
+                                gd_watch_add_tree(w, child);
+                        } else if (ev->mask & IN_DELETE) {
+                                long s = find_rel(w, child);
+                                if (s >= 0)
+                                        gd_watch_remove(w, (size_t)s);
+                        }
+                }
+        }
+}
+
+gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag) {
+        uint32_t slot = gd_tag_slot(tag);
+        if (slot >= w->n_slots)
+                return NULL;
+        gd_watched *c = &w->slots[slot];
+        return c->in_use && c->generation == gd_tag_generation(tag) ? c : NULL;
+}
+
+static int read_u64_fd(int fd, uint64_t *ret) {
+        char buf[64];
+        ssize_t n = cg_pread_file(fd, buf, sizeof(buf));
+        if (n < 0)
+                return (int)n;
+        return cg_parse_u64_or_max(buf, (size_t)n, ret);
+}
+
+int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample) {
+        gd_sample s;
+        char buf[CG_FILE_MAX];
+        ssize_t n;
+        int r;
+
+        memset(&s, 0, sizeof(s));
+        s.at_ms = now_ms;
+        s.max = s.high = CG_UNLIMITED;
+
+        if (c->events_fd >= 0) {
+                n = cg_pread_file(c->events_fd, buf, sizeof(buf));
+                if (n < 0 && cg_is_gone((int)n))
+                        return (int)n;
+                s.events_ok = n >= 0 && cg_parse_memory_events(buf, (size_t)n, &s.events) == 0;
+        }
+        if (c->current_fd >= 0) {
+                r = read_u64_fd(c->current_fd, &s.current);
+                if (cg_is_gone(r))
+                        return r;
+                s.memory_ok = r == 0 && cg_read_u64_or_max(c->dirfd, "memory.max", &s.max) == 0;
+                if (s.memory_ok) {
+                        c->max = s.max;
+                        c->last_current = s.current;
+                }
+                if (cg_read_u64_or_max(c->dirfd, "memory.high", &s.high) < 0)
+                        s.high = CG_UNLIMITED;
+                cg_memory_stat st;
+                if (cg_read_memory_stat(c->dirfd, &st) == 0) {
+                        s.stat_ok = true;
+                        s.file = st.file;
+                        s.shmem = st.shmem;
+                }
+                uint64_t group = 0;
+                s.oom_group = cg_read_u64_or_max(c->dirfd, "memory.oom.group", &group) == 0 &&
+                              group == 1;
+        }
+        if (c->pressure_fd >= 0) {
+                n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
+                if (n < 0 && cg_is_gone((int)n))
+                        return (int)n;
+                s.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &s.psi) == 0;
+                if (s.psi_ok) {
+                        c->last_psi_total_us = s.psi.some.total_us;
+                        c->last_psi_ms = now_ms;
+                }
+        }
+        *ret_sample = s;
+        return 0;
+}
+
+bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
+        bool hot = false;
+
+        if (c->current_fd >= 0) {
+                uint64_t cur;
+                if (read_u64_fd(c->current_fd, &cur) == 0) {
+                        if (c->baseline_ms == 0 || now_ms - c->baseline_ms >= GD_GROWTH_WINDOW_MS) {
+                                c->growth = c->baseline_ms && cur > c->baseline_current
+                                                    ? cur - c->baseline_current
+                                                    : 0;
+                                c->baseline_current = cur;
+                                c->baseline_ms = now_ms;
+                        }
+                        c->last_current = cur;
+                        if (c->max != CG_UNLIMITED && (double)cur >= HOT_RATIO * (double)c->max)
+                                hot = true;
+                } else {
+                        hot = true; /* gone or odd: a full sample sorts it out */
+                }
+        }
+        if (!c->psi_trigger && c->pressure_fd >= 0) {
+                char buf[512];
+                cg_psi psi;
+                ssize_t n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
+                if (n >= 0 && cg_parse_psi(buf, (size_t)n, &psi) == 0) {
+                        if (c->last_psi_ms && now_ms > c->last_psi_ms) {
+                                double share = gd_psi_share(c->last_psi_total_us,
+                                                            psi.some.total_us,
+                                                            now_ms - c->last_psi_ms);
+                                if (share >= POLL_HOT_SHARE)
+                                        hot = true;
+                        }
+                        c->last_psi_total_us = psi.some.total_us;
+                        c->last_psi_ms = now_ms;
+                }
+        }
+        if (hot)
+                c->hot_until_ms = now_ms + HOT_MS;
+        return hot;
+}
+
+void gd_watch_free(gd_watch *w) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                gd_watch_remove(w, i);
+        free(w->slots);
+        w->slots = NULL;
+        w->n_slots = w->cap = 0;
+        if (w->inotify_fd >= 0)
+                close(w->inotify_fd);
+        w->inotify_fd = -1;
+}

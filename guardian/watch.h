@@ -1,0 +1,98 @@
+/* The watch set: every cgroup below the root, with its files kept open so
+ * that a wake-up costs a pread, not an open. Cgroups are followed as they
+ * come and go (inotify on every directory). Each epoll registration carries
+ * a tag with the slot and its generation, so an event for a cgroup that
+ * was removed (and whose slot was reused) is recognised and dropped. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guardian/decide.h"
+
+typedef enum gd_tag_kind {
+        GD_TAG_SIGNAL = 1,
+        GD_TAG_TIMER,
+        GD_TAG_INOTIFY,
+        GD_TAG_EVENTS,    /* memory.events changed (EPOLLPRI) */
+        GD_TAG_PRESSURE,  /* a PSI trigger fired (EPOLLPRI) */
+        GD_TAG_HOST_PSI,  /* the host's PSI trigger fired */
+        GD_TAG_PIDFD,     /* a victim exited */
+} gd_tag_kind;
+
+static inline uint64_t gd_tag(gd_tag_kind kind, uint32_t slot, uint32_t generation) {
+        return (uint64_t)kind << 56 | (uint64_t)(slot & 0xffffff) << 32 | generation;
+}
+static inline gd_tag_kind gd_tag_kind_of(uint64_t tag) { return (gd_tag_kind)(tag >> 56); }
+static inline uint32_t gd_tag_slot(uint64_t tag) { return (uint32_t)(tag >> 32) & 0xffffff; }
+static inline uint32_t gd_tag_generation(uint64_t tag) { return (uint32_t)tag; }
+
+typedef struct gd_watched {
+        bool in_use;
+        uint32_t generation;
+        char *rel;            /* relative to the root; "" is the root itself */
+        int dirfd;
+        int wd;               /* inotify watch descriptor of the directory */
+        int events_fd;        /* memory.events; -1 without the memory controller */
+        int current_fd;       /* memory.current; -1 likewise */
+        int pressure_fd;      /* memory.pressure, kept open for reads */
+        bool psi_trigger;     /* pressure_fd carries a PSI trigger */
+        uint64_t max;         /* memory.max at the last full sample */
+        uint64_t last_current;
+        uint64_t baseline_current, baseline_ms; /* for growth over ~GD_GROWTH_WINDOW_MS */
+        uint64_t growth;      /* bytes grown over the last window */
+        uint64_t last_psi_total_us, last_psi_ms;
+        uint64_t hot_until_ms;      /* sample on every fast tick until then */
+        uint64_t trouble_since_ms;  /* first sign of trouble, for the audit's latency */
+        bool kill_pending;
+        gd_cgroup_state state;
+} gd_watched;
+
+typedef struct gd_watch {
+        int epfd;
+        int inotify_fd;
+        int rootfd;
+        bool has_memory;
+        bool psi_triggers;     /* false once the kernel refused one */
+        bool psi_refusal_logged;
+        gd_watched *slots;
+        size_t n_slots;        /* slots in use or free, up to cap */
+        size_t cap;
+        size_t n_watched;
+        uint32_t next_generation;
+} gd_watch;
+
+/* Growth is measured over this window: long enough to tell a leak from
+ * a burst, short enough to react before the limit. */
+#define GD_GROWTH_WINDOW_MS 5000
+
+/* Set up: an inotify instance registered in epfd. Returns 0 or -errno. */
+int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
+
+/* Watch rel and every cgroup below it (already watched ones are kept).
+ * Returns the number added, or a negative errno for rel itself (-ENOENT:
+ * gone already, which callers treat as normal). */
+int gd_watch_add_tree(gd_watch *w, const char *rel);
+
+/* Stop watching one slot: close its fds, free its path. */
+void gd_watch_remove(gd_watch *w, size_t slot);
+
+/* Drain the inotify fd: add created cgroups, remove deleted ones.
+ * Returns 0 or a negative errno. */
+int gd_watch_handle_inotify(gd_watch *w);
+
+/* The slot for a tag, or NULL if the tag is stale. */
+gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag);
+
+/* Read everything decide needs about one cgroup. Returns 0; -ENODEV or
+ * -ENOENT when the cgroup is gone (the caller removes it). Fields that
+ * could not be read are marked not ok. */
+int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample);
+
+/* Cheap check for the slow tick: memory.current against the last known
+ * memory.max, and the PSI total where no trigger is armed. Returns true
+ * when the cgroup should get a full sample now. */
+bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms);
+
+void gd_watch_free(gd_watch *w);
