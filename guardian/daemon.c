@@ -75,6 +75,7 @@ typedef struct daemon_ctx {
         gd_sample host_prev;
         pending_kill pending[MAX_PENDING];
         uint64_t decisions, kills;
+        uint64_t last_light_ms;
 } daemon_ctx;
 
 static uint64_t now_ms(void) {
@@ -419,7 +420,12 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                         gd_blame_candidate *b = &cands[i];
                         b->current = c->last_current;
                         b->protection = min > low ? min : low;
-                        b->prev_current = c->baseline_current;
+                        /* Growth: the last full window, or the one in progress
+                         * if it already shows more. */
+                        uint64_t cur = c->last_current;
+                        uint64_t partial = cur > c->baseline_current ? cur - c->baseline_current : 0;
+                        uint64_t growth = c->growth > partial ? c->growth : partial;
+                        b->prev_current = growth && growth < cur ? cur - growth : 0;
                         b->n_killable = npids;
                         size_t self_len = strlen(d->self_cgroup + 1);
                         b->protected_cgroup =
@@ -444,13 +450,18 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
 
 static void on_tick(daemon_ctx *d, uint64_t now) {
         bool any_hot = false;
+        /* Light checks of every cgroup once a second, whatever the tick
+         * (with slack: a 1 s tick may be measured as 999 ms). */
+        bool light_due = now - d->last_light_ms >= SLOW_TICK_MS - FAST_TICK_MS / 2;
 
+        if (light_due)
+                d->last_light_ms = now;
         for (size_t i = 0; i < d->watch.n_slots; i++) {
                 gd_watched *c = &d->watch.slots[i];
                 if (!c->in_use || !*c->rel)
                         continue;
                 bool hot = now < c->hot_until_ms;
-                if (!d->fast || !hot)
+                if (light_due)
                         hot = gd_watch_light_check(&d->watch, c, now) || hot;
                 if (hot) {
                         evaluate(d, c, now);

@@ -48,6 +48,16 @@ class Guardian:
         except FileNotFoundError:
             return []
 
+    def wait_records(self, predicate, timeout=10):
+        """The record is written once guardian has seen the victim die,
+        which may be a moment after the test saw it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            recs = self.records()
+            if any(predicate(r) for r in recs) or time.monotonic() > deadline:
+                return recs
+            time.sleep(0.1)
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -95,8 +105,7 @@ def noisy_neighbour(t, dry_run=False):
         hog = gdvm.start_eater(noisy, grow_ms=2)
         procs.append(hog)
         rc = wait_exit(hog, 60)
-        time.sleep(0.5)
-        recs = g.records()
+        recs = g.wait_records(lambda r: r["pid"] == hog.pid)
         if dry_run:
             would = [r for r in recs if r["event"] == "would-kill" and r["pid"] == hog.pid]
             t.check(f"{name}: audit says would kill the hog", would, f"records {recs}")
@@ -144,7 +153,7 @@ def livelock(t):
         took = time.monotonic() - start
         t.check("livelock: the throttled hog is killed", rc == -signal.SIGKILL,
                 f"exit {rc} after {took:.1f}s")
-        recs = [r for r in g.records() if r["event"] == "kill"]
+        recs = [r for r in g.wait_records(lambda r: r["event"] == "kill") if r["event"] == "kill"]
         for r in recs:
             print(f"info livelock: trigger={r['trigger']} after {took:.1f}s "
                   f"reason={r['reason']!r}", flush=True)
@@ -195,7 +204,7 @@ def oom_group(t):
         codes = [wait_exit(p, 60) for p in procs]
         t.check("oom.group: every process of the cgroup is killed",
                 all(c == -signal.SIGKILL for c in codes), f"exits {codes}")
-        recs = g.records()
+        recs = g.wait_records(lambda r: r["event"] == "kill-cgroup")
         t.check("oom.group: audited as a cgroup kill",
                 any(r["event"] == "kill-cgroup" and r["cgroup"] == "group" for r in recs),
                 f"{recs}")
