@@ -542,6 +542,12 @@ int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_inf
                 goto out;
         proc_format_cmdline(buf, len, info.cmdline, sizeof(info.cmdline));
 
+        /* exe is a symlink the kernel resolves; reading another user's
+         * needs ptrace access, and kernel threads have none: "" then, which
+         * matches no exe pattern, rather than failing the whole process. */
+        ssize_t n = readlinkat(piddir, "exe", info.exe, sizeof(info.exe) - 1);
+        info.exe[n > 0 ? (size_t)n : 0] = '\0';
+
         *ret_info = info;
 out:
         close(piddir);

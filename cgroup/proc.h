@@ -15,6 +15,9 @@
 #define PROC_COMM_MAX 16
 /* Enough of a command line to recognise a process in a log or audit line. */
 #define PROC_CMDLINE_MAX 512
+/* Executable paths longer than this are cut (and then match no pattern
+ * that expects their end). */
+#define PROC_EXE_MAX 256
 /* PF_KTHREAD from include/linux/sched.h; field 9 of /proc/PID/stat. */
 #define PROC_PF_KTHREAD 0x00200000u
 
@@ -43,6 +46,7 @@ typedef struct proc_info {
         proc_mem mem;
         int oom_score_adj;
         char cmdline[PROC_CMDLINE_MAX]; /* NULs turned into spaces, cut to fit */
+        char exe[PROC_EXE_MAX];         /* /proc/PID/exe target, "" if unreadable */
 } proc_info;
 
 /* Pure parsers. */

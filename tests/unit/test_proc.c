@@ -889,6 +889,9 @@ Test(proc_read, real_self) {
         cr_assert_gt(info.mem.pte_pages, 0);
         cr_assert_eq(info.mem.uid, getuid());
         cr_assert_not(proc_is_kthread(&info.stat));
+        char self_exe[PROC_EXE_MAX] = "";
+        cr_assert_gt(readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1), 0);
+        cr_assert_str_eq(info.exe, self_exe);
 
         snprintf(comm, sizeof(comm), "%s", slurp("/proc/self/comm", NULL));
         comm[strcspn(comm, "\n")] = '\0';
