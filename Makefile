@@ -3,7 +3,7 @@
 #   make deps       install what a fresh Debian 12 needs (apt-get) and the VM kernel
 #   make unit       Criterion unit tests (sanitizer build, seconds, no VM)
 #   make vmtest     integration tests on a real kernel in a qemu VM
-#   make test       both
+#   make test       unit tests, a 20 s fuzz run, the host test, the VM tests
 #   make install    honours PREFIX, DESTDIR, SBINDIR, MANDIR
 
 PREFIX  ?= /usr/local
@@ -25,7 +25,7 @@ SAN_LDFLAGS := -fsanitize=address,undefined
 
 # Libraries the daemon links; found with pkg-config so a missing -dev
 # package fails here with its name instead of deep inside the compiler.
-PKGS :=
+PKGS := libcgroup yaml-0.1
 PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
 PKG_LIBS   := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(PKGS)))
 
@@ -95,15 +95,18 @@ vmtest: build/san/guardian-bin build/guardian helpers vm-kernel
 test:
 	@mkdir -p build
 	$(MAKE) unit 2>&1 | tee build/unit.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
+	$(MAKE) fuzz-ci
+	$(MAKE) hosttest 2>&1 | tee build/host.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) vmtest 2>&1 | tee build/vm.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
-	tests/summary.sh build/unit.log build/vm.log
+	tests/summary.sh build/unit.log build/host.log build/vm.log
 
 SHELL := /bin/bash
 
 # Everything a fresh Debian 12 needs to build, test and run the VM tests.
 DEB_PACKAGES := build-essential pkg-config libcgroup-dev libseccomp-dev libyaml-dev \
                 libcriterion-dev qemu-system-x86 busybox-static cpio kmod python3 \
-                procps util-linux xz-utils
+                procps util-linux xz-utils clang libclang-rt-14-dev \
+                stress-ng mariadb-server-core mariadb-client-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
@@ -114,9 +117,72 @@ deps:
 install: build/guardian
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 build/guardian $(DESTDIR)$(SBINDIR)/guardian
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 deploy/man/guardian.8 $(DESTDIR)$(MANDIR)/man8/guardian.8
+	install -m 0644 deploy/man/guardian.yaml.5 $(DESTDIR)$(MANDIR)/man5/guardian.yaml.5
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/guardian
+	rm -f $(DESTDIR)$(MANDIR)/man8/guardian.8 $(DESTDIR)$(MANDIR)/man5/guardian.yaml.5
 
 clean:
 	rm -rf build/rel build/san build/helpers build/guardian
+
+# Benchmarks (not part of `make test` or CI): guardian against the kernel's
+# OOM killer alone, earlyoom and oomd, in the test VM. About 11 minutes;
+# results in build/bench/results.txt. See README.md, "Benchmarks".
+BENCH_PACKAGES := earlyoom oomd
+.PHONY: bench bench-deps
+bench-deps:
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "bench-deps: installing $$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
+		{ $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+		  apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+
+bench: bench-deps build/guardian helpers vm-kernel
+	tests/bench/run.sh
+
+# A one-minute demo in the test VM: a database and a leaky neighbour in one
+# container with memory.high, first with the kernel alone, then with guardian.
+.PHONY: demo hosttest
+demo: build/guardian helpers vm-kernel
+	tests/vm/vm-run.sh --timeout 300 -- tests/demo/demo.sh
+
+# `guardian run --dry-run` for a few seconds on THIS machine's own cgroup
+# setup (hybrid on the dev and CI machines, pure v2 elsewhere); no VM.
+hosttest: build/guardian
+	tests/host/test_hybrid.sh
+
+# Fuzzing the policy parser: a libFuzzer target built with clang, ASan and
+# UBSan (Debian: clang and libclang-rt-14-dev). `make fuzz` runs it for
+# FUZZ_SECONDS on build/fuzz/corpus, seeded from examples/ and the unit
+# fixtures (the seeds in the tree are never written); crashes are saved as
+# build/fuzz/crash-*. `make fuzz-ci` is the 20-second run for CI.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FUZZ_SRCS := $(filter-out policy/match.c,$(sort $(wildcard policy/*.c)))
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz fuzz-ci
+build/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(wildcard policy/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags yaml-0.1) -o $@ \
+		tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(shell $(PKG_CONFIG) --libs yaml-0.1) || \
+		{ echo "fuzz: build failed; if $(FUZZ_CC) lacks libFuzzer (libclang_rt.fuzzer)," \
+		       "install clang and libclang-rt-14-dev" >&2; exit 1; }
+
+fuzz: build/fuzz/fuzz_policy
+	@mkdir -p build/fuzz/corpus
+	@for f in examples/*.yaml tests/unit/fixtures/policy/*; do \
+		[ -f "$$f" ] && cp "$$f" "build/fuzz/corpus/seed-$$(echo "$$f" | tr / _)"; done; true
+	build/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-dict=tests/fuzz/policy.dict -artifact_prefix=build/fuzz/ -print_final_stats=1 \
+		$(FUZZ_ARGS) build/fuzz/corpus
+
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=20

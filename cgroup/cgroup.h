@@ -172,6 +172,19 @@ int cg_kill(int cgfd);
 /* Write "1"/"0" to cgroup.freeze. */
 int cg_freeze(int cgfd, bool frozen);
 
+/* ---- protection knobs, through libcgroup (cgroup/knob.c) ----
+ * Only for a pure v2 host (CG_MODE_UNIFIED with the memory controller):
+ * on a hybrid host libcgroup routes "memory" to the v1 mount. */
+
+/* Prepare libcgroup. Returns 0, -ENODEV (no cgroup mounted), -EIO. */
+int cg_knobs_init(void);
+
+/* Write memory.min, memory.low or memory.high (name) of the cgroup rel
+ * (relative to the v2 root) as value bytes, CG_UNLIMITED for "max".
+ * Returns 0, -EINVAL (another file), -ENOENT (no such cgroup), or a
+ * negative errno from the write. */
+int cg_knob_write(const char *rel, const char *name, uint64_t value);
+
 /* ---- discovery ---- */
 
 /* Find the cgroup v2 hierarchy. With explicit != NULL, use that directory

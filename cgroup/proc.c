@@ -331,21 +331,20 @@ void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size) {
         ret[n] = '\0';
 }
 
-int proc_parse_meminfo(const char *buf, size_t len, uint64_t page_size,
-                       uint64_t *ret_ram_pages, uint64_t *ret_swap_pages) {
-        static const char *const keys[2] = { "MemTotal:", "SwapTotal:" };
+/* The given meminfo keys, each required once, in pages. */
+static int parse_meminfo_keys(const char *buf, size_t len, uint64_t page_size,
+                              const char *const *keys, size_t n, uint64_t *ret_pages) {
         line_iter it = { buf, buf + len };
-        uint64_t kb[2] = {}, ram, swap;
-        bool seen[2] = {};
+        uint64_t kb[4] = {}, pages[4];
+        bool seen[4] = {};
         const char *line;
         size_t llen;
         bool complete;
 
-        if (page_size == 0)
+        if (page_size == 0 || n > 4)
                 return -EINVAL;
-
         while (next_line(&it, &line, &llen, &complete)) {
-                for (int k = 0; k < 2; k++) {
+                for (size_t k = 0; k < n; k++) {
                         if (!has_prefix(line, llen, keys[k]))
                                 continue;
                         if (seen[k] || !complete ||
@@ -354,12 +353,41 @@ int proc_parse_meminfo(const char *buf, size_t len, uint64_t page_size,
                         seen[k] = true;
                 }
         }
-        if (!seen[0] || !seen[1] || kb[0] == 0)
+        for (size_t k = 0; k < n; k++)
+                if (!seen[k] || kb_to_pages(kb[k], page_size, &pages[k]) < 0)
+                        return -EBADMSG;
+        memcpy(ret_pages, pages, n * sizeof(*pages));
+        return 0;
+}
+
+int proc_parse_meminfo(const char *buf, size_t len, uint64_t page_size,
+                       uint64_t *ret_ram_pages, uint64_t *ret_swap_pages) {
+        static const char *const keys[2] = { "MemTotal:", "SwapTotal:" };
+        uint64_t pages[2];
+        int r = parse_meminfo_keys(buf, len, page_size, keys, 2, pages);
+
+        if (r < 0)
+                return r;
+        if (pages[0] == 0)
                 return -EBADMSG;
-        if (kb_to_pages(kb[0], page_size, &ram) < 0 || kb_to_pages(kb[1], page_size, &swap) < 0)
+        *ret_ram_pages = pages[0];
+        *ret_swap_pages = pages[1];
+        return 0;
+}
+
+int proc_parse_meminfo_usage(const char *buf, size_t len, uint64_t page_size,
+                             uint64_t *ret_used_pages, uint64_t *ret_total_pages) {
+        static const char *const keys[4] = { "MemTotal:", "MemAvailable:", "SwapTotal:",
+                                             "SwapFree:" };
+        uint64_t p[4];
+        int r = parse_meminfo_keys(buf, len, page_size, keys, 4, p);
+
+        if (r < 0)
+                return r;
+        if (p[0] == 0 || p[1] > p[0] || p[3] > p[2])
                 return -EBADMSG;
-        *ret_ram_pages = ram;
-        *ret_swap_pages = swap;
+        *ret_used_pages = (p[0] - p[1]) + (p[2] - p[3]);
+        *ret_total_pages = p[0] + p[2];
         return 0;
 }
 
@@ -536,11 +564,17 @@ int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_inf
         }
 
         /* Only the start matters, so a long cmdline is not an error. An empty
-         * one is normal for kernel threads and zombies. */
-        r = gone(read_file_at(piddir, "cmdline", buf, PROC_CMDLINE_MAX, &len, NULL));
-        if (r < 0)
-                goto out;
-        proc_format_cmdline(buf, len, info.cmdline, sizeof(info.cmdline));
+         * one is normal for kernel threads and zombies, and is what an
+         * exiting process gets: reading its cmdline takes its mmap_lock,
+         * which exit holds for as long as freeing its memory takes. */
+        if (info.stat.flags & PROC_PF_EXITING) {
+                info.cmdline[0] = '\0';
+        } else {
+                r = gone(read_file_at(piddir, "cmdline", buf, PROC_CMDLINE_MAX, &len, NULL));
+                if (r < 0)
+                        goto out;
+                proc_format_cmdline(buf, len, info.cmdline, sizeof(info.cmdline));
+        }
 
         /* exe is a symlink the kernel resolves; reading another user's
          * needs ptrace access, and kernel threads have none: "" then, which
@@ -585,6 +619,16 @@ int proc_read_cgroup(int procfd, pid_t pid, char *ret_path, size_t size) {
         if (len == 0)
                 return -ESRCH;
         return proc_parse_cgroup(buf, len, ret_path, size);
+}
+
+int proc_read_meminfo_usage(int procfd, uint64_t page_size, uint64_t *ret_used_pages,
+                            uint64_t *ret_total_pages) {
+        char buf[8192];
+        size_t len = 0;
+        int r = read_file_at(procfd, "meminfo", buf, sizeof(buf), &len, NULL);
+        if (r < 0)
+                return r;
+        return proc_parse_meminfo_usage(buf, len, page_size, ret_used_pages, ret_total_pages);
 }
 
 int proc_read_meminfo(int procfd, uint64_t page_size, uint64_t *ret_ram_pages,

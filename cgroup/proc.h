@@ -20,6 +20,9 @@
 #define PROC_EXE_MAX 256
 /* PF_KTHREAD from include/linux/sched.h; field 9 of /proc/PID/stat. */
 #define PROC_PF_KTHREAD 0x00200000u
+/* PF_EXITING: the process is tearing down its memory, holding mmap_lock
+ * for writing, so reading its cmdline would block until it is done. */
+#define PROC_PF_EXITING 0x00000004u
 
 /* What /proc/PID/stat tells us. */
 typedef struct proc_stat {
@@ -88,6 +91,15 @@ int proc_parse_meminfo(const char *buf, size_t len, uint64_t page_size,
                        uint64_t *ret_ram_pages, uint64_t *ret_swap_pages);
 int proc_read_meminfo(int procfd, uint64_t page_size, uint64_t *ret_ram_pages,
                       uint64_t *ret_swap_pages);
+
+/* Host memory in use, as the host-wide near-limit check sees it:
+ * (MemTotal - MemAvailable) + (SwapTotal - SwapFree), out of MemTotal +
+ * SwapTotal, in pages. Returns 0 or -EBADMSG (a key missing, or available
+ * above total). */
+int proc_parse_meminfo_usage(const char *buf, size_t len, uint64_t page_size,
+                             uint64_t *ret_used_pages, uint64_t *ret_total_pages);
+int proc_read_meminfo_usage(int procfd, uint64_t page_size, uint64_t *ret_used_pages,
+                            uint64_t *ret_total_pages);
 
 /* vm.swappiness from sys/vm/swappiness. */
 int proc_read_swappiness(int procfd, int *ret_swappiness);

@@ -15,7 +15,7 @@
 typedef struct gd_audit_record {
         int64_t time_unix_ms;     /* wall clock, for humans and log correlation */
         const char *event;        /* "kill", "would-kill", "kill-cgroup", "would-kill-cgroup",
-                                     "kill-failed" */
+                                     "kill-failed", "notify" */
         const char *cgroup;       /* relative to the cgroup root */
         const char *workload;     /* matched workload name, or NULL */
         const char *trigger;      /* gd_trigger_name() */

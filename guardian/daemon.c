@@ -1,4 +1,6 @@
 #include "guardian/daemon.h"
+#include "guardian/daemon_ctx.h"
+#include "guardian/enforce.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,13 +35,17 @@
 /* While any cgroup is hot, sample it this often: a hog at TCG speed
  * fills 100 MiB in about a second, so 100 ms leaves room to act. */
 #define FAST_TICK_MS 100
-/* Otherwise: light checks of memory.current (and polled PSI) this often. */
-#define SLOW_TICK_MS 1000
-/* A victim that has not exited this long after SIGKILL counts as a
- * failed kill (D state, stuck in the kernel): back off, try the next. */
-#define KILL_DEADLINE_MS 5000
-/* Kills in flight at once; more would mean guardian is not the answer. */
-#define MAX_PENDING 16
+/* Otherwise: light checks of memory.current (and polled PSI) as often as
+ * the policy's poll_interval says, within these bounds: faster would be
+ * busy polling, slower would miss a hog's growth between two looks. */
+#define SLOW_TICK_MIN_MS 200
+#define SLOW_TICK_MAX_MS 10000
+/* Host memory use from which the tick goes fast. */
+#define HOST_HOT_RATIO 0.80
+/* Policy files settle: editors and ConfigMap swaps write in steps. */
+#define RELOAD_DEBOUNCE_MS 200
+/* Protections are re-applied this often, for processes that appeared. */
+#define ENFORCE_MS 5000
 /* Enough fds for thousands of cgroups with four open files each. */
 #define NOFILE_WANTED 65536
 #define DEFAULT_AUDIT_DIR "/var/lib/guardian"
@@ -47,297 +54,16 @@
  * bigger one still works, with fresh pages from the kernel. */
 #define HEAP_RESERVE_BYTES (4u << 20)
 
-typedef struct pending_kill {
-        bool used;
-        int pidfd;
-        uint32_t slot, generation;
-        uint64_t trigger_ms, kill_ms, deadline_ms;
-        gd_decision decision;
-        char cgroup[PATH_MAX];
-        char comm[PROC_COMM_MAX];
-        char cmdline[PROC_CMDLINE_MAX];
-        gd_candidate cand;
-        uid_t uid;
-        uint64_t start_time, totalpages, memory_before;
-} pending_kill;
-
-typedef struct daemon_ctx {
-        gd_host host;
-        gd_watch watch;
-        gd_thresholds thresholds;
-        gd_reaper *reaper;
-        gd_audit *audit;
-        int epfd, sigfd, timerfd, host_psi_fd;
-        bool dry_run;
-        bool fast;
-        char self_cgroup[PATH_MAX]; /* "/a/b" as /proc/self/cgroup shows it */
-        gd_cgroup_state host_state;
-        gd_sample host_prev;
-        pending_kill pending[MAX_PENDING];
-        uint64_t decisions, kills;
-        uint64_t last_light_ms;
-} daemon_ctx;
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_tick(daemon_ctx *d, bool fast) {
         if (d->fast == fast && d->timerfd >= 0)
                 return;
         d->fast = fast;
-        uint64_t ms = fast ? FAST_TICK_MS : SLOW_TICK_MS;
+        uint64_t ms = fast ? FAST_TICK_MS : d->slow_tick_ms;
         struct itimerspec its = {
                 .it_interval = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L},
                 .it_value = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L},
         };
         timerfd_settime(d->timerfd, 0, &its, NULL);
-}
-
-/* The default policy's protection: guardian itself, pid 1 and the init
- * system's cgroup are never victims. */
-static bool protected_process(const daemon_ctx *d, const gd_snapshot *snap,
-                              const gd_proc_entry *e) {
-        const char *cg = snap->cgroups[e->cgroup_index];
-        size_t self_len = strlen(d->self_cgroup + 1);
-
-        if (e->info.stat.pid == getpid() || e->info.stat.pid == 1)
-                return true;
-        if (strncmp(cg, "init.scope", 10) == 0 && (cg[10] == '\0' || cg[10] == '/'))
-                return true;
-        if (self_len && strncmp(cg, d->self_cgroup + 1, self_len) == 0 &&
-            (cg[self_len] == '\0' || cg[self_len] == '/'))
-                return true;
-        return false;
-}
-
-static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
-        if (!d->audit)
-                return;
-        int r = gd_audit_write(d->audit, rec);
-        if (r < 0)
-                gd_log(GD_LOG_ERR, "cannot write the audit record for pid %d: %s, ignoring",
-                       (int)rec->pid, strerror(-r));
-}
-
-static void fill_record(gd_audit_record *rec, const pending_kill *p, const char *event,
-                        const char *result, uint64_t page_size) {
-        memset(rec, 0, sizeof(*rec));
-        rec->time_unix_ms = wall_ms();
-        rec->event = event;
-        rec->cgroup = p->cgroup;
-        rec->trigger = gd_trigger_name(p->decision.trigger);
-        rec->trigger_value = p->decision.value;
-        rec->trigger_threshold = p->decision.threshold;
-        rec->sustained_ms = p->decision.sustained_ms;
-        rec->reason = p->decision.reason;
-        rec->pid = p->cand.pid;
-        rec->comm = p->comm;
-        rec->cmdline = p->cmdline;
-        rec->uid = p->uid;
-        rec->start_time = p->start_time;
-        rec->score = p->cand.points;
-        rec->rss_pages = p->cand.rss_pages;
-        rec->pte_pages = p->cand.pte_pages;
-        rec->swap_pages = p->cand.swap_pages;
-        rec->oom_score_adj = p->cand.oom_score_adj;
-        rec->totalpages = p->totalpages;
-        rec->page_size = page_size;
-        rec->memory_before = p->memory_before;
-        rec->trigger_to_kill_ms = (int64_t)(p->kill_ms - p->trigger_ms);
-        rec->trigger_to_death_ms = -1;
-        rec->result = result;
-}
-
-static void log_kill(const char *what, const pending_kill *p, const char *result) {
-        char comm[PROC_COMM_MAX];
-        size_t i = 0;
-        for (; p->comm[i]; i++)
-                comm[i] = (unsigned char)p->comm[i] < 0x20 || p->comm[i] == '"' ? '?' : p->comm[i];
-        comm[i] = '\0';
-        gd_log(GD_LOG_WARNING,
-               "%s cgroup=%s pid=%d comm=\"%s\" score=%" PRId64 " rss_pages=%" PRIu64
-               " oom_score_adj=%d trigger=%s value=%.3f threshold=%.3f result=%s reason=\"%s\"",
-               what, *p->cgroup ? p->cgroup : "/", (int)p->cand.pid, comm, p->cand.points,
-               p->cand.rss_pages, p->cand.oom_score_adj, gd_trigger_name(p->decision.trigger),
-               p->decision.value, p->decision.threshold, result, p->decision.reason);
-}
-
-static pending_kill *pending_slot(daemon_ctx *d) {
-        for (size_t i = 0; i < MAX_PENDING; i++)
-                if (!d->pending[i].used)
-                        return &d->pending[i];
-        return NULL;
-}
-
-static void finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now) {
-        gd_audit_record rec;
-        gd_watched *c = NULL;
-        uint64_t tag = gd_tag(GD_TAG_EVENTS, p->slot, p->generation);
-
-        fill_record(&rec, p, "kill", result, d->host.page_size);
-        if (strcmp(result, "killed") == 0)
-                rec.trigger_to_death_ms = (int64_t)(now - p->trigger_ms);
-        c = gd_watch_lookup(&d->watch, tag);
-        if (c && c->current_fd >= 0) {
-                char buf[64];
-                ssize_t n = cg_pread_file(c->current_fd, buf, sizeof(buf));
-                uint64_t after;
-                if (n >= 0 && cg_parse_u64_or_max(buf, (size_t)n, &after) == 0)
-                        rec.memory_after = after;
-        }
-        audit_write(d, &rec);
-        log_kill("killed", p, result);
-        if (c) {
-                gd_decide_record(&d->thresholds, &c->state, strcmp(result, "killed") == 0, now);
-                c->kill_pending = false;
-                c->trouble_since_ms = 0;
-        } else if (p->slot == UINT32_MAX) {
-                gd_decide_record(&d->thresholds, &d->host_state, strcmp(result, "killed") == 0,
-                                 now);
-        }
-        if (p->pidfd >= 0) {
-                /* The reaper may hold a dup of this pidfd: epoll forgets a
-                 * file only when every fd of it is closed, so say it. */
-                epoll_ctl(d->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
-                close(p->pidfd);
-        }
-        p->pidfd = -1;
-        p->used = false;
-}
-
-/* Kill the worst process of rel's subtree. c is the watched cgroup that
- * triggered (NULL for host-wide pressure). Returns true if a kill (or a
- * dry-run "would kill") happened. */
-static bool kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
-                       uint64_t trigger_ms, uint64_t memory_before, uint64_t now) {
-        gd_snapshot snap;
-        size_t killable = 0;
-        bool done = false;
-
-        int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
-                                 d->host.page_size, &snap);
-        if (r < 0) {
-                if (!cg_is_gone(r))
-                        gd_log(GD_LOG_ERR, "cannot read cgroup %s to pick a victim: %s, ignoring",
-                               *rel ? rel : "/", strerror(-r));
-                return false;
-        }
-        gd_candidate *cands = gd_rank_snapshot(&snap, &killable);
-        const gd_candidate *victim = NULL;
-        for (size_t i = 0; cands && i < killable; i++) {
-                if (!protected_process(d, &snap, &snap.procs[cands[i].scan_order])) {
-                        victim = &cands[i];
-                        break;
-                }
-        }
-        if (!victim) {
-                gd_log(GD_LOG_WARNING, "cgroup %s is in trouble (%s) but has nothing killable",
-                       *rel ? rel : "/", dec->reason);
-                goto out;
-        }
-
-        pending_kill *p = pending_slot(d);
-        if (!p) {
-                gd_log(GD_LOG_WARNING, "%d kills already in flight, ignoring %s for now",
-                       MAX_PENDING, *rel ? rel : "/");
-                goto out;
-        }
-        const gd_proc_entry *e = &snap.procs[victim->scan_order];
-        memset(p, 0, sizeof(*p));
-        p->pidfd = -1;
-        p->slot = c ? (uint32_t)(c - d->watch.slots) : UINT32_MAX;
-        p->generation = c ? c->generation : 0;
-        p->trigger_ms = trigger_ms;
-        p->kill_ms = now;
-        p->deadline_ms = now + KILL_DEADLINE_MS;
-        p->decision = *dec;
-        snprintf(p->cgroup, sizeof(p->cgroup), "%s", snap.cgroups[e->cgroup_index]);
-        snprintf(p->comm, sizeof(p->comm), "%s", e->info.stat.comm);
-        snprintf(p->cmdline, sizeof(p->cmdline), "%s", e->info.cmdline);
-        p->cand = *victim;
-        p->uid = e->info.mem.uid;
-        p->start_time = e->info.stat.start_time;
-        p->totalpages = snap.totalpages;
-        p->memory_before = memory_before;
-
-        if (d->dry_run) {
-                gd_audit_record rec;
-                fill_record(&rec, p, "would-kill", "dry-run", d->host.page_size);
-                audit_write(d, &rec);
-                log_kill("would kill", p, "dry-run");
-                done = true;
-                goto out;
-        }
-
-        gd_victim v = {.pid = victim->pid, .start_time = e->info.stat.start_time};
-        snprintf(v.cgroup, sizeof(v.cgroup), "/%s", snap.cgroups[e->cgroup_index]);
-        r = gd_act_open_victim(d->host.procfd, &v, &p->pidfd);
-        if (r == 0)
-                r = gd_act_signal(p->pidfd, SIGKILL);
-        if (r < 0) {
-                const char *result = r == -ESRCH ? "gone" : r == -ESTALE ? "pid-reused"
-                                   : r == -EXDEV ? "moved" : strerrorname_np(-r);
-                gd_audit_record rec;
-                fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
-                audit_write(d, &rec);
-                log_kill("kill failed", p, result ? result : "error");
-                if (p->pidfd >= 0)
-                        close(p->pidfd);
-                goto out;
-        }
-        d->kills++;
-        if (d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0)
-                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
-                       (int)victim->pid);
-        struct epoll_event ev = {
-                .events = EPOLLIN,
-                .data.u64 = gd_tag(GD_TAG_PIDFD, (uint32_t)(p - d->pending), 0),
-        };
-        epoll_ctl(d->epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
-        p->used = true;
-        if (c)
-                c->kill_pending = true;
-        done = true;
-out:
-        free(cands);
-        gd_snapshot_free(&snap);
-        return done;
-}
-
-static void kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
-                        uint64_t memory_before, uint64_t now) {
-        pending_kill p;
-        gd_audit_record rec;
-        int r = 0;
-
-        memset(&p, 0, sizeof(p));
-        snprintf(p.cgroup, sizeof(p.cgroup), "%s", c->rel);
-        p.decision = *dec;
-        p.trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
-        p.kill_ms = now;
-        p.memory_before = memory_before;
-        if (!d->dry_run)
-                r = cg_kill(c->dirfd);
-        const char *result = d->dry_run ? "dry-run" : r == 0 ? "killed" : strerrorname_np(-r);
-        fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
-                    result ? result : "error", d->host.page_size);
-        audit_write(d, &rec);
-        gd_log(GD_LOG_WARNING, "%s cgroup=%s trigger=%s result=%s reason=\"%s\"",
-               d->dry_run ? "would kill cgroup" : "killed cgroup", c->rel,
-               gd_trigger_name(dec->trigger), rec.result, dec->reason);
-        gd_decide_record(&d->thresholds, &c->state, r == 0, now);
-        c->trouble_since_ms = 0;
-        if (r == 0 && !d->dry_run)
-                d->kills++;
 }
 
 static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
@@ -354,7 +80,10 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
                c->rel, s.events_ok, s.memory_ok, s.stat_ok, s.psi_ok, s.current, s.max, s.high,
                s.file, s.events.max, s.events.high, s.psi.some.total_us, s.psi.full.total_us);
-        gd_decision dec = gd_decide(&d->thresholds, &c->state, &s, now);
+        const pol_workload *w = gd_cgroup_workload(d, c->rel);
+        gd_thresholds t;
+        gd_thresholds_for(d, w, &t);
+        gd_decision dec = gd_decide(&t, &c->state, &s, now);
         bool trouble = c->state.high_rising_since_ms || c->state.pressure_since_ms ||
                        dec.action != GD_ACTION_NONE;
         if (trouble) {
@@ -372,36 +101,71 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                c->rel, gd_action_name(dec.action), gd_trigger_name(dec.trigger), dec.value,
                dec.threshold, dec.sustained_ms, dec.reason);
         uint64_t trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
-        if (dec.action == GD_ACTION_KILL_CGROUP) {
-                kill_cgroup(d, c, &dec, s.current, now);
+        pol_action action = d->policy ? pol_effective_action(d->policy, w) : POL_ACTION_KILL_PROCESS;
+        if (action == POL_ACTION_NOTIFY) {
+                gd_notify(d, c, w, &dec, s.current, now);
                 return;
         }
-        if (!kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now) || d->dry_run)
-                gd_decide_record(&d->thresholds, &c->state, d->dry_run, now);
+        if (dec.action == GD_ACTION_KILL_CGROUP || action == POL_ACTION_KILL_CGROUP) {
+                gd_kill_cgroup(d, c, &dec, s.current, now);
+                return;
+        }
+        if (!gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now) || d->dry_run)
+                gd_decide_record(&t, &c->state, d->dry_run, now);
 }
 
 /* Host-wide memory pressure: blame a cgroup first, then its worst process. */
+/* Is the cgroup rel at or below top? */
+static bool under(const char *rel, const char *top) {
+        size_t n = strlen(top);
+        return strncmp(rel, top, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
+}
+
 static void evaluate_host(daemon_ctx *d, uint64_t now) {
         char buf[512];
         gd_sample s;
 
-        if (d->host_psi_fd < 0)
-                return;
         memset(&s, 0, sizeof(s));
         s.at_ms = now;
         s.max = s.high = CG_UNLIMITED;
-        ssize_t n = cg_pread_file(d->host_psi_fd, buf, sizeof(buf));
-        s.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &s.psi) == 0;
-        gd_decision dec = gd_decide(&d->thresholds, &d->host_state, &s, now);
+        if (d->host_psi_fd >= 0) {
+                ssize_t n = cg_pread_file(d->host_psi_fd, buf, sizeof(buf));
+                s.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &s.psi) == 0;
+        }
+        /* The host as a cgroup whose memory.max is RAM + swap: without swap
+         * a squeeze stalls little before the kernel's global OOM, so PSI
+         * alone is late; the near-limit test on MemAvailable is not. All of
+         * the used memory counts as unreclaimable: MemAvailable already
+         * counts what reclaim can free. */
+        uint64_t used, total;
+        if (proc_read_meminfo_usage(d->host.procfd, d->host.page_size, &used, &total) == 0) {
+                s.memory_ok = s.stat_ok = true;
+                s.current = used * d->host.page_size;
+                s.max = total * d->host.page_size;
+                d->host_hot = (double)s.current >= HOST_HOT_RATIO * (double)s.max;
+                /* The root's PSI also counts the stalls of cgroups held at
+                 * their own memory.high or memory.max: those are theirs to
+                 * answer for, not the host's, while the host has memory. */
+                if (!d->host_hot)
+                        s.psi_ok = false;
+        }
+        gd_thresholds t;
+        gd_thresholds_for(d, NULL, &t);
+        gd_decision dec = gd_decide(&t, &d->host_state, &s, now);
         if (dec.action == GD_ACTION_NONE)
                 return;
+        /* Keep the host's own reading in the reason; say it is the host. */
+        char reason[sizeof(dec.reason) + 8];
+        snprintf(reason, sizeof(reason), "host: %s", dec.reason);
+        snprintf(dec.reason, sizeof(dec.reason), "%.*s", (int)sizeof(dec.reason) - 1, reason);
         dec.trigger = GD_TRIGGER_HOST_PRESSURE;
-        for (size_t i = 0; i < MAX_PENDING; i++)
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
                 if (d->pending[i].used)
                         return; /* let the kill in flight land first */
 
         const char *rel = "";
         uint64_t memory_before = 0;
+        gd_watched *picked = NULL;
         if (d->host.root.has_memory) {
                 gd_blame_candidate *cands = calloc(d->watch.n_slots, sizeof(*cands));
                 if (!cands)
@@ -425,34 +189,81 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                         uint64_t cur = c->last_current;
                         uint64_t partial = cur > c->baseline_current ? cur - c->baseline_current : 0;
                         uint64_t growth = c->growth > partial ? c->growth : partial;
-                        b->prev_current = growth && growth < cur ? cur - growth : 0;
+                        b->growth = growth;
                         b->n_killable = npids;
-                        size_t self_len = strlen(d->self_cgroup + 1);
-                        b->protected_cgroup =
-                                strncmp(c->rel, "init.scope", 10) == 0 ||
-                                (self_len && strncmp(c->rel, d->self_cgroup + 1, self_len) == 0);
+                        const pol_workload *cw = gd_cgroup_workload(d, c->rel);
+                        b->protected_cgroup = under(c->rel, "init.scope") ||
+                                              (d->self_cgroup[1] && under(c->rel, d->self_cgroup + 1)) ||
+                                              (cw && cw->protect.mode == POL_PROTECT_NEVER);
                 }
                 long pick = gd_blame_pick(cands, d->watch.n_slots);
                 free(cands);
                 if (pick >= 0) {
-                        rel = d->watch.slots[pick].rel;
-                        memory_before = d->watch.slots[pick].last_current;
+                        picked = &d->watch.slots[pick];
+                        rel = picked->rel;
+                        memory_before = picked->last_current;
                 }
         }
         d->decisions++;
         gd_log(GD_LOG_INFO, "decision cgroup=%s action=kill-process trigger=host-pressure "
                             "value=%.3f threshold=%.3f reason=\"%s\"",
                *rel ? rel : "/", dec.value, dec.threshold, dec.reason);
-        bool ok = kill_worst(d, NULL, rel, &dec, now - dec.sustained_ms, memory_before, now);
+        /* The blamed cgroup's workload says what to do with it. */
+        const pol_workload *pw = picked ? gd_cgroup_workload(d, picked->rel) : NULL;
+        pol_action action = d->policy ? pol_effective_action(d->policy, pw) : POL_ACTION_KILL_PROCESS;
+        if (picked && action == POL_ACTION_NOTIFY) {
+                gd_notify(d, picked, pw, &dec, memory_before, now);
+                gd_decide_record(&t, &d->host_state, true, now);
+                return;
+        }
+        if (picked && action == POL_ACTION_KILL_CGROUP) {
+                gd_kill_cgroup(d, picked, &dec, memory_before, now);
+                gd_decide_record(&t, &d->host_state, true, now);
+                return;
+        }
+        bool ok = gd_kill_worst(d, NULL, rel, &dec, now - dec.sustained_ms, memory_before, now);
         if (!ok || d->dry_run)
-                gd_decide_record(&d->thresholds, &d->host_state, ok, now);
+                gd_decide_record(&t, &d->host_state, ok, now);
+}
+
+/* The policy's settings: dry_run adds to --dry-run, poll_interval sets the
+ * slow tick. */
+static void apply_settings(daemon_ctx *d) {
+        uint64_t ms = d->policy->settings.poll_interval_ms;
+
+        d->dry_run = d->cli_dry_run || d->policy->settings.dry_run;
+        d->slow_tick_ms = ms < SLOW_TICK_MIN_MS ? SLOW_TICK_MIN_MS
+                          : ms > SLOW_TICK_MAX_MS ? SLOW_TICK_MAX_MS : ms;
+}
+
+/* A new policy replaces the old one only whole and only when valid; the
+ * cgroups' sustain timers and cooldowns carry over. */
+static void reload_policy(daemon_ctx *d) {
+        pol_policy *p = NULL;
+
+        d->reload_pending = false;
+        if (gd_policy_load(&d->policy_src, &p) < 0) {
+                gd_log(GD_LOG_ERR, "the new policy from %s is not valid: keeping the policy in "
+                                   "force (%zu workloads)",
+                       gd_policy_source_name(&d->policy_src), d->policy ? d->policy->n_workloads : 0);
+                return;
+        }
+        pol_free(d->policy);
+        d->policy = p;
+        apply_settings(d);
+        d->fast = !d->fast; /* re-arm the timer with the new interval */
+        set_tick(d, !d->fast);
+        gd_log(GD_LOG_NOTICE, "policy reloaded from %s: %zu workloads%s",
+               gd_policy_source_name(&d->policy_src), p->n_workloads,
+               d->dry_run ? " (dry run)" : "");
+        d->last_enforce_ms = 0; /* apply the new protections on the next tick */
 }
 
 static void on_tick(daemon_ctx *d, uint64_t now) {
         bool any_hot = false;
         /* Light checks of every cgroup once a second, whatever the tick
          * (with slack: a 1 s tick may be measured as 999 ms). */
-        bool light_due = now - d->last_light_ms >= SLOW_TICK_MS - FAST_TICK_MS / 2;
+        bool light_due = now - d->last_light_ms >= d->slow_tick_ms - FAST_TICK_MS / 2;
 
         if (light_due)
                 d->last_light_ms = now;
@@ -469,15 +280,15 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
                 }
         }
         evaluate_host(d, now);
-        for (size_t i = 0; i < MAX_PENDING; i++) {
-                pending_kill *p = &d->pending[i];
-                if (p->used && gd_act_exited(p->pidfd) == 1)
-                        finish_pending(d, p, "killed", now);
-                else if (p->used && now >= p->deadline_ms)
-                        finish_pending(d, p, "timeout", now);
-                any_hot = any_hot || p->used;
+        any_hot = gd_pending_tick(d, now) || any_hot;
+        if (d->reload_pending && now >= d->reload_at_ms)
+                reload_policy(d);
+        if (now - d->last_enforce_ms >= ENFORCE_MS) {
+                d->last_enforce_ms = now;
+                gd_enforce_pass(&d->host, d->policy, &d->watch, d->knobs, d->dry_run);
         }
-        set_tick(d, any_hot || d->host_state.pressure_since_ms);
+        set_tick(d, any_hot || d->host_state.pressure_since_ms || d->host_hot ||
+                            d->reload_pending);
 }
 
 static int setup_host_psi(daemon_ctx *d) {
@@ -492,10 +303,15 @@ static int setup_host_psi(daemon_ctx *d) {
         }
         if (write(fd, "some 150000 1000000", 20) >= 0) {
                 struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = gd_tag(GD_TAG_HOST_PSI, 0, 0)};
-                if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+                if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+                        d->host_psi_trigger = true;
                         return fd;
+                }
         }
         /* Refused: polled on the tick like the cgroups. Keep a plain fd. */
+        gd_log(GD_LOG_NOTICE, "the kernel refused a PSI trigger on %s/pressure/memory (%s): "
+                              "polling host pressure on a timer instead",
+               d->host.proc_path, strerror(errno));
         close(fd);
         return openat(d->host.procfd, "pressure/memory", O_RDONLY | O_CLOEXEC);
 }
@@ -509,10 +325,11 @@ static void protect_self(void) {
                        strerror(errno));
         if (fd >= 0)
                 close(fd);
-#if !defined(__SANITIZE_ADDRESS__)
-        /* MCL_ONFAULT: lock what is used, not every reserved mapping. */
+        /* MCL_ONFAULT: lock what is used, not every reserved mapping (which
+         * also keeps a sanitizer build's huge reservations unlocked). */
         if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
                 gd_log(GD_LOG_WARNING, "mlockall: %s, ignoring", strerror(errno));
+#if !defined(__SANITIZE_ADDRESS__)
         /* The kill path (snapshot, ranking) allocates; under a host OOM a
          * request for new pages could stall in reclaim. So all allocations
          * come from the heap (no mmap), the heap is never given back, and
@@ -528,19 +345,46 @@ static void protect_self(void) {
 #endif
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < NOFILE_WANTED) {
-                rl.rlim_cur = rl.rlim_max < NOFILE_WANTED ? rl.rlim_max : NOFILE_WANTED;
-                setrlimit(RLIMIT_NOFILE, &rl);
+                /* Raising the hard limit needs CAP_SYS_RESOURCE; without it,
+                 * take what the hard limit allows. */
+                struct rlimit want = {NOFILE_WANTED, rl.rlim_max > NOFILE_WANTED ? rl.rlim_max
+                                                                                 : NOFILE_WANTED};
+                if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+                        rl.rlim_cur = rl.rlim_max < NOFILE_WANTED ? rl.rlim_max : NOFILE_WANTED;
+                        setrlimit(RLIMIT_NOFILE, &rl);
+                        gd_log(GD_LOG_WARNING, "open files limited to %llu: about %llu cgroups "
+                                               "can be watched",
+                               (unsigned long long)rl.rlim_cur,
+                               (unsigned long long)rl.rlim_cur / 4);
+                }
         }
 }
 
+/* What the start-up line says of PSI triggers: only what was armed. */
+static const char *psi_state(const daemon_ctx *d) {
+        bool cgroups = false;
+        for (size_t i = 0; i < d->watch.n_slots && !cgroups; i++)
+                cgroups = d->watch.slots[i].in_use && d->watch.slots[i].psi_trigger;
+        if (cgroups && d->host_psi_trigger)
+                return "armed on cgroups and host";
+        if (cgroups)
+                return "armed on cgroups, host polled";
+        if (d->host_psi_trigger)
+                return d->watch.n_watched > 1 ? "armed on host, cgroups polled" : "armed on host";
+        return d->host_psi_fd >= 0 ? "refused, polling" : "unavailable";
+}
+
 static void run_usage(FILE *out) {
-        fputs("usage: guardian run [--dry-run] [--audit-log FILE] [--cgroup-root DIR]\n"
-              "                    [--proc-root DIR] [--verbose]\n"
+        fputs("usage: guardian run [--dry-run] [--policy FILE | --policy-dir DIR]\n"
+              "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
+              "                    [--verbose]\n"
               "\n"
               "Watch every cgroup and kill the worst process of a cgroup about to hit its\n"
               "limit or stalled by memory pressure, before the kernel's OOM killer does.\n"
               "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop it; SIGHUP\n"
-              "re-reads the policy (the embedded default policy is the only one so far).\n",
+              "re-reads the policy (a policy that does not validate leaves the old one in\n"
+              "force). Without --policy or --policy-dir, " GD_DEFAULT_POLICY_DIR " is read when\n"
+              "it exists, else the embedded default policy (guardian default-policy).\n",
               out);
 }
 
@@ -567,7 +411,7 @@ static int loop(daemon_ctx *d) {
                         gd_log(GD_LOG_ERR, "epoll_wait: %s", strerror(errno));
                         return 1;
                 }
-                uint64_t now = now_ms();
+                uint64_t now = gd_now_ms();
                 for (int i = 0; i < n; i++) {
                         uint64_t tag = events[i].data.u64;
                         switch (gd_tag_kind_of(tag)) {
@@ -575,8 +419,8 @@ static int loop(daemon_ctx *d) {
                                 struct signalfd_siginfo si;
                                 while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
                                         if (si.ssi_signo == SIGHUP) {
-                                                gd_log(GD_LOG_INFO, "SIGHUP: no policy file in use; "
-                                                                    "the embedded default policy stays in force");
+                                                gd_log(GD_LOG_INFO, "SIGHUP: reloading the policy");
+                                                reload_policy(d);
                                         } else {
                                                 gd_log(GD_LOG_INFO, "%s: exiting",
                                                        strsignal((int)si.ssi_signo));
@@ -613,11 +457,18 @@ static int loop(daemon_ctx *d) {
                                 set_tick(d, true);
                                 break;
                         case GD_TAG_PIDFD: {
-                                pending_kill *p = &d->pending[gd_tag_slot(tag) % MAX_PENDING];
+                                pending_kill *p = &d->pending[gd_tag_slot(tag) % GD_MAX_PENDING];
                                 if (p->used)
-                                        finish_pending(d, p, "killed", now);
+                                        gd_finish_pending(d, p, "killed", now);
                                 break;
                         }
+                        case GD_TAG_POLICY:
+                                if (gd_policy_changed(&d->policy_src)) {
+                                        d->reload_pending = true;
+                                        d->reload_at_ms = now + RELOAD_DEBOUNCE_MS;
+                                        set_tick(d, true);
+                                }
+                                break;
                         default:
                                 break;
                         }
@@ -628,6 +479,8 @@ static int loop(daemon_ctx *d) {
 int gd_cmd_run(int argc, char **argv) {
         static const struct option options[] = {
                 {"dry-run", no_argument, NULL, 'n'},
+                {"policy", required_argument, NULL, 'P'},
+                {"policy-dir", required_argument, NULL, 'D'},
                 {"audit-log", required_argument, NULL, 'a'},
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
@@ -646,7 +499,9 @@ int gd_cmd_run(int argc, char **argv) {
         optind = 1;
         while ((opt = getopt_long(argc, argv, "+nvh", options, NULL)) != -1) {
                 switch (opt) {
-                case 'n': d->dry_run = true; break;
+                case 'n': d->cli_dry_run = true; break;
+                case 'P': d->policy_src.file = optarg; break;
+                case 'D': d->policy_src.dir = optarg; break;
                 case 'a': audit_path = optarg; break;
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
@@ -661,7 +516,23 @@ int gd_cmd_run(int argc, char **argv) {
                 return 2;
         }
         d->epfd = d->sigfd = d->timerfd = d->host_psi_fd = -1;
-        gd_thresholds_default(&d->thresholds);
+        d->policy_src.inotify_fd = -1;
+        if (d->policy_src.file && d->policy_src.dir) {
+                gd_log(GD_LOG_ERR, "--policy and --policy-dir exclude each other");
+                free(d);
+                return 2;
+        }
+        struct stat st;
+        if (!d->policy_src.file && !d->policy_src.dir && stat(GD_DEFAULT_POLICY_DIR, &st) == 0 &&
+            S_ISDIR(st.st_mode))
+                d->policy_src.dir = GD_DEFAULT_POLICY_DIR;
+        if (gd_policy_load(&d->policy_src, &d->policy) < 0) {
+                gd_log(GD_LOG_ERR, "not starting without a valid policy (guardian check shows "
+                                   "the same problems)");
+                free(d);
+                return 1;
+        }
+        apply_settings(d);
         if (!audit_path)
                 audit_path = default_audit_path(audit_buf, sizeof(audit_buf));
 
@@ -714,6 +585,12 @@ int gd_cmd_run(int argc, char **argv) {
                 goto out;
         }
         d->host_psi_fd = setup_host_psi(d);
+        d->knobs = d->host.root.mode == CG_MODE_UNIFIED && d->host.root.has_memory &&
+                   cg_knobs_init() == 0;
+        r = gd_policy_watch(&d->policy_src, d->epfd, gd_tag(GD_TAG_POLICY, 0, 0));
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "cannot watch %s for changes (%s): reload with SIGHUP",
+                       gd_policy_source_name(&d->policy_src), strerror(-r));
         if (!d->host.root.has_memory)
                 gd_log(GD_LOG_NOTICE,
                        "no memory controller in the cgroup v2 hierarchy at %s%s: memory.events, "
@@ -723,21 +600,24 @@ int gd_cmd_run(int argc, char **argv) {
                        d->host.root.path,
                        d->host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
         gd_log(GD_LOG_INFO,
-               "watching %zu cgroups under %s (%s, PSI triggers %s)%s; audit log %s; policy: "
-               "embedded default",
+               "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
+               "%s (%zu workloads)",
                d->watch.n_watched, d->host.root.path,
                d->host.root.has_memory ? "memory controller" : "no memory controller",
-               d->watch.psi_triggers ? "armed" : "refused, polling", d->dry_run ? "; DRY RUN" : "",
-               audit_path);
+               psi_state(d), d->dry_run ? "; DRY RUN" : "",
+               audit_path, gd_policy_source_name(&d->policy_src), d->policy->n_workloads);
+        d->fast = true; /* differs from what is asked: arms the timer */
         set_tick(d, false);
         status = loop(d);
 
         /* A kill whose victim has not been seen dying yet still gets its
          * record: the signal was sent. */
-        for (size_t i = 0; i < MAX_PENDING; i++)
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
                 if (d->pending[i].used)
-                        finish_pending(d, &d->pending[i], "killed", now_ms());
+                        gd_finish_pending(d, &d->pending[i], "killed", gd_now_ms());
 out:
+        gd_policy_unwatch(&d->policy_src);
+        pol_free(d->policy);
         gd_watch_free(&d->watch);
         gd_reaper_stop(d->reaper);
         gd_audit_close(d->audit);

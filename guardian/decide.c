@@ -101,6 +101,11 @@ static psi_interval psi_measure(const gd_thresholds *t, const gd_sample *p, cons
  * still the same episode of throttling. */
 #define HIGH_QUIET_GAP_MS 2500
 
+/* Over 100 ms intervals the stall share is noisy: one short interval
+ * below the threshold inside a long stall is not its end. A dip longer
+ * than this is. */
+#define PRESSURE_QUIET_GAP_MS 500
+
 /* "high" rising over a real memory.high in this interval. memory.events is
  * hierarchical, so without our own memory.high the rise is a child's. */
 static bool high_rising(const gd_sample *p, const gd_sample *s) {
@@ -176,7 +181,9 @@ static bool check_near_limit(const gd_thresholds *t, const gd_sample *p, const g
 static bool check_pressure(const gd_thresholds *t, const gd_cgroup_state *st,
                            const psi_interval *pi, const gd_sample *p, const gd_sample *s,
                            gd_decision *d) {
-        if (st->pressure_since_ms == 0)
+        /* Fire on an interval that is itself above: the episode may have
+         * bridged a short dip, the decision does not. */
+        if (st->pressure_since_ms == 0 || !(pi->some_above || pi->full_above))
                 return false;
         uint64_t held = s->at_ms - st->pressure_since_ms;
         if (held < t->pressure_sustain_ms)
@@ -264,7 +271,9 @@ gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_s
         if (pi.some_above || pi.full_above) {
                 if (state->pressure_since_ms == 0)
                         state->pressure_since_ms = timer_start(p->at_ms);
-        } else {
+                state->last_pressure_above_ms = sample->at_ms;
+        } else if (!sample->psi_ok ||
+                   sample->at_ms - state->last_pressure_above_ms > PRESSURE_QUIET_GAP_MS) {
                 state->pressure_since_ms = 0;
         }
 
@@ -323,10 +332,16 @@ long gd_blame_pick(const gd_blame_candidate *cands, size_t n) {
                 if (c->protected_cgroup || c->n_killable == 0)
                         continue;
                 uint64_t over = c->current > c->protection ? c->current - c->protection : 0;
-                uint64_t growth = c->prev_current && c->current > c->prev_current
-                                          ? c->current - c->prev_current
-                                          : 0;
-                uint64_t blame = add_sat(over, growth);
+                uint64_t growth = c->growth;
+                if (!growth && c->prev_current && c->current > c->prev_current)
+                        growth = c->current - c->prev_current;
+                /* Growth weighs more than size: under host pressure the
+                 * cgroup that is growing is the cause, the large one that
+                 * holds steady is not. */
+                uint64_t weighted = growth > UINT64_MAX / GD_BLAME_GROWTH_WEIGHT
+                                            ? UINT64_MAX
+                                            : growth * GD_BLAME_GROWTH_WEIGHT;
+                uint64_t blame = add_sat(over, weighted);
                 /* Strictly greater: ties go to the lowest index, a stable order. */
                 if (blame > best_blame) {
                         best_blame = blame;

@@ -16,7 +16,7 @@
  *              (throttled, going nowhere: the livelock the kernel never ends).
  *  PRESSURE    the cgroup's PSI stall share (from the "total" counters, so
  *              exact over the sample interval) stays above a threshold for a
- *              sustained time.
+ *              sustained time (dips shorter than half a second do not end it).
  * The kernel's own oom/oom_kill counters rising count as LIMIT too: guardian
  * was late, but the cgroup is still in trouble.
  *
@@ -92,6 +92,7 @@ typedef struct gd_cgroup_state {
         gd_sample prev;
         uint64_t high_rising_since_ms;  /* 0: not rising */
         uint64_t last_high_rise_ms;     /* sample time of the last rise of "high" */
+        uint64_t last_pressure_above_ms; /* sample time of the last interval above */
         uint64_t pressure_since_ms;     /* 0: not above the threshold */
         uint64_t quiet_until_ms;        /* cooldown or back-off end */
         unsigned failed_actions;        /* consecutive; drives the back-off */
@@ -129,18 +130,24 @@ double gd_psi_share(uint64_t prev_total_us, uint64_t total_us, uint64_t elapsed_
 /* Host-wide pressure: which cgroup is most to blame? Each candidate is a
  * cgroup with processes; blame is usage above its protection
  * (max(memory.min, memory.low)) plus growth since the last sample, in
- * bytes. Protected ones (the caller's judgement: guardian's own cgroup,
+ * bytes, growth weighted by GD_BLAME_GROWTH_WEIGHT. Protected ones (the caller's judgement: guardian's own cgroup,
  * init.scope, a policy) are skipped. Returns the index of the most to
  * blame, or -1 if none has any blame. Pure. */
 typedef struct gd_blame_candidate {
         uint64_t current;
         uint64_t protection;   /* max(memory.min, memory.low) */
         uint64_t prev_current; /* 0 when unknown */
+        uint64_t growth;       /* bytes grown lately, if the caller measured it (else
+                                * current - prev_current); wins over prev_current */
         bool protected_cgroup;
         size_t n_killable;     /* cgroups with nothing killable are skipped */
 } gd_blame_candidate;
 
 long gd_blame_pick(const gd_blame_candidate *cands, size_t n);
+
+/* A cgroup that grew 100 MiB in the last seconds is more to blame for host
+ * pressure than one that has sat on 300 MiB all day. */
+#define GD_BLAME_GROWTH_WEIGHT 4
 
 /* Short stable names for logs and audit records: "limit", "near-limit",
  * "high", "pressure", "host-pressure", "none"; "kill-process",

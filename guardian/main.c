@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guardian/check.h"
 #include "guardian/daemon.h"
+#include "guardian/explain.h"
 #include "guardian/rank.h"
 
 #ifndef GUARDIAN_VERSION
@@ -15,6 +17,9 @@ static void usage(FILE *out) {
               "commands:\n"
               "  run            the daemon: watch every cgroup, kill before the kernel's OOM killer\n"
               "  rank CGROUP    rank a cgroup's processes as the kernel's memcg OOM killer would\n"
+              "  explain CGROUP which workload a cgroup and its processes match, and their scores\n"
+              "  check PATH...  validate policy files or policy directories\n"
+              "  default-policy print the embedded default policy (YAML)\n"
               "  version        print the version\n"
               "\n"
               "Run 'guardian COMMAND --help' for a command's options.\n",
@@ -31,6 +36,12 @@ int main(int argc, char **argv) {
                 return gd_cmd_run(argc - 1, argv + 1);
         if (strcmp(cmd, "rank") == 0)
                 return gd_cmd_rank(argc - 1, argv + 1);
+        if (strcmp(cmd, "explain") == 0)
+                return gd_cmd_explain(argc - 1, argv + 1);
+        if (strcmp(cmd, "check") == 0)
+                return gd_cmd_check(argc - 1, argv + 1);
+        if (strcmp(cmd, "default-policy") == 0)
+                return gd_cmd_default_policy(argc - 1, argv + 1);
         if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
                 printf("guardian %s\n", GUARDIAN_VERSION);
                 return 0;

@@ -7,6 +7,9 @@
 #include "guardian/badness.h"
 #include "guardian/snapshot.h"
 
+/* One process as the badness functions want it. Pure. */
+gd_candidate gd_candidate_of(const proc_info *p, size_t scan_order);
+
 /* Build candidates from a snapshot and rank them (pure). Returns a malloc'd
  * array of snap->n_procs candidates, cands[i].scan_order indexing back into
  * snap->procs; NULL on allocation failure (or when there are no processes,

@@ -112,7 +112,7 @@ static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
                 int err = errno;
                 if (fd >= 0)
                         close(fd);
-                if (err != ENOENT && err != ENODEV) {
+                if (err != ENOENT && err != ENODEV && err != EMFILE && err != ENFILE) {
                         w->psi_triggers = false;
                         if (!w->psi_refusal_logged)
                                 gd_log(GD_LOG_NOTICE,
@@ -161,6 +161,11 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
                 c->events_fd = open_ro(dirfd, "memory.events");
                 c->current_fd = open_ro(dirfd, "memory.current");
                 if (c->events_fd >= 0) {
+                        /* A freshly opened kernfs file reports an event until it
+                         * is first read: read it now, or every new cgroup looks
+                         * busy and is sampled fast for nothing. */
+                        char buf[512];
+                        (void)cg_pread_file(c->events_fd, buf, sizeof(buf));
                         struct epoll_event ev = {
                                 .events = EPOLLPRI,
                                 .data.u64 = gd_tag(GD_TAG_EVENTS, (uint32_t)s, c->generation),
@@ -180,8 +185,17 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
 
 static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
         int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        if (childfd_dup < 0)
-                return -errno;
+        if (childfd_dup < 0) {
+                int r = -errno;
+                if (r == -EMFILE && !w->emfile_logged) {
+                        w->emfile_logged = true;
+                        gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: cgroup %s and "
+                                           "others are NOT watched (raise LimitNOFILE / ulimit -n; "
+                                           "guardian needs 4 per cgroup)",
+                               w->n_watched, *rel ? rel : "/");
+                }
+                return r;
+        }
         int added = add_one(w, childfd_dup, rel);
         if (added < 0)
                 return added;

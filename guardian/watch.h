@@ -19,6 +19,7 @@ typedef enum gd_tag_kind {
         GD_TAG_PRESSURE,  /* a PSI trigger fired (EPOLLPRI) */
         GD_TAG_HOST_PSI,  /* the host's PSI trigger fired */
         GD_TAG_PIDFD,     /* a victim exited */
+        GD_TAG_POLICY,    /* the policy file or directory changed */
 } gd_tag_kind;
 
 static inline uint64_t gd_tag(gd_tag_kind kind, uint32_t slot, uint32_t generation) {
@@ -56,6 +57,7 @@ typedef struct gd_watch {
         bool has_memory;
         bool psi_triggers;     /* false once the kernel refused one */
         bool psi_refusal_logged;
+        bool emfile_logged;
         gd_watched *slots;
         size_t n_slots;        /* slots in use or free, up to cap */
         size_t cap;

@@ -500,15 +500,37 @@ Test(decide_pressure, held_4999_ms_is_not_enough) {
         feed(&t, &st, &a);
         assert_none(feed(&t, &st, &b));
         cr_assert_eq(st.pressure_since_ms, 1000);
-        /* 5999..6000 is only 0.1% stalled: below, the timer stops. */
+        /* 5999..6000 is only 0.1% stalled: below, no decision; a 1 ms dip
+         * does not end the episode, so the timer keeps running. */
         assert_none(feed(&t, &st, &c));
-        cr_assert_eq(st.pressure_since_ms, 0);
+        cr_assert_eq(st.pressure_since_ms, 1000);
 
         gd_cgroup_state st2 = { 0 };
         c.psi.some.total_us = 5000400; /* 40% of the last millisecond */
         feed(&t, &st2, &a);
         feed(&t, &st2, &b);
         assert_fires(feed(&t, &st2, &c), GD_TRIGGER_PRESSURE);
+}
+
+Test(decide_pressure, a_short_dip_does_not_end_the_stall) {
+        gd_thresholds t = defaults();
+        gd_cgroup_state st = { 0 };
+        uint64_t total = 0;
+        gd_decision last = { 0 };
+
+        /* 100 ms samples at 90% stall, one of them at 0%: the noise of a
+         * fast tick inside a long stall. */
+        for (uint64_t i = 0; i <= 52; i++) {
+                gd_sample s = calm(1000 + 100 * i);
+                if (i > 0 && i != 20)
+                        total += 90000;
+                s.psi.some.total_us = total;
+                last = feed(&t, &st, &s);
+                if (i == 20)
+                        cr_assert_eq(st.pressure_since_ms, 1000, "one quiet 100 ms sample");
+        }
+        assert_fires(last, GD_TRIGGER_PRESSURE);
+        cr_assert_geq(last.sustained_ms, 5000);
 }
 
 Test(decide_pressure, a_dip_restarts_the_sustain) {
@@ -530,6 +552,18 @@ Test(decide_pressure, a_dip_restarts_the_sustain) {
                 assert_none(d[i]);
         assert_fires(d[8], GD_TRIGGER_PRESSURE);
         cr_assert_eq(d[8].sustained_ms, 5000);
+}
+
+Test(decide_blame, measured_growth_counts_even_from_nothing) {
+        /* A cgroup that grew from empty to 227M beats a steady 495M one;
+         * prev_current 0 would have read as "unknown". */
+        gd_blame_candidate c[] = {
+                { .current = 495u << 20, .n_killable = 1 },
+                { .current = 227u << 20, .growth = 227u << 20, .n_killable = 1 },
+        };
+        cr_assert_eq(gd_blame_pick(c, 2), 1);
+        c[1].growth = 60u << 20; /* 227 + 4 * 60 = 467 < 495 */
+        cr_assert_eq(gd_blame_pick(c, 2), 0);
 }
 
 Test(decide_pressure, counter_going_backwards_stops_the_timer) {

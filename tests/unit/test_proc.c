@@ -952,3 +952,24 @@ Test(proc_read, real_host_memory) {
         cr_assert_eq(sw, atoi(slurp("/proc/sys/vm/swappiness", NULL)));
         close(fd);
 }
+
+Test(proc_parse, meminfo_usage) {
+        static const char mi[] = "MemTotal:        1000000 kB\nMemFree:          100000 kB\n"
+                                 "MemAvailable:     250000 kB\nSwapTotal:        400000 kB\n"
+                                 "SwapFree:         300000 kB\n";
+        uint64_t used = 7, total = 7;
+
+        cr_assert_eq(proc_parse_meminfo_usage(mi, strlen(mi), 4096, &used, &total), 0);
+        /* (1000000 - 250000) + (400000 - 300000) kB, in 4 KiB pages */
+        cr_assert_eq(used, (750000 + 100000) / 4);
+        cr_assert_eq(total, 1400000 / 4);
+
+        static const char no_avail[] = "MemTotal: 1000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n";
+        used = total = 7;
+        cr_assert_eq(proc_parse_meminfo_usage(no_avail, strlen(no_avail), 4096, &used, &total),
+                     -EBADMSG);
+        cr_assert_eq(used, 7, "untouched on failure");
+        static const char odd[] = "MemTotal: 1000 kB\nMemAvailable: 2000 kB\nSwapTotal: 0 kB\n"
+                                  "SwapFree: 0 kB\n";
+        cr_assert_eq(proc_parse_meminfo_usage(odd, strlen(odd), 4096, &used, &total), -EBADMSG);
+}

@@ -11,79 +11,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
+from gdvm import Guardian, events, make_cgroup  # noqa: E402
 
 CG = "/sys/fs/cgroup"
 RELEASE = os.path.join(gdvm.REPO, "build/guardian")
-
-
-class Guardian:
-    """guardian run in the background, with its own audit file and log."""
-
-    def __init__(self, name, *args, binary=None):
-        self.audit = f"/tmp/gd-{name}/audit.jsonl"
-        self.log_path = f"/tmp/gd-{name}.log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary or gdvm.GUARDIAN, "run", "--audit-log", self.audit,
-                                      *args], stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_log("watching ", 60)
-
-    def text(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def wait_log(self, needle, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if needle in self.text():
-                return True
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"guardian exited {self.proc.returncode}:\n{self.text()}")
-            time.sleep(0.1)
-        raise TimeoutError(f"no '{needle}' in guardian's log:\n{self.text()}")
-
-    def records(self):
-        try:
-            with open(self.audit) as f:
-                return [json.loads(line) for line in f]
-        except FileNotFoundError:
-            return []
-
-    def wait_records(self, predicate, timeout=10):
-        """The record is written once guardian has seen the victim die,
-        which may be a moment after the test saw it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            recs = self.records()
-            if any(predicate(r) for r in recs) or time.monotonic() > deadline:
-                return recs
-            time.sleep(0.1)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        return rc
-
-
-def make_cgroup(name, files=None):
-    """Create a cgroup and write its interface files ({"memory.max": "256M"})."""
-    path = f"{CG}/{name}"
-    os.mkdir(path)
-    for key, value in (files or {}).items():
-        gdvm.write(f"{path}/{key}", str(value))
-    return path
-
-
-def events(path):
-    out = {}
-    for line in gdvm.read(f"{path}/memory.events").splitlines():
-        k, v = line.split()
-        out[k] = int(v)
-    return out
 
 
 def wait_exit(proc, timeout):
@@ -260,14 +191,8 @@ def churn(t):
 
 
 def main():
-    t = gdvm.Checker("daemon")
-    for scenario in (noisy_neighbour, lambda t: noisy_neighbour(t, dry_run=True), livelock,
-                     many_processes, oom_group, churn):
-        try:
-            scenario(t)
-        except Exception as e:  # a scenario that blows up is a failure, not a crash
-            t.check(f"scenario {getattr(scenario, '__name__', '?')} ran", False, repr(e))
-    return t.finish()
+    return gdvm.run_scenarios("daemon", (noisy_neighbour, lambda t: noisy_neighbour(t, dry_run=True), livelock,
+                     many_processes, oom_group, churn))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+/* Internal to the daemon (daemon.c, killer.c): its state, shared by the
+ * loop and the kill path. Not an API. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup/proc.h"
+#include "guardian/act.h"
+#include "guardian/audit.h"
+#include "guardian/badness.h"
+#include "guardian/decide.h"
+#include "guardian/host.h"
+#include "guardian/policyload.h"
+#include "guardian/watch.h"
+#include "policy/policy.h"
+
+/* A victim still exiting this long after SIGKILL is reported (it may be
+ * stuck in the kernel, or just slow to free its memory under thrashing)... */
+#define GD_KILL_SLOW_MS 5000
+/* ...and this long after, the kill counts as failed: back off, try the
+ * next. Until then no other victim is taken for the same trouble: the
+ * memory of the one dying is coming back. */
+#define GD_KILL_DEADLINE_MS 30000
+/* Kills in flight at once; more would mean guardian is not the answer. */
+#define GD_MAX_PENDING 16
+
+typedef struct pending_kill {
+        bool used;
+        bool term_only;        /* SIGTERM sent, SIGKILL due at sigkill_at_ms */
+        bool slow_logged;
+        int pidfd;
+        uint32_t slot, generation; /* the watched cgroup; slot UINT32_MAX: host-wide */
+        uint64_t trigger_ms, kill_ms, sigkill_at_ms, deadline_ms;
+        gd_decision decision;
+        char cgroup[PATH_MAX];
+        char workload[POL_NAME_MAX];
+        char comm[PROC_COMM_MAX];
+        char cmdline[PROC_CMDLINE_MAX];
+        gd_candidate cand;     /* points: guardian's, after the policy */
+        uid_t uid;
+        uint64_t start_time, totalpages, memory_before;
+} pending_kill;
+
+typedef struct daemon_ctx {
+        gd_host host;
+        gd_watch watch;
+        pol_policy *policy;
+        gd_policy_source policy_src;
+        bool reload_pending;
+        uint64_t reload_at_ms;
+        uint64_t last_enforce_ms;
+        bool knobs;            /* pure v2 with memory: libcgroup may write knobs */
+        gd_reaper *reaper;
+        gd_audit *audit;
+        int epfd, sigfd, timerfd, host_psi_fd;
+        bool cli_dry_run;
+        bool dry_run;          /* the command line's or the policy's */
+        bool fast;
+        char self_cgroup[PATH_MAX]; /* "/a/b" as /proc/self/cgroup shows it */
+        gd_cgroup_state host_state;
+        bool host_hot;         /* host memory use above HOST_HOT_RATIO */
+        bool host_psi_trigger; /* the host's PSI trigger is armed */
+        pending_kill pending[GD_MAX_PENDING];
+        uint64_t decisions, kills;
+        uint64_t last_light_ms;
+        uint64_t slow_tick_ms; /* the policy's poll_interval */
+} daemon_ctx;
+
+uint64_t gd_now_ms(void);
+
+/* The thresholds for a cgroup's workload (NULL: the policy's defaults). */
+void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret);
+
+/* The workload a cgroup belongs to by its path alone, or NULL. */
+const pol_workload *gd_cgroup_workload(const daemon_ctx *d, const char *rel);
+
+/* Kill the worst process of rel's subtree as the policy ranks it. c is the
+ * watched cgroup that triggered (NULL for host-wide pressure). Returns true
+ * when a kill (or a dry-run "would kill") happened. */
+bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
+                   uint64_t trigger_ms, uint64_t memory_before, uint64_t now);
+
+/* Kill a whole cgroup (memory.oom.group, or the workload's action). */
+void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
+                    uint64_t memory_before, uint64_t now);
+
+/* The workload's action is notify: log and audit, kill nothing. */
+void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
+               uint64_t memory_before, uint64_t now);
+
+/* Close out a kill in flight: audit record, state, fds. */
+void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now);
+
+/* Kills in flight on a tick: exits seen, SIGTERM graces run out, deadlines.
+ * Returns true while any kill is in flight. */
+bool gd_pending_tick(daemon_ctx *d, uint64_t now);

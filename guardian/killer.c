@@ -1,0 +1,403 @@
+/* The kill path of the daemon: choose the victim the policy's ranking
+ * names, kill it race-free (SIGTERM first when the workload grants a
+ * grace), follow it to its death and write the audit record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "guardian/daemon_ctx.h"
+#include "guardian/log.h"
+#include "guardian/snapshot.h"
+#include "guardian/verdict.h"
+#include "policy/match.h"
+
+uint64_t gd_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret) {
+        pol_triggers t;
+
+        gd_thresholds_default(ret);
+        if (!d->policy)
+                return;
+        pol_effective_triggers(d->policy, w, &t);
+        ret->limit_ratio = t.limit;
+        ret->near_limit_ratio = t.near_limit;
+        ret->high_sustain_ms = t.high_sustain_ms;
+        ret->pressure_some = t.pressure_some;
+        ret->pressure_full = t.pressure_full;
+        ret->pressure_sustain_ms = t.pressure_sustain_ms;
+        ret->cooldown_ms = pol_effective_cooldown_ms(d->policy, w);
+}
+
+const pol_workload *gd_cgroup_workload(const daemon_ctx *d, const char *rel) {
+        pol_subject s = {.cgroup = rel};
+        return d->policy ? pol_find_workload(d->policy, &s, NULL, 0) : NULL;
+}
+
+/* Never victims, whatever the policy: pid 1, guardian itself, its own
+ * cgroup and the init system's. */
+static bool protected_process(const daemon_ctx *d, const gd_snapshot *snap,
+                              const gd_proc_entry *e) {
+        const char *cg = snap->cgroups[e->cgroup_index];
+        size_t self_len = strlen(d->self_cgroup + 1);
+
+        if (e->info.stat.pid == getpid() || e->info.stat.pid == 1)
+                return true;
+        if (strncmp(cg, "init.scope", 10) == 0 && (cg[10] == '\0' || cg[10] == '/'))
+                return true;
+        if (self_len && strncmp(cg, d->self_cgroup + 1, self_len) == 0 &&
+            (cg[self_len] == '\0' || cg[self_len] == '/'))
+                return true;
+        return false;
+}
+
+static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
+        if (!d->audit)
+                return;
+        int r = gd_audit_write(d->audit, rec);
+        if (r < 0)
+                gd_log(GD_LOG_ERR, "cannot write the audit record for pid %d: %s, ignoring",
+                       (int)rec->pid, strerror(-r));
+}
+
+static void fill_record(gd_audit_record *rec, const pending_kill *p, const char *event,
+                        const char *result, uint64_t page_size) {
+        memset(rec, 0, sizeof(*rec));
+        rec->time_unix_ms = wall_ms();
+        rec->event = event;
+        rec->cgroup = p->cgroup;
+        rec->workload = p->workload[0] ? p->workload : NULL;
+        rec->trigger = gd_trigger_name(p->decision.trigger);
+        rec->trigger_value = p->decision.value;
+        rec->trigger_threshold = p->decision.threshold;
+        rec->sustained_ms = p->decision.sustained_ms;
+        rec->reason = p->decision.reason;
+        rec->pid = p->cand.pid;
+        rec->comm = p->comm;
+        rec->cmdline = p->cmdline;
+        rec->uid = p->uid;
+        rec->start_time = p->start_time;
+        rec->score = p->cand.points;
+        rec->rss_pages = p->cand.rss_pages;
+        rec->pte_pages = p->cand.pte_pages;
+        rec->swap_pages = p->cand.swap_pages;
+        rec->oom_score_adj = p->cand.oom_score_adj;
+        rec->totalpages = p->totalpages;
+        rec->page_size = page_size;
+        rec->memory_before = p->memory_before;
+        rec->trigger_to_kill_ms = (int64_t)(p->kill_ms - p->trigger_ms);
+        rec->trigger_to_death_ms = -1;
+        rec->result = result;
+}
+
+static void log_kill(const char *what, const pending_kill *p, const char *result) {
+        char comm[PROC_COMM_MAX];
+        size_t i = 0;
+        for (; p->comm[i]; i++)
+                comm[i] = (unsigned char)p->comm[i] < 0x20 || p->comm[i] == '"' ? '?' : p->comm[i];
+        comm[i] = '\0';
+        gd_log(GD_LOG_WARNING,
+               "%s cgroup=%s workload=%s pid=%d comm=\"%s\" score=%" PRId64 " rss_pages=%" PRIu64
+               " oom_score_adj=%d trigger=%s value=%.3f threshold=%.3f result=%s reason=\"%s\"",
+               what, *p->cgroup ? p->cgroup : "/", p->workload[0] ? p->workload : "-",
+               (int)p->cand.pid, comm, p->cand.points, p->cand.rss_pages, p->cand.oom_score_adj,
+               gd_trigger_name(p->decision.trigger), p->decision.value, p->decision.threshold,
+               result, p->decision.reason);
+}
+
+static pending_kill *pending_slot(daemon_ctx *d) {
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                if (!d->pending[i].used)
+                        return &d->pending[i];
+        return NULL;
+}
+
+static void record_outcome(daemon_ctx *d, const pending_kill *p, gd_watched *c, bool success,
+                           uint64_t now) {
+        gd_thresholds t;
+
+        if (c) {
+                gd_thresholds_for(d, gd_cgroup_workload(d, c->rel), &t);
+                gd_decide_record(&t, &c->state, success, now);
+                c->kill_pending = false;
+                c->trouble_since_ms = 0;
+        } else if (p->slot == UINT32_MAX) {
+                gd_thresholds_for(d, NULL, &t);
+                gd_decide_record(&t, &d->host_state, success, now);
+        }
+}
+
+void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now) {
+        gd_audit_record rec;
+        uint64_t tag = gd_tag(GD_TAG_EVENTS, p->slot, p->generation);
+        gd_watched *c = gd_watch_lookup(&d->watch, tag);
+
+        fill_record(&rec, p, "kill", result, d->host.page_size);
+        if (strcmp(result, "killed") == 0)
+                rec.trigger_to_death_ms = (int64_t)(now - p->trigger_ms);
+        if (c && c->current_fd >= 0) {
+                char buf[64];
+                ssize_t n = cg_pread_file(c->current_fd, buf, sizeof(buf));
+                uint64_t after;
+                if (n >= 0 && cg_parse_u64_or_max(buf, (size_t)n, &after) == 0)
+                        rec.memory_after = after;
+        }
+        audit_write(d, &rec);
+        log_kill("killed", p, result);
+        record_outcome(d, p, c, strcmp(result, "killed") == 0, now);
+        if (p->pidfd >= 0) {
+                /* The reaper may hold a dup of this pidfd: epoll forgets a
+                 * file only when every fd of it is closed, so say it. */
+                epoll_ctl(d->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
+                close(p->pidfd);
+        }
+        p->pidfd = -1;
+        p->used = false;
+}
+
+static void send_sigkill(daemon_ctx *d, pending_kill *p, uint64_t now) {
+        int r = gd_act_signal(p->pidfd, SIGKILL);
+        p->term_only = false;
+        p->deadline_ms = now + GD_KILL_DEADLINE_MS;
+        if (r < 0 && r != -ESRCH)
+                gd_log(GD_LOG_WARNING, "SIGKILL to pid %d: %s", (int)p->cand.pid, strerror(-r));
+        if (r == 0 && d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0)
+                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
+                       (int)p->cand.pid);
+}
+
+bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
+        bool any = false;
+
+        for (size_t i = 0; i < GD_MAX_PENDING; i++) {
+                pending_kill *p = &d->pending[i];
+                if (!p->used)
+                        continue;
+                if (gd_act_exited(p->pidfd) == 1)
+                        gd_finish_pending(d, p, "killed", now);
+                else if (p->term_only && now >= p->sigkill_at_ms)
+                        send_sigkill(d, p, now);
+                else if (!p->term_only && now >= p->deadline_ms)
+                        gd_finish_pending(d, p, "timeout", now);
+                else if (!p->term_only && !p->slow_logged &&
+                         now + GD_KILL_DEADLINE_MS >= p->deadline_ms + GD_KILL_SLOW_MS) {
+                        p->slow_logged = true;
+                        gd_log(GD_LOG_WARNING, "pid %d (cgroup %s) still exiting %ds after "
+                                               "SIGKILL, waiting",
+                               (int)p->cand.pid, p->cgroup, GD_KILL_SLOW_MS / 1000);
+                }
+                any = any || p->used;
+        }
+        return any;
+}
+
+/* memory.current of every cgroup of the snapshot, for the budgets. */
+static uint64_t *read_currents(const daemon_ctx *d, const gd_snapshot *snap) {
+        uint64_t *cur = malloc((snap->n_cgroups ? snap->n_cgroups : 1) * sizeof(*cur));
+        if (!cur)
+                return NULL;
+        for (size_t i = 0; i < snap->n_cgroups; i++) {
+                cur[i] = UINT64_MAX;
+                if (!d->host.root.has_memory || !*snap->cgroups[i])
+                        continue;
+                int fd = openat(d->host.rootfd, snap->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (cg_read_u64_or_max(fd, "memory.current", &cur[i]) < 0)
+                        cur[i] = UINT64_MAX;
+                close(fd);
+        }
+        return cur;
+}
+
+bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
+                   uint64_t trigger_ms, uint64_t memory_before, uint64_t now) {
+        gd_snapshot snap;
+        size_t choosable = 0;
+        bool done = false;
+        gd_verdict *verdicts = NULL;
+        uint64_t *currents = NULL;
+
+        int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
+                                 d->host.page_size, &snap);
+        if (r < 0) {
+                if (!cg_is_gone(r))
+                        gd_log(GD_LOG_ERR, "cannot read cgroup %s to pick a victim: %s, ignoring",
+                               *rel ? rel : "/", strerror(-r));
+                return false;
+        }
+        currents = read_currents(d, &snap);
+        verdicts = gd_verdict_rank(&snap, d->policy, currents, &choosable);
+        const gd_verdict *victim = NULL;
+        for (size_t i = 0; verdicts && i < choosable; i++) {
+                if (verdicts[i].forfeited)
+                        gd_log(GD_LOG_WARNING, "pid %d: %s", (int)snap.procs[verdicts[i].proc].info.stat.pid,
+                               verdicts[i].why);
+                if (!protected_process(d, &snap, &snap.procs[verdicts[i].proc])) {
+                        victim = &verdicts[i];
+                        break;
+                }
+        }
+        if (!victim) {
+                gd_log(GD_LOG_WARNING, "cgroup %s is in trouble (%s) but has nothing guardian may "
+                                       "kill",
+                       *rel ? rel : "/", dec->reason);
+                goto out;
+        }
+
+        pending_kill *p = pending_slot(d);
+        if (!p) {
+                gd_log(GD_LOG_WARNING, "%d kills already in flight, ignoring %s for now",
+                       GD_MAX_PENDING, *rel ? rel : "/");
+                goto out;
+        }
+        const gd_proc_entry *e = &snap.procs[victim->proc];
+        memset(p, 0, sizeof(*p));
+        p->pidfd = -1;
+        p->slot = c ? (uint32_t)(c - d->watch.slots) : UINT32_MAX;
+        p->generation = c ? c->generation : 0;
+        p->trigger_ms = trigger_ms;
+        p->kill_ms = now;
+        p->deadline_ms = now + GD_KILL_DEADLINE_MS;
+        p->decision = *dec;
+        snprintf(p->cgroup, sizeof(p->cgroup), "%s", snap.cgroups[e->cgroup_index]);
+        if (victim->workload)
+                snprintf(p->workload, sizeof(p->workload), "%s", victim->workload->name);
+        snprintf(p->comm, sizeof(p->comm), "%s", e->info.stat.comm);
+        snprintf(p->cmdline, sizeof(p->cmdline), "%s", e->info.cmdline);
+        p->cand = (gd_candidate){
+                .pid = e->info.stat.pid,
+                .oom_score_adj = e->info.oom_score_adj,
+                .rss_pages = e->info.mem.rss_pages,
+                .pte_pages = e->info.mem.pte_pages,
+                .swap_pages = e->info.mem.swap_pages,
+                .killable = true,
+                .points = victim->points,
+        };
+        p->uid = e->info.mem.uid;
+        p->start_time = e->info.stat.start_time;
+        p->totalpages = snap.totalpages;
+        p->memory_before = memory_before;
+
+        if (d->dry_run) {
+                gd_audit_record rec;
+                fill_record(&rec, p, "would-kill", "dry-run", d->host.page_size);
+                audit_write(d, &rec);
+                log_kill("would kill", p, "dry-run");
+                done = true;
+                goto out;
+        }
+
+        uint64_t grace = d->policy ? pol_effective_grace_ms(d->policy, victim->workload) : 0;
+        gd_victim v = {.pid = e->info.stat.pid, .start_time = e->info.stat.start_time};
+        snprintf(v.cgroup, sizeof(v.cgroup), "/%s", snap.cgroups[e->cgroup_index]);
+        r = gd_act_open_victim(d->host.procfd, &v, &p->pidfd);
+        if (r == 0)
+                r = gd_act_signal(p->pidfd, grace ? SIGTERM : SIGKILL);
+        if (r < 0) {
+                const char *result = r == -ESRCH ? "gone" : r == -ESTALE ? "pid-reused"
+                                   : r == -EXDEV ? "moved" : strerrorname_np(-r);
+                gd_audit_record rec;
+                fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
+                audit_write(d, &rec);
+                log_kill("kill failed", p, result ? result : "error");
+                if (p->pidfd >= 0)
+                        close(p->pidfd);
+                goto out;
+        }
+        d->kills++;
+        if (grace) {
+                p->term_only = true;
+                p->sigkill_at_ms = now + grace;
+        } else if (d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0) {
+                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
+                       (int)p->cand.pid);
+        }
+        struct epoll_event ev = {
+                .events = EPOLLIN,
+                .data.u64 = gd_tag(GD_TAG_PIDFD, (uint32_t)(p - d->pending), 0),
+        };
+        epoll_ctl(d->epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
+        p->used = true;
+        if (c)
+                c->kill_pending = true;
+        done = true;
+out:
+        free(verdicts);
+        free(currents);
+        gd_snapshot_free(&snap);
+        return done;
+}
+
+static pending_kill cgroup_record_base(gd_watched *c, const pol_workload *w,
+                                       const gd_decision *dec, uint64_t memory_before,
+                                       uint64_t now) {
+        pending_kill p;
+
+        memset(&p, 0, sizeof(p));
+        snprintf(p.cgroup, sizeof(p.cgroup), "%s", c->rel);
+        if (w)
+                snprintf(p.workload, sizeof(p.workload), "%s", w->name);
+        p.decision = *dec;
+        p.trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
+        p.kill_ms = now;
+        p.memory_before = memory_before;
+        return p;
+}
+
+void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
+                    uint64_t memory_before, uint64_t now) {
+        const pol_workload *w = gd_cgroup_workload(d, c->rel);
+        pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
+        gd_audit_record rec;
+        gd_thresholds t;
+        int r = 0;
+
+        if (!d->dry_run)
+                r = cg_kill(c->dirfd);
+        const char *result = d->dry_run ? "dry-run" : r == 0 ? "killed" : strerrorname_np(-r);
+        fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
+                    result ? result : "error", d->host.page_size);
+        audit_write(d, &rec);
+        gd_log(GD_LOG_WARNING, "%s cgroup=%s workload=%s trigger=%s result=%s reason=\"%s\"",
+               d->dry_run ? "would kill cgroup" : "killed cgroup", c->rel, w ? w->name : "-",
+               gd_trigger_name(dec->trigger), rec.result, dec->reason);
+        gd_thresholds_for(d, w, &t);
+        gd_decide_record(&t, &c->state, r == 0, now);
+        c->trouble_since_ms = 0;
+        if (r == 0 && !d->dry_run)
+                d->kills++;
+}
+
+void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
+               uint64_t memory_before, uint64_t now) {
+        pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
+        gd_audit_record rec;
+        gd_thresholds t;
+
+        fill_record(&rec, &p, "notify", "notified", d->host.page_size);
+        audit_write(d, &rec);
+        gd_log(GD_LOG_WARNING, "notify cgroup=%s workload=%s trigger=%s reason=\"%s\"", c->rel,
+               w ? w->name : "-", gd_trigger_name(dec->trigger), dec->reason);
+        gd_thresholds_for(d, w, &t);
+        gd_decide_record(&t, &c->state, true, now);
+        c->trouble_since_ms = 0;
+}

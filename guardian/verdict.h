@@ -1,0 +1,48 @@
+/* A policy's verdict on a ranking: the kernel's badness, adjusted by what
+ * the operator said about each workload. Pure: a snapshot and a policy in,
+ * an ordered list of verdicts out.
+ *
+ *   protect: never  the process is never chosen, unless its cgroup's
+ *                   memory.current is above the workload's budget: then the
+ *                   protection is forfeited (and the verdict says so);
+ *   protect: avoid  positive points are divided by GD_AVOID_DIVISOR (same
+ *                   forfeit rule);
+ *   score_adj       added like oom_score_adj: score_adj * (totalpages / 1000);
+ *   trust_oom_score_adj: false   the oom_score_adj the workload set on
+ *                   itself counts as 0, whichever its sign (clamping the
+ *                   positive ones the issue asked for, and the negative ones
+ *                   a job would use to hide). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guardian/badness.h"
+#include "guardian/snapshot.h"
+#include "policy/policy.h"
+
+/* "avoid" ranks a process as if it were ten times smaller: it still goes
+ * first when everything else is tiny, but loses every close call. */
+#define GD_AVOID_DIVISOR 10
+
+typedef struct gd_verdict {
+        size_t proc;                   /* index into the snapshot's procs */
+        const pol_workload *workload;  /* NULL: no workload matched */
+        bool killable;                 /* the kernel would consider it */
+        bool protected_never;          /* excluded by "never" */
+        bool forfeited;                /* over budget: protection dropped */
+        int64_t kernel_points;         /* oom_badness() as the kernel computes it */
+        int64_t points;                /* after the policy */
+        char why[320];                 /* which workload and why, or "" */
+} gd_verdict;
+
+/* Score every process of snap under policy (NULL: no workloads) and sort:
+ * choosable first (killable and not excluded), by points descending, ties
+ * to the later in the kernel's scan. cgroup_current[i] is memory.current of
+ * snap->cgroups[i] (UINT64_MAX if unknown: a budget is then never
+ * exceeded). Returns a malloc'd array of snap->n_procs verdicts and the
+ * number of choosable ones in *ret_choosable; NULL on allocation failure
+ * or an empty snapshot. */
+gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
+                            const uint64_t *cgroup_current, size_t *ret_choosable);

@@ -1,0 +1,230 @@
+/* The YAML protection policy: data model, parsing and validation.
+ *
+ * A policy is read whole (libyaml, document mode) from a buffer with size
+ * and depth caps, validated, and only then handed out: a caller never sees
+ * half a policy. Every problem is reported with the file, line and column
+ * (1-based) it was found at. Nothing here logs; no I/O beyond reading the
+ * policy files.
+ *
+ * Schema (version 1), every key optional unless said otherwise:
+ *
+ *   version: 1                         # required
+ *   settings:
+ *     dry_run: false
+ *     poll_interval: 1s                # only where PSI triggers are refused
+ *   defaults:
+ *     triggers:
+ *       pressure: { some: 40%, full: 20%, sustain: 5s }
+ *       near_limit: 95%                # memory.current / memory.max, growing
+ *       limit: 90%                     # unreclaimable share for limit/near/high
+ *       high: { sustain: 2s }
+ *     action: kill-process             # kill-process | kill-cgroup | notify
+ *     cooldown: 15s
+ *     grace: 0s                        # SIGTERM, then SIGKILL after this
+ *   workloads:                         # first match wins, in order
+ *     - name: mysql                    # required, unique, [A-Za-z0-9_.-]{1,63}
+ *       match:                         # at least one key; all given must match
+ *         cgroup: "system.slice/mysql.service"   # glob or list; ** crosses levels
+ *         comm: [mysqld, mariadbd]     # glob or list (process name)
+ *         exe: "/usr/sbin/mysqld"      # glob or list
+ *         cmdline: "*--datadir*"       # glob or list
+ *         container: "3f2a*"           # container id glob (docker, containerd, cri-o, podman)
+ *         runtime: docker              # docker | containerd | crio | podman
+ *         kubernetes: { qos: burstable, pod: "8b7c*" }   # qos: guaranteed|burstable|besteffort
+ *       protect:
+ *         mode: never                  # never | avoid
+ *         budget: 6G                   # above this memory.current, protection is forfeited
+ *         memory_min: 2G               # written to memory.min
+ *         memory_low: 3G               # written to memory.low
+ *         memory_high: 8G              # written to memory.high
+ *         oom_score_adj: -1000         # written to each matching process
+ *       score_adj: +500                # added to the kernel's oom_score_adj in ranking
+ *       trust_oom_score_adj: true      # false: positive adj set by the workload is clamped to 0
+ *       action: kill-cgroup
+ *       cooldown: 30s
+ *       grace: 5s
+ *       triggers: { ... }              # as in defaults, per key
+ *
+ * Units: sizes "512", "512K", "2M", "6G", "1T" (powers of 1024; "max" where a
+ * kernel knob takes it); durations "250ms", "5s", "2m", "1h"; shares "40%"
+ * (0-100). Unknown keys, duplicate keys, wrong types, out-of-range values,
+ * anchors/aliases, tags and more than one document are errors. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POL_VERSION 1
+#define POL_NAME_MAX 64
+/* Caps on what a policy may hold: a policy is small, and these bound the
+ * work and memory an hostile or broken file can cost. */
+#define POL_FILE_MAX (1u << 20)
+#define POL_DEPTH_MAX 16
+#define POL_WORKLOADS_MAX 1024
+#define POL_PATTERNS_MAX 64
+#define POL_PATTERN_LEN_MAX 1024
+#define POL_ERRORS_MAX 64
+
+/* Where a value came from, for messages ("mysql.yaml:12:7"). */
+typedef struct pol_mark {
+        const char *file; /* points into pol_policy.files */
+        unsigned line;    /* 1-based */
+        unsigned column;  /* 1-based */
+} pol_mark;
+
+typedef struct pol_error {
+        char file[4096];
+        unsigned line;
+        unsigned column;
+        char message[256];
+} pol_error;
+
+/* Errors collected while loading; printed as "FILE:LINE:COL: message". */
+typedef struct pol_errors {
+        pol_error items[POL_ERRORS_MAX];
+        size_t n;
+        size_t dropped; /* past POL_ERRORS_MAX */
+} pol_errors;
+
+typedef enum pol_action {
+        POL_ACTION_UNSET = 0,
+        POL_ACTION_KILL_PROCESS,
+        POL_ACTION_KILL_CGROUP,
+        POL_ACTION_NOTIFY,
+} pol_action;
+
+typedef enum pol_protect_mode {
+        POL_PROTECT_NONE = 0,
+        POL_PROTECT_AVOID,
+        POL_PROTECT_NEVER,
+} pol_protect_mode;
+
+typedef enum pol_runtime {
+        POL_RUNTIME_ANY = 0,
+        POL_RUNTIME_DOCKER,
+        POL_RUNTIME_CONTAINERD,
+        POL_RUNTIME_CRIO,
+        POL_RUNTIME_PODMAN,
+} pol_runtime;
+
+typedef enum pol_qos {
+        POL_QOS_ANY = 0,
+        POL_QOS_GUARANTEED,
+        POL_QOS_BURSTABLE,
+        POL_QOS_BESTEFFORT,
+} pol_qos;
+
+/* Trigger thresholds; has_* says whether the file set the key, so a
+ * workload inherits the defaults' value for what it leaves out. */
+typedef struct pol_triggers {
+        bool has_pressure_some, has_pressure_full, has_pressure_sustain;
+        bool has_near_limit, has_limit, has_high_sustain;
+        double pressure_some;   /* 0..1 */
+        double pressure_full;   /* 0..1 */
+        uint64_t pressure_sustain_ms;
+        double near_limit;      /* 0..1 */
+        double limit;           /* 0..1 */
+        uint64_t high_sustain_ms;
+} pol_triggers;
+
+typedef struct pol_patterns {
+        char **items; /* NULL-terminated globs */
+        size_t n;
+} pol_patterns;
+
+typedef struct pol_match {
+        pol_patterns cgroup, comm, exe, cmdline, container;
+        pol_runtime runtime;
+        pol_qos qos;
+        pol_patterns pod; /* pod UID globs */
+} pol_match;
+
+/* Sizes: POL_UNSET when the key is absent; UINT64_MAX is "max". */
+#define POL_UNSET (UINT64_MAX - 1)
+
+typedef struct pol_protect {
+        pol_protect_mode mode;
+        uint64_t budget;       /* bytes or POL_UNSET */
+        uint64_t memory_min;   /* bytes, UINT64_MAX ("max") or POL_UNSET */
+        uint64_t memory_low;
+        uint64_t memory_high;
+        bool has_oom_score_adj;
+        int oom_score_adj;     /* -1000..1000 */
+} pol_protect;
+
+typedef struct pol_workload {
+        char name[POL_NAME_MAX];
+        pol_mark mark;         /* where the workload's entry starts */
+        pol_match match;
+        pol_protect protect;
+        bool has_score_adj;
+        int score_adj;         /* -1000..1000 */
+        bool trust_oom_score_adj; /* default true */
+        pol_action action;     /* UNSET: the defaults' */
+        bool has_cooldown, has_grace;
+        uint64_t cooldown_ms;
+        uint64_t grace_ms;
+        pol_triggers triggers;
+} pol_workload;
+
+typedef struct pol_defaults {
+        pol_triggers triggers; /* every has_* true after loading */
+        pol_action action;
+        uint64_t cooldown_ms;
+        uint64_t grace_ms;
+} pol_defaults;
+
+typedef struct pol_settings {
+        bool dry_run;
+        uint64_t poll_interval_ms;
+} pol_settings;
+
+typedef struct pol_policy {
+        int version;
+        pol_settings settings;
+        pol_defaults defaults;
+        pol_workload *workloads;
+        size_t n_workloads;
+        char **files;          /* every file this policy was read from */
+        size_t n_files;
+} pol_policy;
+
+/* The embedded default policy's YAML text (what `guardian default-policy`
+ * prints), and its values: defaults as in the schema above, no workloads. */
+extern const char pol_default_yaml[];
+
+/* Parse one policy document from buf (len bytes, need not be
+ * NUL-terminated) named file in messages. On success returns 0 and a new
+ * policy in *ret_policy (free with pol_free). On failure returns -EINVAL
+ * (the problems are in errs, each with line and column), -EFBIG (over
+ * POL_FILE_MAX), or -ENOMEM; *ret_policy is untouched. */
+int pol_parse(const char *file, const char *buf, size_t len, pol_policy **ret_policy,
+              pol_errors *errs);
+
+/* Read and parse a file. Returns as pol_parse, plus the negative errno of
+ * open/read (also recorded in errs with line 0). */
+int pol_load_file(const char *path, pol_policy **ret_policy, pol_errors *errs);
+
+/* Read every "*.yaml" file of dir (not hidden ones, not subdirectories) in
+ * file-name order and merge them: settings and defaults may appear in at
+ * most one file; workloads are concatenated in file order; a workload name
+ * defined twice is an error naming both places. An empty directory gives
+ * the default policy. Returns as pol_load_file. */
+int pol_load_dir(const char *dir, pol_policy **ret_policy, pol_errors *errs);
+
+/* A policy with the embedded defaults and no workloads. Returns 0 or -ENOMEM. */
+int pol_default(pol_policy **ret_policy);
+
+void pol_free(pol_policy *policy);
+
+/* Effective values for a workload (NULL: none matched): its own, else the
+ * defaults'. Pure. */
+pol_action pol_effective_action(const pol_policy *p, const pol_workload *w);
+uint64_t pol_effective_cooldown_ms(const pol_policy *p, const pol_workload *w);
+uint64_t pol_effective_grace_ms(const pol_policy *p, const pol_workload *w);
+void pol_effective_triggers(const pol_policy *p, const pol_workload *w, pol_triggers *ret);
+
+/* Names for messages: "kill-process", "never", "docker", "burstable", ... */
+const char *pol_action_name(pol_action a);
+const char *pol_protect_mode_name(pol_protect_mode m);

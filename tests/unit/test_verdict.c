@@ -1,0 +1,176 @@
+/* A policy's verdict on a ranking, fed literal snapshots and policies. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guardian/verdict.h"
+
+#define PAGES_256M 65536
+
+static gd_proc_entry procs[4];
+static char *cgroups[2] = {"db", "batch"};
+static gd_snapshot snap;
+
+static void add(size_t i, pid_t pid, const char *comm, uint64_t rss, int adj, size_t cgroup) {
+        memset(&procs[i], 0, sizeof(procs[i]));
+        procs[i].info.stat.pid = pid;
+        snprintf(procs[i].info.stat.comm, sizeof(procs[i].info.stat.comm), "%s", comm);
+        procs[i].info.mem.has_mm = true;
+        procs[i].info.mem.rss_pages = rss;
+        procs[i].info.oom_score_adj = adj;
+        procs[i].scan_order = i;
+        procs[i].cgroup_index = cgroup;
+}
+
+static void setup(void) {
+        memset(&snap, 0, sizeof(snap));
+        /* mysqld is the largest; the batch job is second */
+        add(0, 100, "mysqld", 30000, 0, 0);
+        add(1, 200, "batch", 20000, 0, 1);
+        add(2, 201, "helper", 1000, 0, 1);
+        snap.procs = procs;
+        snap.n_procs = 3;
+        snap.cgroups = cgroups;
+        snap.n_cgroups = 2;
+        snap.totalpages = PAGES_256M;
+        snap.page_size = 4096;
+}
+
+static char *mysqld_patterns[] = {"mysqld", NULL};
+static char *batch_patterns[] = {"batch", NULL};
+
+static pol_workload workload(const char *name, char **comm, char **cgroup) {
+        pol_workload w;
+        memset(&w, 0, sizeof(w));
+        snprintf(w.name, sizeof(w.name), "%s", name);
+        if (comm)
+                w.match.comm = (pol_patterns){comm, 1};
+        if (cgroup)
+                w.match.cgroup = (pol_patterns){cgroup, 1};
+        w.protect.budget = w.protect.memory_min = w.protect.memory_low = w.protect.memory_high =
+                POL_UNSET;
+        w.trust_oom_score_adj = true;
+        return w;
+}
+
+static pol_policy policy_of(pol_workload *w, size_t n) {
+        pol_policy p;
+        memset(&p, 0, sizeof(p));
+        p.version = 1;
+        p.workloads = w;
+        p.n_workloads = n;
+        return p;
+}
+
+TestSuite(verdict, .init = setup);
+
+Test(verdict, without_a_policy_it_is_the_kernels_ranking) {
+        size_t choosable = 0;
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
+        cr_assert_not_null(v);
+        cr_assert_eq(choosable, 3);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
+        cr_assert_eq(v[0].points, v[0].kernel_points);
+        cr_assert_eq(v[0].points, 30000);
+        free(v);
+}
+
+Test(verdict, never_excludes_until_the_budget_is_spent) {
+        pol_workload w = workload("mysql", mysqld_patterns, NULL);
+        w.protect.mode = POL_PROTECT_NEVER;
+        w.protect.budget = 200u << 20;
+        pol_policy p = policy_of(&w, 1);
+        uint64_t current[2] = {150u << 20, 100u << 20};
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, current, &choosable);
+        cr_assert_eq(choosable, 2);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 200, "the batch job goes first");
+        cr_assert_eq(procs[v[2].proc].info.stat.pid, 100);
+        cr_assert(v[2].protected_never);
+        cr_assert(strstr(v[2].why, "workload mysql") != NULL, "%s", v[2].why);
+        free(v);
+
+        current[0] = 300u << 20; /* over its 200M budget */
+        v = gd_verdict_rank(&snap, &p, current, &choosable);
+        cr_assert_eq(choosable, 3);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
+        cr_assert(v[0].forfeited);
+        cr_assert(strstr(v[0].why, "forfeited") != NULL, "%s", v[0].why);
+        free(v);
+
+        /* unknown usage never spends a budget */
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        cr_assert_eq(choosable, 2);
+        free(v);
+}
+
+Test(verdict, avoid_divides_and_score_adj_adds) {
+        pol_workload w[2] = {workload("mysql", mysqld_patterns, NULL),
+                             workload("batch", NULL, batch_patterns)};
+        w[0].protect.mode = POL_PROTECT_AVOID;
+        w[1].has_score_adj = true;
+        w[1].score_adj = -100;
+        pol_policy p = policy_of(w, 2);
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        cr_assert_eq(choosable, 3);
+        /* batch: 20000 - 100 * 65 = 13500; helper: 1000 - 6500; mysql: 3000 */
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
+        cr_assert_eq(v[0].points, 20000 - 100 * 65);
+        cr_assert_eq(v[0].kernel_points, 20000);
+        cr_assert_eq(procs[v[1].proc].info.stat.pid, 100);
+        cr_assert_eq(v[1].points, 30000 / GD_AVOID_DIVISOR);
+        cr_assert_eq(v[2].points, 1000 - 100 * 65);
+        cr_assert_str_eq(v[0].workload->name, "batch");
+        free(v);
+}
+
+Test(verdict, untrusted_adj_and_the_policys_own_adj) {
+        pol_workload w[2] = {workload("mysql", mysqld_patterns, NULL),
+                             workload("batch", NULL, batch_patterns)};
+        /* The policy made mysqld -1000 for the kernel; guardian still sees
+         * it (as "avoid"), and the batch job's own +1000 is not trusted. */
+        w[0].protect.has_oom_score_adj = true;
+        w[0].protect.oom_score_adj = -1000;
+        w[0].protect.mode = POL_PROTECT_AVOID;
+        w[1].trust_oom_score_adj = false;
+        procs[0].info.oom_score_adj = -1000;
+        procs[2].info.oom_score_adj = 1000;
+        pol_policy p = policy_of(w, 2);
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        cr_assert_eq(choosable, 3, "-1000 written by the policy does not hide it from guardian");
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
+        cr_assert_eq(procs[v[1].proc].info.stat.pid, 100);
+        cr_assert_eq(v[1].points, 3000);
+        cr_assert_eq(procs[v[2].proc].info.stat.pid, 201);
+        cr_assert_eq(v[2].points, 1000, "its own +1000 is ignored");
+        cr_assert_eq(v[2].kernel_points, 1000 + 1000 * 65, "the kernel still counts it");
+        free(v);
+
+        /* Hiding does not work either: -1000 set by the job itself. */
+        procs[1].info.oom_score_adj = -1000;
+        w[1].match.cgroup = (pol_patterns){batch_patterns, 1};
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        cr_assert_eq(choosable, 3);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
+        cr_assert_eq(v[0].points, 20000);
+        cr_assert_eq(v[0].kernel_points, 0, "unkillable for the kernel");
+        free(v);
+}
+
+Test(verdict, kernel_threads_and_init_are_never_choosable) {
+        procs[1].info.stat.pid = 1;
+        procs[2].info.stat.flags = PROC_PF_KTHREAD;
+        size_t choosable = 9;
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
+        cr_assert_eq(choosable, 1);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
+        cr_assert_not(v[1].killable);
+        cr_assert_not(v[2].killable);
+        free(v);
+}
