@@ -184,12 +184,7 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                         gd_blame_candidate *b = &cands[i];
                         b->current = c->last_current;
                         b->protection = min > low ? min : low;
-                        /* Growth: the last full window, or the one in progress
-                         * if it already shows more. */
-                        uint64_t cur = c->last_current;
-                        uint64_t partial = cur > c->baseline_current ? cur - c->baseline_current : 0;
-                        uint64_t growth = c->growth > partial ? c->growth : partial;
-                        b->growth = growth;
+                        b->growth = c->growth;
                         b->n_killable = npids;
                         const pol_workload *cw = gd_cgroup_workload(d, c->rel);
                         b->protected_cgroup = under(c->rel, "init.scope") ||

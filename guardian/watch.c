@@ -362,13 +362,22 @@ bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
         if (c->current_fd >= 0) {
                 uint64_t cur;
                 if (read_u64_fd(c->current_fd, &cur) == 0) {
-                        if (c->baseline_ms == 0 || now_ms - c->baseline_ms >= GD_GROWTH_WINDOW_MS) {
-                                c->growth = c->baseline_ms && cur > c->baseline_current
-                                                    ? cur - c->baseline_current
-                                                    : 0;
-                                c->baseline_current = cur;
-                                c->baseline_ms = now_ms;
+                        /* Growth is measured from the lowest usage of the last
+                         * one to two windows: a hog that grew and then stalled
+                         * (thrashing, throttled) is still the one that grew. */
+                        if (c->window_ms == 0) {
+                                c->window_ms = now_ms;
+                                c->window_min = c->prev_window_min = cur;
+                        } else if (now_ms - c->window_ms >= GD_GROWTH_WINDOW_MS) {
+                                c->prev_window_min = c->window_min;
+                                c->window_min = cur;
+                                c->window_ms = now_ms;
                         }
+                        if (cur < c->window_min)
+                                c->window_min = cur;
+                        uint64_t floor = c->window_min < c->prev_window_min ? c->window_min
+                                                                              : c->prev_window_min;
+                        c->growth = cur > floor ? cur - floor : 0;
                         c->last_current = cur;
                         if (c->max != CG_UNLIMITED && (double)cur >= HOT_RATIO * (double)c->max)
                                 hot = true;

@@ -41,8 +41,8 @@ typedef struct gd_watched {
         bool psi_trigger;     /* pressure_fd carries a PSI trigger */
         uint64_t max;         /* memory.max at the last full sample */
         uint64_t last_current;
-        uint64_t baseline_current, baseline_ms; /* for growth over ~GD_GROWTH_WINDOW_MS */
-        uint64_t growth;      /* bytes grown over the last window */
+        uint64_t window_ms, window_min, prev_window_min; /* lowest usage, this and the last window */
+        uint64_t growth;      /* bytes above the lowest usage of the last 1-2 windows */
         uint64_t last_psi_total_us, last_psi_ms;
         uint64_t hot_until_ms;      /* sample on every fast tick until then */
         uint64_t trouble_since_ms;  /* first sign of trouble, for the audit's latency */
@@ -65,9 +65,10 @@ typedef struct gd_watch {
         uint32_t next_generation;
 } gd_watch;
 
-/* Growth is measured over this window: long enough to tell a leak from
- * a burst, short enough to react before the limit. */
-#define GD_GROWTH_WINDOW_MS 5000
+/* Growth is measured from the lowest usage seen over the last one to two
+ * of these windows: long enough to remember a hog that grew and then
+ * stalled, short enough to forget yesterday's start-up. */
+#define GD_GROWTH_WINDOW_MS 30000
 
 /* Set up: an inotify instance registered in epfd. Returns 0 or -errno. */
 int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
