@@ -114,13 +114,14 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                 gd_decide_record(&t, &c->state, d->dry_run, now);
 }
 
-/* Host-wide memory pressure: blame a cgroup first, then its worst process. */
 /* Is the cgroup rel at or below top? */
 static bool under(const char *rel, const char *top) {
         size_t n = strlen(top);
         return strncmp(rel, top, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
 }
 
+/* Host-wide trouble (memory nearly gone, or stalls while it is tight):
+ * blame a cgroup first, then its worst process. */
 static void evaluate_host(daemon_ctx *d, uint64_t now) {
         char buf[512];
         gd_sample s;
