@@ -518,10 +518,7 @@ int gd_cmd_run(int argc, char **argv) {
                 free(d);
                 return 2;
         }
-        struct stat st;
-        if (!d->policy_src.file && !d->policy_src.dir && stat(GD_DEFAULT_POLICY_DIR, &st) == 0 &&
-            S_ISDIR(st.st_mode))
-                d->policy_src.dir = GD_DEFAULT_POLICY_DIR;
+        gd_policy_source_default(&d->policy_src);
         if (gd_policy_load(&d->policy_src, &d->policy) < 0) {
                 gd_log(GD_LOG_ERR, "not starting without a valid policy (guardian check shows "
                                    "the same problems)");

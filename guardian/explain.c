@@ -140,9 +140,7 @@ int gd_cmd_explain(int argc, char **argv) {
                 explain_usage(stderr);
                 return 2;
         }
-        struct stat st;
-        if (!src.file && !src.dir && stat(GD_DEFAULT_POLICY_DIR, &st) == 0 && S_ISDIR(st.st_mode))
-                src.dir = GD_DEFAULT_POLICY_DIR;
+        gd_policy_source_default(&src);
 
         pol_policy *policy = NULL;
         if (gd_policy_load(&src, &policy) < 0)
@@ -156,7 +154,6 @@ int gd_cmd_explain(int argc, char **argv) {
         gd_snapshot snap;
         memset(&snap, 0, sizeof(snap));
         gd_verdict *v = NULL;
-        uint64_t *currents = NULL;
         if (cg_path_normalize(host.root.path, argv[optind], rel, sizeof(rel)) < 0) {
                 gd_log(GD_LOG_ERR, "invalid cgroup path '%s': it must stay under %s",
                        argv[optind], host.root.path);
@@ -169,20 +166,8 @@ int gd_cmd_explain(int argc, char **argv) {
                        r == -ENOENT ? "no such cgroup" : strerror(-r));
                 goto out;
         }
-        currents = calloc(snap.n_cgroups ? snap.n_cgroups : 1, sizeof(*currents));
-        if (!currents)
-                goto out;
-        for (size_t i = 0; i < snap.n_cgroups; i++) {
-                int fd = *snap.cgroups[i] ? openat(host.rootfd, snap.cgroups[i],
-                                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                                          : -1;
-                if (fd < 0 || cg_read_u64_or_max(fd, "memory.current", &currents[i]) < 0)
-                        currents[i] = UINT64_MAX;
-                if (fd >= 0)
-                        close(fd);
-        }
         size_t choosable = 0;
-        v = gd_verdict_rank(&snap, policy, currents, &choosable);
+        v = gd_verdict_rank(&snap, policy, &choosable);
         if (!v && snap.n_procs) {
                 gd_log(GD_LOG_ERR, "out of memory");
                 goto out;
@@ -197,7 +182,6 @@ int gd_cmd_explain(int argc, char **argv) {
         status = fflush(stdout) == 0 ? 0 : 1;
 out:
         free(v);
-        free(currents);
         gd_snapshot_free(&snap);
         gd_host_close(&host);
         pol_free(policy);

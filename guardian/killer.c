@@ -209,32 +209,12 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
         return any;
 }
 
-/* memory.current of every cgroup of the snapshot, for the budgets. */
-static uint64_t *read_currents(const daemon_ctx *d, const gd_snapshot *snap) {
-        uint64_t *cur = malloc((snap->n_cgroups ? snap->n_cgroups : 1) * sizeof(*cur));
-        if (!cur)
-                return NULL;
-        for (size_t i = 0; i < snap->n_cgroups; i++) {
-                cur[i] = UINT64_MAX;
-                if (!d->host.root.has_memory || !*snap->cgroups[i])
-                        continue;
-                int fd = openat(d->host.rootfd, snap->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                if (cg_read_u64_or_max(fd, "memory.current", &cur[i]) < 0)
-                        cur[i] = UINT64_MAX;
-                close(fd);
-        }
-        return cur;
-}
-
 bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
                    uint64_t trigger_ms, uint64_t memory_before, uint64_t now) {
         gd_snapshot snap;
         size_t choosable = 0;
         bool done = false;
         gd_verdict *verdicts = NULL;
-        uint64_t *currents = NULL;
 
         int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
                                  d->host.page_size, &snap);
@@ -244,8 +224,7 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
                                *rel ? rel : "/", strerror(-r));
                 return false;
         }
-        currents = read_currents(d, &snap);
-        verdicts = gd_verdict_rank(&snap, d->policy, currents, &choosable);
+        verdicts = gd_verdict_rank(&snap, d->policy, &choosable);
         const gd_verdict *victim = NULL;
         for (size_t i = 0; verdicts && i < choosable; i++) {
                 if (verdicts[i].forfeited)
@@ -342,7 +321,6 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
         done = true;
 out:
         free(verdicts);
-        free(currents);
         gd_snapshot_free(&snap);
         return done;
 }

@@ -9,21 +9,18 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "guardian/check.h"
 #include "guardian/log.h"
 
-void gd_policy_log_errors(const pol_errors *errs) {
-        for (size_t i = 0; i < errs->n; i++) {
-                const pol_error *e = &errs->items[i];
-                if (e->line)
-                        gd_log(GD_LOG_ERR, "%s:%u:%u: %s", e->file, e->line, e->column,
-                               e->message);
-                else
-                        gd_log(GD_LOG_ERR, "%s: %s", e->file, e->message);
-        }
-        if (errs->dropped)
-                gd_log(GD_LOG_ERR, "... and %zu more problems", errs->dropped);
+void gd_policy_source_default(gd_policy_source *src) {
+        struct stat st;
+
+        if (!src->file && !src->dir && stat(GD_DEFAULT_POLICY_DIR, &st) == 0 &&
+            S_ISDIR(st.st_mode))
+                src->dir = GD_DEFAULT_POLICY_DIR;
 }
 
 const char *gd_policy_source_name(const gd_policy_source *src) {
@@ -44,7 +41,7 @@ int gd_policy_load(const gd_policy_source *src, pol_policy **ret_policy) {
         else
                 r = pol_default(&p);
         if (r < 0) {
-                gd_policy_log_errors(errs);
+                gd_check_print_errors(stderr, errs);
                 if (errs->n == 0)
                         gd_log(GD_LOG_ERR, "cannot load the policy from %s: %s",
                                gd_policy_source_name(src), strerror(-r));

@@ -16,6 +16,10 @@ typedef struct gd_policy_source {
         int inotify_fd;    /* -1 when not watching */
 } gd_policy_source;
 
+/* With neither a file nor a directory given, use GD_DEFAULT_POLICY_DIR
+ * when it exists (else the embedded default stays). */
+void gd_policy_source_default(gd_policy_source *src);
+
 /* Load the policy the source names. On failure every problem is logged
  * as "FILE:LINE:COL: message" and a negative errno returned; *ret_policy
  * is untouched. */
@@ -33,6 +37,3 @@ int gd_policy_watch(gd_policy_source *src, int epfd, uint64_t tag);
 bool gd_policy_changed(gd_policy_source *src);
 
 void gd_policy_unwatch(gd_policy_source *src);
-
-/* Print a policy's errors (shared by `guardian check` and reloads). */
-void gd_policy_log_errors(const pol_errors *errs);

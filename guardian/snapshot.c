@@ -35,11 +35,16 @@ static int append_cgroup(gd_snapshot *snap, const char *rel, size_t *ret_index) 
                 if (!n)
                         return -ENOMEM;
                 snap->cgroups = n;
+                uint64_t *cur = realloc(snap->cgroup_currents, ncap * sizeof(*cur));
+                if (!cur)
+                        return -ENOMEM;
+                snap->cgroup_currents = cur;
         }
         char *copy = strdup(rel);
         if (!copy)
                 return -ENOMEM;
         *ret_index = snap->n_cgroups;
+        snap->cgroup_currents[snap->n_cgroups] = UINT64_MAX;
         snap->cgroups[snap->n_cgroups++] = copy;
         return 0;
 }
@@ -69,6 +74,10 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
                 free(pids);
                 return r;
         }
+        /* For the policy's budgets; the root has no memory.current. */
+        if (snap->has_memory && *rel &&
+            cg_read_u64_or_max(cgfd, "memory.current", &snap->cgroup_currents[cgroup_index]) < 0)
+                snap->cgroup_currents[cgroup_index] = UINT64_MAX;
         for (size_t i = 0; i < n_pids; i++) {
                 gd_proc_entry e;
                 memset(&e, 0, sizeof(e));
@@ -172,6 +181,7 @@ int gd_snapshot_take(int rootfd, int procfd, const char *rel, bool has_memory,
         if (snprintf(snap.cgroup, sizeof(snap.cgroup), "%s", rel) >= (int)sizeof(snap.cgroup))
                 return -ENAMETOOLONG;
         snap.page_size = page_size;
+        snap.has_memory = has_memory;
 
         int cgfd = *rel ? openat(rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                         : fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
@@ -231,6 +241,8 @@ void gd_snapshot_free(gd_snapshot *snap) {
         for (size_t i = 0; i < snap->n_cgroups; i++)
                 free(snap->cgroups[i]);
         free(snap->cgroups);
+        free(snap->cgroup_currents);
         snap->cgroups = NULL;
+        snap->cgroup_currents = NULL;
         snap->n_cgroups = 0;
 }

@@ -34,7 +34,9 @@ typedef struct gd_snapshot {
         gd_proc_entry *procs;
         size_t n_procs;
         char **cgroups;              /* every cgroup walked, relative to the root */
+        uint64_t *cgroup_currents;   /* their memory.current, UINT64_MAX if unknown */
         size_t n_cgroups;
+        bool has_memory;             /* memory.* files were read */
         size_t n_gone;               /* listed, then vanished before we read them: normal */
         size_t n_unreadable;         /* present but not readable or not parseable */
         int first_unreadable_error;  /* negative errno of the first of those */

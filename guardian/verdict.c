@@ -20,8 +20,7 @@ static int compare_verdicts(const void *a, const void *b) {
         return x->proc < y->proc ? 1 : x->proc > y->proc ? -1 : 0;
 }
 
-static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy *policy,
-                        const uint64_t *cgroup_current) {
+static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy *policy) {
         const gd_proc_entry *e = &snap->procs[v->proc];
         const proc_info *p = &e->info;
         gd_candidate c = gd_candidate_of(p, v->proc);
@@ -59,7 +58,8 @@ static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy
         if (w->has_score_adj)
                 v->points += (int64_t)w->score_adj * (int64_t)(snap->totalpages / 1000);
 
-        uint64_t current = cgroup_current ? cgroup_current[e->cgroup_index] : UINT64_MAX;
+        uint64_t current = snap->cgroup_currents ? snap->cgroup_currents[e->cgroup_index]
+                                                 : UINT64_MAX;
         bool over_budget = w->protect.budget != POL_UNSET && current != UINT64_MAX &&
                            current > w->protect.budget;
         if (w->protect.mode != POL_PROTECT_NONE && over_budget) {
@@ -74,7 +74,7 @@ static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy
 }
 
 gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
-                            const uint64_t *cgroup_current, size_t *ret_choosable) {
+                            size_t *ret_choosable) {
         size_t choosable = 0;
 
         if (snap->n_procs == 0)
@@ -84,7 +84,7 @@ gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
                 return NULL;
         for (size_t i = 0; i < snap->n_procs; i++) {
                 v[i].proc = i;
-                verdict_for(&v[i], snap, policy, cgroup_current);
+                verdict_for(&v[i], snap, policy);
                 choosable += v[i].killable && !v[i].protected_never;
         }
         qsort(v, snap->n_procs, sizeof(*v), compare_verdicts);

@@ -39,10 +39,10 @@ typedef struct gd_verdict {
 
 /* Score every process of snap under policy (NULL: no workloads) and sort:
  * choosable first (killable and not excluded), by points descending, ties
- * to the later in the kernel's scan. cgroup_current[i] is memory.current of
- * snap->cgroups[i] (UINT64_MAX if unknown: a budget is then never
- * exceeded). Returns a malloc'd array of snap->n_procs verdicts and the
+ * to the later in the kernel's scan. Budgets compare with the snapshot's
+ * cgroup_currents (UINT64_MAX, or no array: unknown, never exceeded).
+ * Returns a malloc'd array of snap->n_procs verdicts and the
  * number of choosable ones in *ret_choosable; NULL on allocation failure
  * or an empty snapshot. */
 gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
-                            const uint64_t *cgroup_current, size_t *ret_choosable);
+                            size_t *ret_choosable);

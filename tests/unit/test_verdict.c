@@ -67,7 +67,7 @@ TestSuite(verdict, .init = setup);
 
 Test(verdict, without_a_policy_it_is_the_kernels_ranking) {
         size_t choosable = 0;
-        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
         cr_assert_not_null(v);
         cr_assert_eq(choosable, 3);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
@@ -84,7 +84,8 @@ Test(verdict, never_excludes_until_the_budget_is_spent) {
         uint64_t current[2] = {150u << 20, 100u << 20};
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, current, &choosable);
+        snap.cgroup_currents = current;
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 2);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200, "the batch job goes first");
         cr_assert_eq(procs[v[2].proc].info.stat.pid, 100);
@@ -93,7 +94,7 @@ Test(verdict, never_excludes_until_the_budget_is_spent) {
         free(v);
 
         current[0] = 300u << 20; /* over its 200M budget */
-        v = gd_verdict_rank(&snap, &p, current, &choosable);
+        v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 3);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
         cr_assert(v[0].forfeited);
@@ -101,7 +102,8 @@ Test(verdict, never_excludes_until_the_budget_is_spent) {
         free(v);
 
         /* unknown usage never spends a budget */
-        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        snap.cgroup_currents = NULL;
+        v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 2);
         free(v);
 }
@@ -115,7 +117,7 @@ Test(verdict, avoid_divides_and_score_adj_adds) {
         pol_policy p = policy_of(w, 2);
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 3);
         /* batch: 20000 - 100 * 65 = 13500; helper: 1000 - 6500; mysql: 3000 */
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
@@ -142,7 +144,7 @@ Test(verdict, untrusted_adj_and_the_policys_own_adj) {
         pol_policy p = policy_of(w, 2);
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 3, "-1000 written by the policy does not hide it from guardian");
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
         cr_assert_eq(procs[v[1].proc].info.stat.pid, 100);
@@ -155,7 +157,7 @@ Test(verdict, untrusted_adj_and_the_policys_own_adj) {
         /* Hiding does not work either: -1000 set by the job itself. */
         procs[1].info.oom_score_adj = -1000;
         w[1].match.cgroup = (pol_patterns){batch_patterns, 1};
-        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 3);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
         cr_assert_eq(v[0].points, 20000);
@@ -167,7 +169,7 @@ Test(verdict, kernel_threads_and_init_are_never_choosable) {
         procs[1].info.stat.pid = 1;
         procs[2].info.stat.flags = PROC_PF_KTHREAD;
         size_t choosable = 9;
-        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
         cr_assert_eq(choosable, 1);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
         cr_assert_not(v[1].killable);
