@@ -228,8 +228,25 @@ static void apply_settings(daemon_ctx *d) {
         uint64_t ms = d->policy->settings.poll_interval_ms;
 
         d->dry_run = d->cli_dry_run || d->policy->settings.dry_run;
+        /* The watchdog is fed on the tick: tick at least as often as it
+         * wants pings (never below the minimum: a watchdog under 4 x that
+         * is fed every SLOW_TICK_MIN_MS, still within half its interval
+         * down to 400 ms). */
+        uint64_t ping_ms = gd_sdnotify_ping_every(&d->sdnotify) / 1000;
+        if (ping_ms && ms > ping_ms)
+                ms = ping_ms;
         d->slow_tick_ms = ms < SLOW_TICK_MIN_MS ? SLOW_TICK_MIN_MS
                           : ms > SLOW_TICK_MAX_MS ? SLOW_TICK_MAX_MS : ms;
+}
+
+/* The manager's one-line status: what `systemctl status` shows. */
+static void notify_ready(daemon_ctx *d) {
+        char status[256];
+
+        snprintf(status, sizeof(status), "watching %zu cgroups; policy %s (%zu workloads)%s",
+                 d->watch.n_watched, gd_policy_source_name(&d->policy_src),
+                 d->policy ? d->policy->n_workloads : 0, d->dry_run ? "; DRY RUN" : "");
+        gd_sdnotify_ready(&d->sdnotify, status);
 }
 
 /* A new policy replaces the old one only whole and only when valid; the
@@ -238,10 +255,12 @@ static void reload_policy(daemon_ctx *d) {
         pol_policy *p = NULL;
 
         d->reload_pending = false;
+        gd_sdnotify_reloading(&d->sdnotify);
         if (gd_policy_load(&d->policy_src, &p) < 0) {
                 gd_log(GD_LOG_ERR, "the new policy from %s is not valid: keeping the policy in "
                                    "force (%zu workloads)",
                        gd_policy_source_name(&d->policy_src), d->policy ? d->policy->n_workloads : 0);
+                notify_ready(d);
                 return;
         }
         pol_free(d->policy);
@@ -253,6 +272,7 @@ static void reload_policy(daemon_ctx *d) {
                gd_policy_source_name(&d->policy_src), p->n_workloads,
                d->dry_run ? " (dry run)" : "");
         d->last_enforce_ms = 0; /* apply the new protections on the next tick */
+        notify_ready(d);
 }
 
 static void on_tick(daemon_ctx *d, uint64_t now) {
@@ -263,6 +283,7 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
 
         if (light_due)
                 d->last_light_ms = now;
+        gd_sdnotify_watchdog(&d->sdnotify, now * 1000);
         for (size_t i = 0; i < d->watch.n_slots; i++) {
                 gd_watched *c = &d->watch.slots[i];
                 if (!c->in_use || !*c->rel)
@@ -487,7 +508,7 @@ int gd_cmd_run(int argc, char **argv) {
         const char *cgroup_root = NULL, *proc_root = NULL, *audit_path = NULL;
         char audit_buf[PATH_MAX];
         daemon_ctx *d;
-        int opt, status = 1;
+        int opt, r, status = 1;
 
         d = calloc(1, sizeof(*d));
         if (!d)
@@ -525,6 +546,11 @@ int gd_cmd_run(int argc, char **argv) {
                 free(d);
                 return 1;
         }
+        /* Connected now, before the sandbox: later only send() on it. */
+        r = gd_sdnotify_open(&d->sdnotify);
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "NOTIFY_SOCKET: %s, not notifying the service manager",
+                       strerror(-r));
         apply_settings(d);
         if (!audit_path)
                 audit_path = default_audit_path(audit_buf, sizeof(audit_buf));
@@ -537,7 +563,7 @@ int gd_cmd_run(int argc, char **argv) {
         if (strcmp(d->self_cgroup, "/") == 0)
                 d->self_cgroup[1] = '\0';
 
-        int r = gd_audit_open(audit_path, &d->audit);
+        r = gd_audit_open(audit_path, &d->audit);
         if (r < 0) {
                 gd_log(GD_LOG_ERR, "cannot open the audit log %s: %s", audit_path, strerror(-r));
                 goto out;
@@ -601,7 +627,10 @@ int gd_cmd_run(int argc, char **argv) {
                audit_path, gd_policy_source_name(&d->policy_src), d->policy->n_workloads);
         d->fast = true; /* differs from what is asked: arms the timer */
         set_tick(d, false);
+        notify_ready(d);
+        gd_sdnotify_watchdog(&d->sdnotify, gd_now_ms() * 1000);
         status = loop(d);
+        gd_sdnotify_stopping(&d->sdnotify);
 
         /* A kill whose victim has not been seen dying yet still gets its
          * record: the signal was sent. */
@@ -624,6 +653,7 @@ out:
                 close(d->epfd);
         gd_host_close(&d->host);
 out_free:
+        gd_sdnotify_close(&d->sdnotify);
         free(d);
         return status;
 }

@@ -13,6 +13,7 @@
 #include "guardian/badness.h"
 #include "guardian/decide.h"
 #include "guardian/host.h"
+#include "guardian/notify.h"
 #include "guardian/policyload.h"
 #include "guardian/watch.h"
 #include "policy/policy.h"
@@ -67,6 +68,7 @@ typedef struct daemon_ctx {
         uint64_t decisions, kills;
         uint64_t last_light_ms;
         uint64_t slow_tick_ms; /* the policy's poll_interval */
+        gd_sdnotify sdnotify;  /* the service manager's socket (sd_notify) */
 } daemon_ctx;
 
 uint64_t gd_now_ms(void);
