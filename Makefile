@@ -3,12 +3,16 @@
 #   make deps       install what a fresh Debian 12 needs (apt-get) and the VM kernel
 #   make unit       Criterion unit tests (sanitizer build, seconds, no VM)
 #   make vmtest     integration tests on a real kernel in a qemu VM
-#   make test       unit tests, a 20 s fuzz run, the host test, the VM tests
-#   make install    honours PREFIX, DESTDIR, SBINDIR, MANDIR
+#   make test       unit tests, a 20 s fuzz run, the host test, the deploy checks,
+#                   the VM tests
+#   make install    honours PREFIX, DESTDIR, SBINDIR, MANDIR, UNITDIR
 
 PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
+# systemd reads /usr/local/lib/systemd/system too; packagers: PREFIX=/usr
+# UNITDIR=/lib/systemd/system.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC      ?= cc
@@ -97,8 +101,9 @@ test:
 	$(MAKE) unit 2>&1 | tee build/unit.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) fuzz-ci
 	$(MAKE) hosttest 2>&1 | tee build/host.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
+	$(MAKE) deploytest 2>&1 | tee build/deploy.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) vmtest 2>&1 | tee build/vm.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
-	tests/summary.sh build/unit.log build/host.log build/vm.log
+	tests/summary.sh build/unit.log build/host.log build/vm.log build/deploy.log
 
 SHELL := /bin/bash
 
@@ -106,13 +111,28 @@ SHELL := /bin/bash
 DEB_PACKAGES := build-essential pkg-config libcgroup-dev libseccomp-dev libyaml-dev \
                 libcriterion-dev qemu-system-x86 busybox-static cpio kmod python3 \
                 procps util-linux xz-utils clang libclang-rt-14-dev \
-                stress-ng mariadb-server-core mariadb-client-core
+                stress-ng mariadb-server-core mariadb-client-core \
+                systemd nodejs
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PACKAGES)
 	$(MAKE) vm-kernel
+	$(MAKE) deploy-deps
+
+# The Kubernetes schema check's node modules, pinned by tests/deploy/
+# package-lock.json. Debian's nodejs comes without npm; a nodejs that
+# bundles npm (NodeSource's) conflicts with Debian's npm package.
+.PHONY: deploy-deps deploytest
+deploy-deps:
+	command -v npm >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y npm
+	cd tests/deploy && npm ci --no-audit --no-fund
+
+# deploy/ checked on this host in seconds: systemd-analyze verify, the
+# Kubernetes manifests against the API schemas, the Containerfile.
+deploytest: build/guardian
+	tests/deploy/run.sh
 
 install: build/guardian
 	install -d $(DESTDIR)$(SBINDIR)
@@ -120,10 +140,16 @@ install: build/guardian
 	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 deploy/man/guardian.8 $(DESTDIR)$(MANDIR)/man8/guardian.8
 	install -m 0644 deploy/man/guardian.yaml.5 $(DESTDIR)$(MANDIR)/man5/guardian.yaml.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/guardian|$(SBINDIR)/guardian|' deploy/systemd/guardian.service \
+		> $(DESTDIR)$(UNITDIR)/guardian.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/guardian.service
+	install -m 0644 deploy/systemd/guardian.slice $(DESTDIR)$(UNITDIR)/guardian.slice
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/guardian
 	rm -f $(DESTDIR)$(MANDIR)/man8/guardian.8 $(DESTDIR)$(MANDIR)/man5/guardian.yaml.5
+	rm -f $(DESTDIR)$(UNITDIR)/guardian.service $(DESTDIR)$(UNITDIR)/guardian.slice
 
 clean:
 	rm -rf build/rel build/san build/helpers build/guardian

@@ -22,20 +22,8 @@ cd "$(dirname "$0")/../.." || exit 2
 
 GUARDIAN=${GUARDIAN:-build/guardian}
 RUN_SECONDS=${RUN_SECONDS:-3}
-passed=0 failed=0
-
-check() {   # check "what" CONDITION-EXIT-STATUS ["detail"]
-    if [ "$2" -eq 0 ]; then
-        passed=$((passed + 1)); echo "ok   hybrid: $1"
-    else
-        failed=$((failed + 1)); echo "FAIL hybrid: $1${3:+: $3}"
-    fi
-}
-finish() {
-    echo "hybrid: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-    exit $?
-}
+CHECK_NAME=hybrid
+. tests/lib/check.sh
 
 if [ ! -x "$GUARDIAN" ]; then
     check "guardian binary $GUARDIAN exists (make build/guardian)" 1
