@@ -561,6 +561,26 @@ Test(policy_cmd, check_ok_files_and_directories, .init = redirect_both) {
         free(e);
 }
 
+/* Hooks run commands as root: check says a policy has them. */
+Test(policy_cmd, check_mentions_hooks, .init = redirect_both) {
+        char *a = fx_path(dir, "a.yaml"), *b = fx_path(dir, "b.yaml");
+        char *args[] = {"check", a, b, NULL};
+        char want[8192];
+
+        fx_write(dir, "a.yaml", "version: 1\nworkloads:\n  - name: w\n    match: {comm: w}\n"
+                                "    hooks: {post_kill: /bin/true}\n");
+        fx_write(dir, "b.yaml", "version: 1\nsettings: {hooks: {timeout: 1s}}\n");
+        cr_assert_eq(gd_cmd_check(3, args), 0);
+        fflush(stdout);
+        char *out = read_redirected(cr_get_redirected_stdout());
+        snprintf(want, sizeof(want), "%s: ok (1 workload, with hooks)\n%s: ok (0 workloads)\n",
+                 a, b);
+        cr_assert_str_eq(out, want);
+        free(out);
+        free(a);
+        free(b);
+}
+
 /* Any bad argument fails the run; the good ones are still checked. */
 Test(policy_cmd, check_mixed_and_usage, .init = redirect_both) {
         char *good = fx_path(dir, "a.yaml");

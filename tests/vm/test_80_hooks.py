@@ -120,6 +120,24 @@ def hooked(t, name, label, scripts, hooks, dry_run=False):
             hog.wait()
         gdvm.remove_cgroup(cg)
         t.check(f"{label}: guardian exits 0 on SIGTERM", g.stop() == 0, g.text()[-2000:])
+        left = runners()
+        for _ in range(30):
+            if not left:
+                break
+            time.sleep(0.1)
+            left = runners()
+        t.check(f"{label}: the hook runner exits with guardian", not left, f"pids {left}")
+
+
+def runners():
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if gdvm.read(f"/proc/{pid}/comm").strip() == "guardian-hooks":
+                out.append(int(pid))
+        except OSError:
+            pass
+    return out
 
 
 def both_hooks(t):
