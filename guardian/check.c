@@ -29,6 +29,16 @@ static void check_usage(FILE *out) {
               out);
 }
 
+/* Hooks run commands as root: say that the policy has some. */
+static const char *hooks_note(const pol_policy *p) {
+        bool any = pol_effective_hook(p, NULL, false) || pol_effective_hook(p, NULL, true);
+
+        for (size_t i = 0; i < p->n_workloads && !any; i++)
+                any = pol_effective_hook(p, &p->workloads[i], false) ||
+                      pol_effective_hook(p, &p->workloads[i], true);
+        return any ? ", with hooks" : "";
+}
+
 /* One argument: 0 valid, 1 not. */
 static int check_one(const char *path, pol_errors *errs) {
         struct stat st;
@@ -48,8 +58,8 @@ static int check_one(const char *path, pol_errors *errs) {
         if (dir && p->n_files == 0)
                 printf("%s: ok (no *.yaml files: the embedded default policy applies)\n", path);
         else
-                printf("%s: ok (%zu workload%s)\n", path, p->n_workloads,
-                       p->n_workloads == 1 ? "" : "s");
+                printf("%s: ok (%zu workload%s%s)\n", path, p->n_workloads,
+                       p->n_workloads == 1 ? "" : "s", hooks_note(p));
         pol_free(p);
         return 0;
 }

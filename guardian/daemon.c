@@ -265,6 +265,7 @@ static void reload_policy(daemon_ctx *d) {
         }
         pol_free(d->policy);
         d->policy = p;
+        gd_hooks_policy_changed(d->hooks);
         apply_settings(d);
         d->fast = !d->fast; /* re-arm the timer with the new interval */
         set_tick(d, !d->fast);
@@ -555,6 +556,10 @@ int gd_cmd_run(int argc, char **argv) {
         if (!audit_path)
                 audit_path = default_audit_path(audit_buf, sizeof(audit_buf));
 
+        /* Forked first: before threads, the sandbox, and the locked heap. */
+        int r = gd_hooks_start(&d->policy_src, d->policy, &d->hooks);
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "cannot start the hook runner: %s: hooks are off", strerror(-r));
         if (gd_host_open(cgroup_root, proc_root, &d->host) < 0)
                 goto out_free;
         protect_self();
@@ -654,6 +659,7 @@ out:
         gd_host_close(&d->host);
 out_free:
         gd_sdnotify_close(&d->sdnotify);
+        gd_hooks_stop(d->hooks);
         free(d);
         return status;
 }

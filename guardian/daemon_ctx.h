@@ -12,6 +12,7 @@
 #include "guardian/audit.h"
 #include "guardian/badness.h"
 #include "guardian/decide.h"
+#include "guardian/hooks.h"
 #include "guardian/host.h"
 #include "guardian/notify.h"
 #include "guardian/policyload.h"
@@ -56,6 +57,7 @@ typedef struct daemon_ctx {
         bool knobs;            /* pure v2 with memory: libcgroup may write knobs */
         gd_reaper *reaper;
         gd_audit *audit;
+        gd_hooks *hooks;       /* the hook runner; NULL: none */
         int epfd, sigfd, timerfd, host_psi_fd;
         bool cli_dry_run;
         bool dry_run;          /* the command line's or the policy's */
@@ -95,6 +97,11 @@ void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_dec
 
 /* Close out a kill in flight: audit record, state, fds. */
 void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now);
+
+/* Send the policy's pre-kill or post-kill hook for p (pid 0: a cgroup
+ * kill) to the hook runner; outcome for post-kill. Never blocks (hooks.c). */
+void gd_kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event, const char *outcome,
+                  uint64_t now);
 
 /* Kills in flight on a tick: exits seen, SIGTERM graces run out, deadlines.
  * Returns true while any kill is in flight. */

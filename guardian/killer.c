@@ -162,6 +162,7 @@ void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint6
         }
         audit_write(d, &rec);
         log_kill("killed", p, result);
+        gd_kill_hook(d, p, GD_HOOK_POST_KILL, result, now);
         record_outcome(d, p, c, strcmp(result, "killed") == 0, now);
         if (p->pidfd >= 0) {
                 /* The reaper may hold a dup of this pidfd: epoll forgets a
@@ -275,6 +276,8 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
         p->start_time = e->info.stat.start_time;
         p->totalpages = snap.totalpages;
         p->memory_before = memory_before;
+        /* Told, not waited for: the kill goes on at once. */
+        gd_kill_hook(d, p, GD_HOOK_PRE_KILL, NULL, now);
 
         if (d->dry_run) {
                 gd_audit_record rec;
@@ -298,6 +301,7 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
                 fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
                 audit_write(d, &rec);
                 log_kill("kill failed", p, result ? result : "error");
+                gd_kill_hook(d, p, GD_HOOK_POST_KILL, result ? result : "error", now);
                 if (p->pidfd >= 0)
                         close(p->pidfd);
                 goto out;
@@ -349,9 +353,12 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
         gd_thresholds t;
         int r = 0;
 
+        gd_kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
         if (!d->dry_run)
                 r = cg_kill(c->dirfd);
         const char *result = d->dry_run ? "dry-run" : r == 0 ? "killed" : strerrorname_np(-r);
+        if (!d->dry_run)
+                gd_kill_hook(d, &p, GD_HOOK_POST_KILL, result ? result : "error", now);
         fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
                     result ? result : "error", d->host.page_size);
         audit_write(d, &rec);

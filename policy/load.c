@@ -285,6 +285,9 @@ static int merge(pol_policy **parts, const pol_file_info *infos, size_t n, pol_p
                 } else if (f->has_settings) {
                         settings_from = i;
                         m->settings = parts[i]->settings;
+                        /* The hooks' commands are owned by m now. */
+                        parts[i]->settings.hooks.pre_kill = (pol_command){0};
+                        parts[i]->settings.hooks.post_kill = (pol_command){0};
                 }
                 if (f->has_defaults && defaults_from < n) {
                         const pol_file_info *g = &infos[defaults_from];
@@ -327,6 +330,7 @@ static int merge(pol_policy **parts, const pol_file_info *infos, size_t n, pol_p
                         m->n_workloads++;
                         /* Owned by m now. */
                         w->match = (pol_match){0};
+                        w->hooks = (pol_hooks){0};
                 }
         }
 done:

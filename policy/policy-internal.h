@@ -18,6 +18,9 @@
 #define POL_GRACE_MAX_MS (300u * 1000u)         /* 5m: memory is short when it runs */
 #define POL_POLL_MIN_MS 10u
 #define POL_POLL_MAX_MS (60u * 1000u)           /* 1m */
+#define POL_HOOK_TIMEOUT_MIN_MS 100u
+#define POL_HOOK_TIMEOUT_MAX_MS (300u * 1000u)  /* 5m: a hook is a notification, not a job */
+#define POL_HOOK_TIMEOUT_DEFAULT_MS 10000u
 #define POL_COMM_LEN_MAX 15                     /* TASK_COMM_LEN - 1 */
 
 /* What a parsed file said beyond its values, for merging a directory:
@@ -50,8 +53,11 @@ void pol_errors_reset(pol_errors *errs);
 void pol_settings_builtin(pol_settings *ret);
 void pol_defaults_builtin(pol_defaults *ret);
 
-/* Frees what a workload owns (its patterns), not the workload itself. */
+/* Frees what a workload owns (its patterns, its hooks), not the workload itself. */
 void pol_workload_clear(pol_workload *w);
+/* Free what a command or hooks own, and zero them. */
+void pol_command_clear(pol_command *c);
+void pol_hooks_clear(pol_hooks *h);
 
 /* Typed scalars. Each takes a NUL-terminated string and returns 0 with
  * *ret set, or -EINVAL (malformed) / -ERANGE (out of range) with the

@@ -12,6 +12,10 @@
  *   settings:
  *     dry_run: false
  *     poll_interval: 1s                # only where PSI triggers are refused
+ *     hooks:                           # none by default
+ *       pre_kill: [/usr/local/bin/oom-note, --event, pre]   # argv, exec'd directly
+ *       post_kill: "/usr/local/bin/page-oncall >/dev/null"  # a line for /bin/sh -c
+ *       timeout: 10s                   # 100ms..5m; then the hook's process group is killed
  *   defaults:
  *     triggers:
  *       pressure: { some: 40%, full: 20%, sustain: 5s }
@@ -44,6 +48,7 @@
  *       cooldown: 30s
  *       grace: 5s
  *       triggers: { ... }              # as in defaults, per key
+ *       hooks: { pre_kill: [...] }     # as in settings, per key
  *
  * Units: sizes "512", "512K", "2M", "6G", "1T" (powers of 1024; "max" where a
  * kernel knob takes it); durations "250ms", "5s", "2m", "1h"; shares "40%"
@@ -65,6 +70,9 @@
 #define POL_PATTERNS_MAX 64
 #define POL_PATTERN_LEN_MAX 1024
 #define POL_ERRORS_MAX 64
+/* A hook is one command line: these bound what the runner must copy. */
+#define POL_HOOK_ARGS_MAX 64
+#define POL_HOOK_ARG_LEN_MAX 4096
 
 /* Where a value came from, for messages ("mysql.yaml:12:7"). */
 typedef struct pol_mark {
@@ -153,6 +161,22 @@ typedef struct pol_protect {
         int oom_score_adj;     /* -1000..1000 */
 } pol_protect;
 
+/* A hook's command: argv exec'd directly (argv[0] an absolute path), or
+ * with shell set a single line run as /bin/sh -c argv[0]. */
+typedef struct pol_command {
+        char **argv;           /* NULL-terminated; NULL: no command */
+        size_t argc;
+        bool shell;
+} pol_command;
+
+/* Commands run when guardian kills: pre_kill as it sends the signal (never
+ * waited for), post_kill once the kill is over. */
+typedef struct pol_hooks {
+        pol_command pre_kill, post_kill;
+        bool has_timeout;      /* always true in settings after loading */
+        uint64_t timeout_ms;
+} pol_hooks;
+
 typedef struct pol_workload {
         char name[POL_NAME_MAX];
         pol_mark mark;         /* where the workload's entry starts */
@@ -166,6 +190,7 @@ typedef struct pol_workload {
         uint64_t cooldown_ms;
         uint64_t grace_ms;
         pol_triggers triggers;
+        pol_hooks hooks;       /* each key given replaces the settings' one */
 } pol_workload;
 
 typedef struct pol_defaults {
@@ -178,6 +203,7 @@ typedef struct pol_defaults {
 typedef struct pol_settings {
         bool dry_run;
         uint64_t poll_interval_ms;
+        pol_hooks hooks;
 } pol_settings;
 
 typedef struct pol_policy {
@@ -224,6 +250,10 @@ pol_action pol_effective_action(const pol_policy *p, const pol_workload *w);
 uint64_t pol_effective_cooldown_ms(const pol_policy *p, const pol_workload *w);
 uint64_t pol_effective_grace_ms(const pol_policy *p, const pol_workload *w);
 void pol_effective_triggers(const pol_policy *p, const pol_workload *w, pol_triggers *ret);
+/* The hook to run for a kill (post: post_kill, else pre_kill): the
+ * workload's own, else the settings'. NULL when there is none. Pure. */
+const pol_command *pol_effective_hook(const pol_policy *p, const pol_workload *w, bool post);
+uint64_t pol_effective_hook_timeout_ms(const pol_policy *p, const pol_workload *w);
 
 /* Names for messages: "kill-process", "never", "docker", "burstable", ... */
 const char *pol_action_name(pol_action a);

@@ -199,8 +199,118 @@ static void walk_triggers(pp_parser *ps, yaml_node_t *n, const char *where, pol_
         }
 }
 
+/* ---- hooks ---- */
+
+/* Argument i of a hook's command into c (argv already allocated). */
+static void add_arg(pp_parser *ps, const yaml_node_t *n, const char *path, size_t i,
+                    pol_command *c) {
+        char qb[PP_QUOTE_SIZE];
+        const char *s = pp_text(ps, n, path);
+
+        if (!s)
+                return;
+        if (i == 0 && s[0] == '\0') {
+                pp_problem(ps, n->start_mark, "%s: empty command", path);
+                return;
+        }
+        if (strlen(s) >= POL_HOOK_ARG_LEN_MAX) {
+                pp_problem(ps, n->start_mark, "%s: longer than %d characters", path,
+                           POL_HOOK_ARG_LEN_MAX - 1);
+                return;
+        }
+        /* No PATH search: what runs as root must be named exactly. */
+        if (i == 0 && !c->shell && s[0] != '/') {
+                pp_problem(ps, n->start_mark,
+                           "%s: '%s' is not an absolute path: a command list is run without a "
+                           "shell or a PATH search; write its full path, or give a string to "
+                           "run it with /bin/sh -c",
+                           path, pp_quote_node(n, qb));
+                return;
+        }
+        char *copy = strdup(s);
+        if (!copy) {
+                ps->oom = true;
+                return;
+        }
+        c->argv[c->argc++] = copy;
+}
+
+/* A list is argv, exec'd directly; a string is a line for /bin/sh -c. A
+ * command with a bad part is dropped whole: half an argv is not run. */
+static void get_command(pp_parser *ps, const yaml_node_t *n, const char *path, pol_command *c) {
+        size_t count = 1, problems = ps->problems;
+
+        if (n->type == YAML_MAPPING_NODE) {
+                pp_problem(ps, n->start_mark,
+                           "%s: expected a command: a list [/absolute/path, arg, ...] or a "
+                           "string for /bin/sh -c, got a mapping",
+                           path);
+                return;
+        }
+        if (n->type == YAML_SEQUENCE_NODE) {
+                count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+                if (count == 0) {
+                        pp_problem(ps, n->start_mark,
+                                   "%s: empty list: give the command's absolute path and its "
+                                   "arguments",
+                                   path);
+                        return;
+                }
+                if (count > POL_HOOK_ARGS_MAX) {
+                        yaml_node_t *extra =
+                                pp_node(ps, n->data.sequence.items.start[POL_HOOK_ARGS_MAX]);
+                        pp_problem(ps, extra ? extra->start_mark : n->start_mark,
+                                   "%s: more than %d arguments", path, POL_HOOK_ARGS_MAX);
+                        return;
+                }
+        }
+        pol_command cmd = {.shell = n->type == YAML_SCALAR_NODE};
+        cmd.argv = calloc(count + 1, sizeof(*cmd.argv));
+        if (!cmd.argv) {
+                ps->oom = true;
+                return;
+        }
+        if (n->type == YAML_SCALAR_NODE) {
+                add_arg(ps, n, path, 0, &cmd);
+        } else {
+                for (size_t i = 0; i < count; i++) {
+                        yaml_node_t *item = pp_node(ps, n->data.sequence.items.start[i]);
+                        if (item)
+                                add_arg(ps, item, path, i, &cmd);
+                }
+        }
+        if (ps->problems != problems || ps->oom || cmd.argc != count) {
+                pol_command_clear(&cmd);
+                return;
+        }
+        pol_command_clear(c);
+        *c = cmd;
+}
+
+static void walk_hooks(pp_parser *ps, yaml_node_t *n, const char *where, pol_hooks *h) {
+        static const char *const keys[] = {"pre_kill", "post_kill", "timeout", NULL};
+        char path[PP_PATH_SIZE];
+        yaml_node_t *k, *v;
+        pp_map it;
+        int key;
+
+        if (!pp_map_begin(&it, ps, n, where, keys))
+                return;
+        while ((key = pp_map_next(&it, &k, &v)) >= 0) {
+                pp_join(path, where, '.', keys[key]);
+                if (key == 0)
+                        get_command(ps, v, path, &h->pre_kill);
+                else if (key == 1)
+                        get_command(ps, v, path, &h->post_kill);
+                else
+                        h->has_timeout |= pp_get_duration(ps, v, path, POL_HOOK_TIMEOUT_MIN_MS,
+                                                          POL_HOOK_TIMEOUT_MAX_MS,
+                                                          &h->timeout_ms);
+        }
+}
+
 static void walk_settings(pp_parser *ps, yaml_node_t *n) {
-        static const char *const keys[] = {"dry_run", "poll_interval", NULL};
+        static const char *const keys[] = {"dry_run", "poll_interval", "hooks", NULL};
         pol_settings *s = &ps->policy->settings;
         yaml_node_t *k, *v;
         pp_map it;
@@ -211,9 +321,11 @@ static void walk_settings(pp_parser *ps, yaml_node_t *n) {
         while ((key = pp_map_next(&it, &k, &v)) >= 0) {
                 if (key == 0)
                         pp_get_bool(ps, v, "settings.dry_run", &s->dry_run);
-                else
+                else if (key == 1)
                         pp_get_duration(ps, v, "settings.poll_interval", POL_POLL_MIN_MS,
                                         POL_POLL_MAX_MS, &s->poll_interval_ms);
+                else
+                        walk_hooks(ps, v, "settings.hooks", &s->hooks);
         }
 }
 
@@ -385,7 +497,7 @@ static void walk_name(pp_parser *ps, yaml_node_t *v, const char *path, size_t in
 static void walk_workload(pp_parser *ps, yaml_node_t *n, size_t index) {
         static const char *const keys[] = {
                 "name",   "match",    "protect", "score_adj", "trust_oom_score_adj",
-                "action", "cooldown", "grace",   "triggers",  NULL};
+                "action", "cooldown", "grace",   "triggers",  "hooks", NULL};
         pol_workload *w = &ps->policy->workloads[index];
         char label[PP_PATH_SIZE], path[PP_PATH_SIZE];
         bool has_name = false, has_match = false;
@@ -451,6 +563,9 @@ static void walk_workload(pp_parser *ps, yaml_node_t *n, size_t index) {
                         break;
                 case 8:
                         walk_triggers(ps, v, path, &w->triggers);
+                        break;
+                case 9:
+                        walk_hooks(ps, v, path, &w->hooks);
                         break;
                 }
         }

@@ -9,7 +9,11 @@
 
 /* The numbers pol_default_yaml spells out; the tests hold the two equal. */
 void pol_settings_builtin(pol_settings *ret) {
-        *ret = (pol_settings){.dry_run = false, .poll_interval_ms = 1000};
+        *ret = (pol_settings){
+                .dry_run = false,
+                .poll_interval_ms = 1000,
+                .hooks = {.has_timeout = true, .timeout_ms = POL_HOOK_TIMEOUT_DEFAULT_MS},
+        };
 }
 
 void pol_defaults_builtin(pol_defaults *ret) {
@@ -53,7 +57,20 @@ static void patterns_clear(pol_patterns *pt) {
         *pt = (pol_patterns){0};
 }
 
+void pol_command_clear(pol_command *c) {
+        for (size_t i = 0; i < c->argc; i++)
+                free(c->argv[i]);
+        free(c->argv);
+        *c = (pol_command){0};
+}
+
+void pol_hooks_clear(pol_hooks *h) {
+        pol_command_clear(&h->pre_kill);
+        pol_command_clear(&h->post_kill);
+}
+
 void pol_workload_clear(pol_workload *w) {
+        pol_hooks_clear(&w->hooks);
         patterns_clear(&w->match.cgroup);
         patterns_clear(&w->match.comm);
         patterns_clear(&w->match.exe);
@@ -65,6 +82,7 @@ void pol_workload_clear(pol_workload *w) {
 void pol_free(pol_policy *policy) {
         if (!policy)
                 return;
+        pol_hooks_clear(&policy->settings.hooks);
         for (size_t i = 0; i < policy->n_workloads; i++)
                 pol_workload_clear(&policy->workloads[i]);
         free(policy->workloads);
@@ -109,6 +127,22 @@ void pol_effective_triggers(const pol_policy *p, const pol_workload *w, pol_trig
         t.has_pressure_some = t.has_pressure_full = t.has_pressure_sustain = true;
         t.has_near_limit = t.has_limit = t.has_high_sustain = true;
         *ret = t;
+}
+
+const pol_command *pol_effective_hook(const pol_policy *p, const pol_workload *w, bool post) {
+        const pol_command *own = w ? (post ? &w->hooks.post_kill : &w->hooks.pre_kill) : NULL;
+        const pol_command *set = post ? &p->settings.hooks.post_kill : &p->settings.hooks.pre_kill;
+
+        if (own && own->argv)
+                return own;
+        return set->argv ? set : NULL;
+}
+
+uint64_t pol_effective_hook_timeout_ms(const pol_policy *p, const pol_workload *w) {
+        if (w && w->hooks.has_timeout)
+                return w->hooks.timeout_ms;
+        return p->settings.hooks.has_timeout ? p->settings.hooks.timeout_ms
+                                             : POL_HOOK_TIMEOUT_DEFAULT_MS;
 }
 
 const char *pol_action_name(pol_action a) {

@@ -64,7 +64,7 @@ ParameterizedTestParameters(policy_errors, at_line_and_column) {
                 {"version: 1\nworkloads:\n  - name: a\n    match: {comm: a, pod: x}\n", 4, 22,
                  "unknown key 'pod' in workload 'a' match: expected cgroup, comm", 1},
                 {"version: 1\nsettings: {color: red}\n", 2, 12,
-                 "unknown key 'color' in settings: expected dry_run or poll_interval", 1},
+                 "unknown key 'color' in settings: expected dry_run, poll_interval or hooks", 1},
                 /* duplicate keys: libyaml accepts them, we do not */
                 {"version: 1\ndefaults:\n  cooldown: 5s\n  grace: 1s\n  cooldown: 6s\n", 5, 3,
                  "duplicate key 'cooldown' in defaults (first at line 3, column 3)", 1},
@@ -170,6 +170,30 @@ ParameterizedTestParameters(policy_errors, at_line_and_column) {
                  "protect.mode: unknown value 'always': expected never or avoid", 1},
                 {"version: 1\nworkloads:\n  - name: a\n    match: {comm: a}\n    protect: {mode: never, budget: max}\n",
                  5, 36, "protect.budget: 'max' is not a size", 1},
+                /* hooks */
+                {"version: 1\nsettings:\n  hooks: {pre_kill: [notify-send, x]}\n", 3, 22,
+                 "settings.hooks.pre_kill: 'notify-send' is not an absolute path: a command list "
+                 "is run without a shell or a PATH search", 1},
+                {"version: 1\nsettings:\n  hooks: {post_kill: []}\n", 3, 22,
+                 "settings.hooks.post_kill: empty list: give the command's absolute path", 1},
+                {"version: 1\nsettings:\n  hooks: {post_kill: \"\"}\n", 3, 22,
+                 "settings.hooks.post_kill: empty command", 1},
+                {"version: 1\nsettings:\n  hooks: {pre_kill: {cmd: /bin/x}}\n", 3, 21,
+                 "settings.hooks.pre_kill: expected a command: a list [/absolute/path, arg, ...] "
+                 "or a string for /bin/sh -c, got a mapping", 1},
+                {"version: 1\nsettings:\n  hooks: {pre_kill: [/bin/x, [a]]}\n", 3, 30,
+                 "settings.hooks.pre_kill: expected a value, got a list", 1},
+                {"version: 1\nsettings:\n  hooks: {pre_kill: \"/bin/x\\nrm\"}\n", 3, 21,
+                 "holds a control character", 1},
+                {"version: 1\nsettings:\n  hooks: {timeout: 50ms}\n", 3, 20,
+                 "settings.hooks.timeout: '50ms' is out of range (100ms to 5m)", 1},
+                {"version: 1\nsettings:\n  hooks: {timeout: 6m}\n", 3, 20, "out of range", 1},
+                {"version: 1\nsettings:\n  hooks: {pre: /bin/x}\n", 3, 11,
+                 "unknown key 'pre' in settings.hooks", 1},
+                {"version: 1\nsettings:\n  hooks: [/bin/x]\n", 3, 10,
+                 "settings.hooks: expected a mapping, got a list", 1},
+                {"version: 1\nworkloads:\n  - name: a\n    match: {comm: a}\n    hooks: {post_kill: [x]}\n", 5, 25,
+                 "workload 'a' hooks.post_kill: 'x' is not an absolute path", 1},
         };
         return cr_make_param_array(struct error_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -471,6 +495,61 @@ Test(policy_parse, minimal_policy_gets_the_defaults) {
         cr_assert_eq(memcmp(&w->triggers, &none, sizeof(none)), 0);
         pol_free(p);
         pol_free(d);
+}
+
+/* Hooks: a list is argv, a string a shell line; a workload's keys replace
+ * the settings' one by one. */
+Test(policy_parse, hooks_values_and_effective) {
+        pol_policy *p = NULL;
+        const char *yaml = "version: 1\n"
+                           "settings:\n"
+                           "  hooks:\n"
+                           "    pre_kill: [/usr/local/bin/note, --event, pre kill]\n"
+                           "    post_kill: 'logger -t guardian \"$GUARDIAN_PID\"'\n"
+                           "    timeout: 2500ms\n"
+                           "workloads:\n"
+                           "  - name: db\n"
+                           "    match: {comm: mysqld}\n"
+                           "    hooks: {post_kill: [/usr/local/bin/db-post], timeout: 1m}\n"
+                           "  - name: other\n"
+                           "    match: {comm: x}\n";
+
+        cr_assert_eq(parse(yaml, &p), 0);
+        dump_errors();
+        const pol_hooks *h = &p->settings.hooks;
+        cr_assert_eq(h->pre_kill.argc, 3);
+        cr_assert_not(h->pre_kill.shell);
+        cr_assert_str_eq(h->pre_kill.argv[0], "/usr/local/bin/note");
+        cr_assert_str_eq(h->pre_kill.argv[2], "pre kill");
+        cr_assert_null(h->pre_kill.argv[3]);
+        cr_assert_eq(h->post_kill.argc, 1);
+        cr_assert(h->post_kill.shell);
+        cr_assert_str_eq(h->post_kill.argv[0], "logger -t guardian \"$GUARDIAN_PID\"");
+        cr_assert_eq(h->timeout_ms, 2500);
+
+        const pol_workload *db = &p->workloads[0], *other = &p->workloads[1];
+        cr_assert_eq(pol_effective_hook(p, db, false), &h->pre_kill);
+        cr_assert_eq(pol_effective_hook(p, db, true), &db->hooks.post_kill);
+        cr_assert_eq(pol_effective_hook(p, other, true), &h->post_kill);
+        cr_assert_eq(pol_effective_hook(p, NULL, true), &h->post_kill);
+        cr_assert_eq(pol_effective_hook_timeout_ms(p, db), 60000);
+        cr_assert_eq(pol_effective_hook_timeout_ms(p, other), 2500);
+        pol_free(p);
+}
+
+/* No hooks unless asked: the default has none, with a 10 s timeout. */
+Test(policy_parse, hooks_off_by_default) {
+        pol_policy *p = NULL;
+
+        cr_assert_eq(parse("version: 1\nsettings: {hooks: {timeout: 1s}}\n", &p), 0);
+        cr_assert_null(pol_effective_hook(p, NULL, false));
+        cr_assert_null(pol_effective_hook(p, NULL, true));
+        cr_assert_eq(pol_effective_hook_timeout_ms(p, NULL), 1000);
+        pol_free(p);
+        cr_assert_eq(pol_default(&p), 0);
+        cr_assert_null(pol_effective_hook(p, NULL, false));
+        cr_assert_eq(pol_effective_hook_timeout_ms(p, NULL), 10000);
+        pol_free(p);
 }
 
 /* Partial defaults: the keys given change, the others keep built-ins. */

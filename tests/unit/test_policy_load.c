@@ -269,6 +269,29 @@ Test(policy_load, settings_and_defaults_in_one_file_only) {
         free(a);
 }
 
+/* Hooks move with the settings and the workloads into the merged policy
+ * (ASan says if anything is freed twice or not at all), also when the
+ * merge fails. */
+Test(policy_load, hooks_across_files) {
+        pol_policy *p = NULL;
+
+        fx_write(dir, "a.yaml", "version: 1\nsettings: {hooks: {pre_kill: [/bin/a, x]}}\n");
+        fx_write(dir, "b.yaml", "version: 1\nworkloads:\n  - name: w\n    match: {comm: w}\n"
+                                "    hooks: {post_kill: /bin/b}\n");
+        cr_assert_eq(pol_load_dir(dir, &p, errs), 0);
+        dump_errors();
+        cr_assert_str_eq(pol_effective_hook(p, NULL, false)->argv[1], "x");
+        cr_assert_str_eq(pol_effective_hook(p, &p->workloads[0], true)->argv[0], "/bin/b");
+        cr_assert(pol_effective_hook(p, &p->workloads[0], true)->shell);
+        pol_free(p);
+        p = NULL;
+        fx_write(dir, "c.yaml", "version: 1\nsettings: {hooks: {post_kill: [/bin/c]}}\n"
+                                "workloads:\n  - name: w\n    match: {comm: w}\n"
+                                "    hooks: {pre_kill: /bin/c}\n");
+        cr_assert_eq(pol_load_dir(dir, &p, errs), -EINVAL);
+        cr_assert_null(p);
+}
+
 /* One bad file fails the whole directory, and every file's problems are
  * reported, not just the first file's. */
 Test(policy_load, bad_files_fail_the_directory) {
@@ -536,6 +559,26 @@ Test(policy_cmd, check_ok_files_and_directories, .init = redirect_both) {
         free(good);
         free(d);
         free(e);
+}
+
+/* Hooks run commands as root: check says a policy has them. */
+Test(policy_cmd, check_mentions_hooks, .init = redirect_both) {
+        char *a = fx_path(dir, "a.yaml"), *b = fx_path(dir, "b.yaml");
+        char *args[] = {"check", a, b, NULL};
+        char want[8192];
+
+        fx_write(dir, "a.yaml", "version: 1\nworkloads:\n  - name: w\n    match: {comm: w}\n"
+                                "    hooks: {post_kill: /bin/true}\n");
+        fx_write(dir, "b.yaml", "version: 1\nsettings: {hooks: {timeout: 1s}}\n");
+        cr_assert_eq(gd_cmd_check(3, args), 0);
+        fflush(stdout);
+        char *out = read_redirected(cr_get_redirected_stdout());
+        snprintf(want, sizeof(want), "%s: ok (1 workload, with hooks)\n%s: ok (0 workloads)\n",
+                 a, b);
+        cr_assert_str_eq(out, want);
+        free(out);
+        free(a);
+        free(b);
 }
 
 /* Any bad argument fails the run; the good ones are still checked. */
