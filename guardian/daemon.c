@@ -557,7 +557,7 @@ int gd_cmd_run(int argc, char **argv) {
                 audit_path = default_audit_path(audit_buf, sizeof(audit_buf));
 
         /* Forked first: before threads, the sandbox, and the locked heap. */
-        int r = gd_hooks_start(&d->policy_src, d->policy, &d->hooks);
+        r = gd_hooks_start(&d->policy_src, d->policy, &d->hooks);
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "cannot start the hook runner: %s: hooks are off", strerror(-r));
         if (gd_host_open(cgroup_root, proc_root, &d->host) < 0)
