@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guardian/log.h"
@@ -307,6 +308,11 @@ int gd_control_open(gd_control *c, int epfd, const char *socket_path,
         c->next_generation = 1;
         for (size_t i = 0; i < GD_CONTROL_MAX_CLIENTS; i++)
                 c->conns[i].fd = -1;
+        /* glibc reads the time zone file on the first gmtime_r: now, not
+         * from the sandboxed loop when a status shows a kill's time. */
+        time_t epoch = 0;
+        struct tm tm;
+        (void)gmtime_r(&epoch, &tm);
 
         if (metrics_address) {
                 r = listen_tcp(c, metrics_address);

@@ -615,18 +615,11 @@ int gd_cmd_run(int argc, char **argv) {
                        "against host RAM + swap",
                        d->host.root.path,
                        d->host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
-        gd_log(GD_LOG_INFO,
-               "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
-               "%s (%zu workloads)",
-               d->watch.n_watched, d->host.root.path,
-               d->host.root.has_memory ? "memory controller" : "no memory controller",
-               psi_state(d), d->dry_run ? "; DRY RUN" : "",
-               audit_path, gd_policy_source_name(&d->policy_src), d->policy->n_workloads);
         d->start_ms = gd_now_ms();
         d->start_unix_ms = (int64_t)time(NULL) * 1000;
         r = gd_control_open(&d->control, d->epfd, control_socket, metrics_address,
                             gd_daemon_render, d);
-        if (r < 0 && (control_socket || metrics_address || d->control.tcp_fd >= 0))
+        if (r < 0 && (control_socket || metrics_address))
                 goto out; /* asked for explicitly: not without it */
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "no control socket: guardian status and the metrics "
@@ -635,6 +628,13 @@ int gd_cmd_run(int argc, char **argv) {
                 gd_log(GD_LOG_INFO, "control socket %s%s%s", d->control.path,
                        metrics_address ? "; metrics on " : "",
                        metrics_address ? metrics_address : "");
+        gd_log(GD_LOG_INFO,
+               "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
+               "%s (%zu workloads)",
+               d->watch.n_watched, d->host.root.path,
+               d->host.root.has_memory ? "memory controller" : "no memory controller",
+               psi_state(d), d->dry_run ? "; DRY RUN" : "",
+               audit_path, gd_policy_source_name(&d->policy_src), d->policy->n_workloads);
         d->fast = true; /* differs from what is asked: arms the timer */
         set_tick(d, false);
         status = loop(d);

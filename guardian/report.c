@@ -212,10 +212,11 @@ void gd_report_json(FILE *out, const gd_report *r) {
                 r->n_cgroups);
         fprintf(out, "\"counters\":{\"kills\":%" PRIu64 ",\"kill_failures\":%" PRIu64,
                 total_kills(s), s->kill_failures);
+        fputs(",\"decisions\":{", out);
         for (int k = 0; k < GD_DECISION__N; k++)
-                fprintf(out, ",\"decisions_%s\":%" PRIu64, gd_decision_kind_name(k),
+                fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", gd_decision_kind_name(k),
                         s->decisions[k]);
-        fputs("},\"cgroups\":[", out);
+        fputs("}},\"cgroups\":[", out);
         for (size_t i = 0; i < r->n_cgroups; i++) {
                 if (i)
                         fputc(',', out);

@@ -226,7 +226,8 @@ Test(report, json) {
                             "\"cgroup\":\"batch/job\\\"1\",\"pid\":4242,\"comm\":\"eat\\ner\","
                             "\"workload\":\"batch\",\"reason\":\"limit\",\"result\":\"killed\"}]"),
                   "%s", j);
-        cr_assert(strstr(j, "\"counters\":{\"kills\":1,"));
+        cr_assert(strstr(j, "\"counters\":{\"kills\":1,\"kill_failures\":0,\"decisions\":"
+                            "{\"kill-process\":0,\"kill-cgroup\":0,\"notify\":0}},"), "%s", j);
         free(j);
 }
 
