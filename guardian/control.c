@@ -459,15 +459,25 @@ static void conn_read(gd_control *c, gd_control_conn *k, uint64_t tag, uint64_t 
 static void accept_clients(gd_control *c, int lfd, bool metrics_only, uint64_t now_ms) {
         for (int i = 0; i < ACCEPT_BATCH; i++) {
                 int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+                        continue;
+                if (fd < 0 && errno != EAGAIN) {
+                        /* Out of fds (or memory): the listener stays readable,
+                         * and a level-triggered loop would spin on it. Mute it
+                         * until the next tick. */
+                        struct epoll_event ev = {.events = 0, .data.u64 = gd_tag(
+                                GD_TAG_CONTROL_LISTEN, lfd == c->unix_fd ? 0 : 1, 0)};
+                        if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, lfd, &ev) == 0)
+                                c->muted = true;
+                }
                 if (fd < 0)
-                        return; /* EAGAIN; or EMFILE and friends: try on the next wake-up */
+                        return;
                 gd_control_conn *k = NULL;
                 size_t slot = 0;
                 for (; slot < GD_CONTROL_MAX_CLIENTS && !k; slot++)
                         if (c->conns[slot].fd < 0)
                                 k = &c->conns[slot];
                 if (!k) {
-                        c->rejected++;
                         close(fd);
                         continue;
                 }
@@ -513,6 +523,16 @@ void gd_control_handle(gd_control *c, uint64_t tag, uint32_t events, uint64_t no
 }
 
 void gd_control_tick(gd_control *c, uint64_t now_ms) {
+        if (c->muted) {
+                struct epoll_event ev = {.events = EPOLLIN};
+                c->muted = false;
+                ev.data.u64 = gd_tag(GD_TAG_CONTROL_LISTEN, 0, 0);
+                if (c->unix_fd >= 0)
+                        epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->unix_fd, &ev);
+                ev.data.u64 = gd_tag(GD_TAG_CONTROL_LISTEN, 1, 0);
+                if (c->tcp_fd >= 0)
+                        epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->tcp_fd, &ev);
+        }
         for (size_t i = 0; i < GD_CONTROL_MAX_CLIENTS; i++)
                 if (c->conns[i].fd >= 0 && now_ms >= c->conns[i].deadline_ms)
                         conn_close(c, &c->conns[i]);

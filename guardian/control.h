@@ -57,7 +57,7 @@ typedef struct gd_control {
         uint32_t next_generation;
         gd_control_render_fn render;
         void *userdata;
-        uint64_t rejected;       /* clients closed at once: all slots busy */
+        bool muted;              /* listeners out of epoll until the next tick (EMFILE) */
         char path[108];          /* the socket's path, "" when none */
         gd_control_conn conns[GD_CONTROL_MAX_CLIENTS];
 } gd_control;
