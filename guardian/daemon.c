@@ -102,6 +102,7 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                dec.threshold, dec.sustained_ms, dec.reason);
         uint64_t trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
         pol_action action = d->policy ? pol_effective_action(d->policy, w) : POL_ACTION_KILL_PROCESS;
+        gd_stats_decision(&d->stats, dec.action, action);
         if (action == POL_ACTION_NOTIFY) {
                 gd_notify(d, c, w, &dec, s.current, now);
                 return;
@@ -207,6 +208,7 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
         /* The blamed cgroup's workload says what to do with it. */
         const pol_workload *pw = picked ? gd_cgroup_workload(d, picked->rel) : NULL;
         pol_action action = d->policy ? pol_effective_action(d->policy, pw) : POL_ACTION_KILL_PROCESS;
+        gd_stats_decision(&d->stats, dec.action, picked ? action : POL_ACTION_KILL_PROCESS);
         if (picked && action == POL_ACTION_NOTIFY) {
                 gd_notify(d, picked, pw, &dec, memory_before, now);
                 gd_decide_record(&t, &d->host_state, true, now);
@@ -257,6 +259,7 @@ static void reload_policy(daemon_ctx *d) {
         d->reload_pending = false;
         gd_sdnotify_reloading(&d->sdnotify);
         if (gd_policy_load(&d->policy_src, &p) < 0) {
+                d->stats.reloads_error++;
                 gd_log(GD_LOG_ERR, "the new policy from %s is not valid: keeping the policy in "
                                    "force (%zu workloads)",
                        gd_policy_source_name(&d->policy_src), d->policy ? d->policy->n_workloads : 0);
@@ -266,6 +269,7 @@ static void reload_policy(daemon_ctx *d) {
         pol_free(d->policy);
         d->policy = p;
         gd_hooks_policy_changed(d->hooks);
+        d->stats.reloads_ok++;
         apply_settings(d);
         d->fast = !d->fast; /* re-arm the timer with the new interval */
         set_tick(d, !d->fast);
@@ -301,6 +305,7 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
         any_hot = gd_pending_tick(d, now) || any_hot;
         if (d->reload_pending && now >= d->reload_at_ms)
                 reload_policy(d);
+        gd_control_tick(&d->control, now);
         if (now - d->last_enforce_ms >= ENFORCE_MS) {
                 d->last_enforce_ms = now;
                 gd_enforce_pass(&d->host, d->policy, &d->watch, d->knobs, d->dry_run);
@@ -395,6 +400,7 @@ static const char *psi_state(const daemon_ctx *d) {
 static void run_usage(FILE *out) {
         fputs("usage: guardian run [--dry-run] [--policy FILE | --policy-dir DIR]\n"
               "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
+              "                    [--control-socket PATH|none] [--metrics-address ADDR:PORT]\n"
               "                    [--verbose]\n"
               "\n"
               "Watch every cgroup and kill the worst process of a cgroup about to hit its\n"
@@ -402,7 +408,10 @@ static void run_usage(FILE *out) {
               "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop it; SIGHUP\n"
               "re-reads the policy (a policy that does not validate leaves the old one in\n"
               "force). Without --policy or --policy-dir, " GD_DEFAULT_POLICY_DIR " is read when\n"
-              "it exists, else the embedded default policy (guardian default-policy).\n",
+              "it exists, else the embedded default policy (guardian default-policy).\n"
+              "The control socket (guardian status, /metrics) is root-only, by default\n"
+              "$RUNTIME_DIRECTORY/" GD_CONTROL_SOCKET_NAME " or " GD_CONTROL_DEFAULT_DIR "/" GD_CONTROL_SOCKET_NAME "; --metrics-address\n"
+              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT).\n",
               out);
 }
 
@@ -429,7 +438,7 @@ static int loop(daemon_ctx *d) {
                         gd_log(GD_LOG_ERR, "epoll_wait: %s", strerror(errno));
                         return 1;
                 }
-                uint64_t now = gd_now_ms();
+                uint64_t now = gd_now_ms(), t0 = gd_stats_now_ns();
                 for (int i = 0; i < n; i++) {
                         uint64_t tag = events[i].data.u64;
                         switch (gd_tag_kind_of(tag)) {
@@ -460,6 +469,9 @@ static int loop(daemon_ctx *d) {
                                 break;
                         case GD_TAG_EVENTS:
                         case GD_TAG_PRESSURE: {
+                                d->stats.trigger_events[gd_tag_kind_of(tag) == GD_TAG_EVENTS
+                                                                ? GD_SOURCE_MEMORY_EVENTS
+                                                                : GD_SOURCE_PSI]++;
                                 gd_watched *c = gd_watch_lookup(&d->watch, tag);
                                 if (!c)
                                         break;
@@ -471,6 +483,7 @@ static int loop(daemon_ctx *d) {
                                 break;
                         }
                         case GD_TAG_HOST_PSI:
+                                d->stats.trigger_events[GD_SOURCE_HOST_PSI]++;
                                 evaluate_host(d, now);
                                 set_tick(d, true);
                                 break;
@@ -487,10 +500,15 @@ static int loop(daemon_ctx *d) {
                                         set_tick(d, true);
                                 }
                                 break;
+                        case GD_TAG_CONTROL_LISTEN:
+                        case GD_TAG_CONTROL_CONN:
+                                gd_control_handle(&d->control, tag, events[i].events, now);
+                                break;
                         default:
                                 break;
                         }
                 }
+                gd_stats_loop(&d->stats, gd_stats_now_ns() - t0);
         }
 }
 
@@ -503,10 +521,13 @@ int gd_cmd_run(int argc, char **argv) {
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
                 {"verbose", no_argument, NULL, 'v'},
+                {"control-socket", required_argument, NULL, 'S'},
+                {"metrics-address", required_argument, NULL, 'M'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
         const char *cgroup_root = NULL, *proc_root = NULL, *audit_path = NULL;
+        const char *control_socket = NULL, *metrics_address = NULL;
         char audit_buf[PATH_MAX];
         daemon_ctx *d;
         int opt, r, status = 1;
@@ -524,6 +545,8 @@ int gd_cmd_run(int argc, char **argv) {
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
                 case 'v': gd_log_set_level(GD_LOG_DEBUG); break;
+                case 'S': control_socket = optarg; break;
+                case 'M': metrics_address = optarg; break;
                 case 'h': run_usage(stdout); free(d); return 0;
                 default: run_usage(stderr); free(d); return 2;
                 }
@@ -623,6 +646,19 @@ int gd_cmd_run(int argc, char **argv) {
                        "against host RAM + swap",
                        d->host.root.path,
                        d->host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
+        d->start_ms = gd_now_ms();
+        d->start_unix_ms = (int64_t)time(NULL) * 1000;
+        r = gd_control_open(&d->control, d->epfd, control_socket, metrics_address,
+                            gd_daemon_render, d);
+        if (r < 0 && (control_socket || metrics_address))
+                goto out; /* asked for explicitly: not without it */
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "no control socket: guardian status and the metrics "
+                                       "are not available, continuing");
+        else if (*d->control.path)
+                gd_log(GD_LOG_INFO, "control socket %s%s%s", d->control.path,
+                       metrics_address ? "; metrics on " : "",
+                       metrics_address ? metrics_address : "");
         gd_log(GD_LOG_INFO,
                "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
                "%s (%zu workloads)",
@@ -643,6 +679,7 @@ int gd_cmd_run(int argc, char **argv) {
                 if (d->pending[i].used)
                         gd_finish_pending(d, &d->pending[i], "killed", gd_now_ms());
 out:
+        gd_control_close(&d->control);
         gd_policy_unwatch(&d->policy_src);
         pol_free(d->policy);
         gd_watch_free(&d->watch);

@@ -11,11 +11,13 @@
 #include "guardian/act.h"
 #include "guardian/audit.h"
 #include "guardian/badness.h"
+#include "guardian/control.h"
 #include "guardian/decide.h"
 #include "guardian/hooks.h"
 #include "guardian/host.h"
 #include "guardian/notify.h"
 #include "guardian/policyload.h"
+#include "guardian/stats.h"
 #include "guardian/watch.h"
 #include "policy/policy.h"
 
@@ -71,6 +73,11 @@ typedef struct daemon_ctx {
         uint64_t last_light_ms;
         uint64_t slow_tick_ms; /* the policy's poll_interval */
         gd_sdnotify sdnotify;  /* the service manager's socket (sd_notify) */
+        gd_stats stats;        /* metrics and recent kills */
+        gd_control control;    /* the control socket and metrics listener */
+        uint64_t start_ms;     /* monotonic */
+        int64_t start_unix_ms;
+        bool sandboxed;        /* the seccomp filter is installed */
 } daemon_ctx;
 
 uint64_t gd_now_ms(void);
@@ -106,3 +113,7 @@ void gd_kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event, con
 /* Kills in flight on a tick: exits seen, SIGTERM graces run out, deadlines.
  * Returns true while any kill is in flight. */
 bool gd_pending_tick(daemon_ctx *d, uint64_t now);
+
+/* The control socket's documents from the daemon's state (a
+ * gd_control_render_fn; userdata is the daemon_ctx). */
+int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t *ret_len);

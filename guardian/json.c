@@ -133,3 +133,7 @@ int gd_json_escape(char *buf, size_t size, const char *s) {
         buf[n] = '\0';
         return (int)n;
 }
+
+size_t gd_utf8_length(const char *s) {
+        return utf8_sequence_length((const unsigned char *)s);
+}

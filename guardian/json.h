@@ -2,6 +2,7 @@
  * puts in its name or command line come out as valid JSON. */
 #pragma once
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Write s as a JSON string literal (with quotes). Control characters, '"'
@@ -16,3 +17,7 @@ void gd_json_string(FILE *out, const char *s);
  * cut between escapes and UTF-8 sequences, never inside one, so a caller
  * can use the cut as is. No allocation. */
 int gd_json_escape(char *buf, size_t size, const char *s);
+
+/* Length of the valid UTF-8 sequence (2 to 4 bytes) that starts at s, or 0
+ * when s does not start one (ASCII, a stray byte, overlong, surrogate). */
+size_t gd_utf8_length(const char *s);

@@ -70,6 +70,7 @@ static bool protected_process(const daemon_ctx *d, const gd_snapshot *snap,
 }
 
 static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
+        gd_stats_record(&d->stats, rec);
         if (!d->audit)
                 return;
         int r = gd_audit_write(d->audit, rec);

@@ -6,10 +6,8 @@
 #include "guardian/daemon.h"
 #include "guardian/explain.h"
 #include "guardian/rank.h"
-
-#ifndef GUARDIAN_VERSION
-#define GUARDIAN_VERSION "0.1.0"
-#endif
+#include "guardian/status.h"
+#include "guardian/version.h"
 
 static void usage(FILE *out) {
         fputs("usage: guardian COMMAND [OPTIONS]\n"
@@ -17,6 +15,7 @@ static void usage(FILE *out) {
               "commands:\n"
               "  run            the daemon: watch every cgroup, kill before the kernel's OOM killer\n"
               "  rank CGROUP    rank a cgroup's processes as the kernel's memcg OOM killer would\n"
+              "  status         what the running daemon watches, and its recent kills\n"
               "  explain CGROUP which workload a cgroup and its processes match, and their scores\n"
               "  check PATH...  validate policy files or policy directories\n"
               "  default-policy print the embedded default policy (YAML)\n"
@@ -36,6 +35,8 @@ int main(int argc, char **argv) {
                 return gd_cmd_run(argc - 1, argv + 1);
         if (strcmp(cmd, "rank") == 0)
                 return gd_cmd_rank(argc - 1, argv + 1);
+        if (strcmp(cmd, "status") == 0)
+                return gd_cmd_status(argc - 1, argv + 1);
         if (strcmp(cmd, "explain") == 0)
                 return gd_cmd_explain(argc - 1, argv + 1);
         if (strcmp(cmd, "check") == 0)

@@ -20,6 +20,8 @@ typedef enum gd_tag_kind {
         GD_TAG_HOST_PSI,  /* the host's PSI trigger fired */
         GD_TAG_PIDFD,     /* a victim exited */
         GD_TAG_POLICY,    /* the policy file or directory changed */
+        GD_TAG_CONTROL_LISTEN, /* a client at a control listener (slot 0: Unix, 1: TCP) */
+        GD_TAG_CONTROL_CONN,   /* a control client can be read or written */
 } gd_tag_kind;
 
 static inline uint64_t gd_tag(gd_tag_kind kind, uint32_t slot, uint32_t generation) {
