@@ -373,7 +373,8 @@ static const char *psi_state(const daemon_ctx *d) {
 static void run_usage(FILE *out) {
         fputs("usage: guardian run [--dry-run] [--policy FILE | --policy-dir DIR]\n"
               "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
-              "                    [--verbose]\n"
+              "                    [--verbose] [--log-level err|warning|notice|info|debug]\n"
+              "                    [--log-format text|logfmt|json]\n"
               "\n"
               "Watch every cgroup and kill the worst process of a cgroup about to hit its\n"
               "limit or stalled by memory pressure, before the kernel's OOM killer does.\n"
@@ -481,6 +482,8 @@ int gd_cmd_run(int argc, char **argv) {
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
                 {"verbose", no_argument, NULL, 'v'},
+                {"log-format", required_argument, NULL, 'F'},
+                {"log-level", required_argument, NULL, 'L'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -502,6 +505,13 @@ int gd_cmd_run(int argc, char **argv) {
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
                 case 'v': gd_log_set_level(GD_LOG_DEBUG); break;
+                case 'F':
+                case 'L':
+                        if (gd_log_apply_option(opt == 'F', optarg) < 0) {
+                                free(d);
+                                return 2;
+                        }
+                        break;
                 case 'h': run_usage(stdout); free(d); return 0;
                 default: run_usage(stderr); free(d); return 2;
                 }
