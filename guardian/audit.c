@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guardian/format.h"
 #include "guardian/json.h"
+#include "guardian/redact.h"
 
 struct gd_audit {
         int fd;
@@ -234,25 +236,16 @@ static void out_double(audit_out *o, double v) {
         out_str(o, num);
 }
 
-/* RFC 3339 UTC with milliseconds: "2026-11-26T01:02:03.456Z". gmtime_r
- * uses no locale and no time zone file. Years outside 0000-9999 have no
- * RFC 3339 form: null. */
+/* RFC 3339 UTC with milliseconds (gd_format_time_utc); years outside
+ * 0000-9999 have no RFC 3339 form: null. */
 static void out_time(audit_out *o, int64_t unix_ms) {
-        int64_t secs = unix_ms / 1000, ms = unix_ms % 1000;
-        time_t t;
-        struct tm tm;
+        char text[GD_TIME_UTC_MAX];
 
-        if (ms < 0) { /* floor, so 1969 reads as 1969 */
-                ms += 1000;
-                secs--;
-        }
-        t = (time_t)secs;
-        if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+        if (gd_format_time_utc(unix_ms, text) < 0) {
                 out_str(o, "null");
                 return;
         }
-        out_fmt(o, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+        out_fmt(o, "\"%s\"", text);
 }
 
 /* The whole record, with cmdline and reason cut to at most the given
@@ -362,6 +355,15 @@ int gd_audit_format(const gd_audit_record *rec, char *buf, size_t size) {
 
         if (!rec || !buf)
                 return -EINVAL;
+        /* Every record's command line is masked here, whoever made it. A
+         * longer one would be cut below anyway. */
+        char cmdline[GD_AUDIT_RECORD_MAX];
+        gd_audit_record masked = *rec;
+        if (rec->cmdline) {
+                gd_redact_cmdline(rec->cmdline, cmdline, sizeof(cmdline));
+                masked.cmdline = cmdline;
+                rec = &masked;
+        }
         r = audit_format_with(rec, buf, size, NO_CUT, NO_CUT, &cmd_len, &reason_len);
         if (r >= 0)
                 return r;

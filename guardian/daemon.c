@@ -401,7 +401,8 @@ static void run_usage(FILE *out) {
         fputs("usage: guardian run [--dry-run] [--policy FILE | --policy-dir DIR]\n"
               "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
               "                    [--control-socket PATH|none] [--metrics-address ADDR:PORT]\n"
-              "                    [--verbose]\n"
+              "                    [--verbose] [--log-level err|warning|notice|info|debug]\n"
+              "                    [--log-format text|logfmt|json]\n"
               "\n"
               "Watch every cgroup and kill the worst process of a cgroup about to hit its\n"
               "limit or stalled by memory pressure, before the kernel's OOM killer does.\n"
@@ -523,6 +524,8 @@ int gd_cmd_run(int argc, char **argv) {
                 {"verbose", no_argument, NULL, 'v'},
                 {"control-socket", required_argument, NULL, 'S'},
                 {"metrics-address", required_argument, NULL, 'M'},
+                {"log-format", required_argument, NULL, 'F'},
+                {"log-level", required_argument, NULL, 'L'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -547,6 +550,13 @@ int gd_cmd_run(int argc, char **argv) {
                 case 'v': gd_log_set_level(GD_LOG_DEBUG); break;
                 case 'S': control_socket = optarg; break;
                 case 'M': metrics_address = optarg; break;
+                case 'F':
+                case 'L':
+                        if (gd_log_apply_option(opt == 'F', optarg) < 0) {
+                                free(d);
+                                return 2;
+                        }
+                        break;
                 case 'h': run_usage(stdout); free(d); return 0;
                 default: run_usage(stderr); free(d); return 2;
                 }

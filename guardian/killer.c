@@ -15,6 +15,7 @@
 #include "cgroup/cgroup.h"
 #include "guardian/daemon_ctx.h"
 #include "guardian/log.h"
+#include "guardian/redact.h"
 #include "guardian/snapshot.h"
 #include "guardian/verdict.h"
 #include "policy/match.h"
@@ -263,7 +264,7 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
         if (victim->workload)
                 snprintf(p->workload, sizeof(p->workload), "%s", victim->workload->name);
         snprintf(p->comm, sizeof(p->comm), "%s", e->info.stat.comm);
-        snprintf(p->cmdline, sizeof(p->cmdline), "%s", e->info.cmdline);
+        gd_redact_cmdline(e->info.cmdline, p->cmdline, sizeof(p->cmdline)); /* cut is fine */
         p->cand = (gd_candidate){
                 .pid = e->info.stat.pid,
                 .oom_score_adj = e->info.oom_score_adj,

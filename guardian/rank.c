@@ -11,6 +11,7 @@
 #include "guardian/host.h"
 #include "guardian/json.h"
 #include "guardian/log.h"
+#include "guardian/redact.h"
 
 gd_candidate gd_candidate_of(const proc_info *p, size_t scan_order) {
         return (gd_candidate){
@@ -91,12 +92,14 @@ void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *
                 const gd_candidate *c = &cands[i];
                 const gd_proc_entry *e = &snap->procs[c->scan_order];
                 const char *why = unkillable_reason(c);
+                char cmdline[2 * PROC_CMDLINE_MAX]; /* room for masks longer than values */
 
                 fprintf(out, "%s\n  {\"rank\": %zu, \"pid\": %d, \"comm\": ", i ? "," : "", i + 1,
                         (int)c->pid);
                 gd_json_string(out, e->info.stat.comm);
                 fputs(", \"cmdline\": ", out);
-                gd_json_string(out, e->info.cmdline);
+                gd_redact_cmdline(e->info.cmdline, cmdline, sizeof(cmdline)); /* cut is fine */
+                gd_json_string(out, cmdline);
                 fputs(", \"cgroup\": ", out);
                 gd_json_string(out, snap->cgroups[e->cgroup_index]);
                 fprintf(out,

@@ -114,9 +114,10 @@ def run_scenarios(name, scenarios):
 
 class Guardian:
     """guardian run in the background, with its own audit file and log,
-    optionally born inside a given cgroup."""
+    optionally born inside a given cgroup. ready: the log text that says
+    it is up (None: do not wait, for runs that log no info lines)."""
 
-    def __init__(self, name, *args, binary=None, cgroup=None):
+    def __init__(self, name, *args, binary=None, cgroup=None, ready="watching "):
         self.audit = f"/tmp/gd-{name}/audit.jsonl"
         self.log_path = f"/tmp/gd-{name}.log"
         self.log = open(self.log_path, "w")
@@ -128,7 +129,8 @@ class Guardian:
         self.proc = subprocess.Popen([binary or GUARDIAN, "run", "--audit-log", self.audit,
                                       *args], stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=enter)
-        self.wait_log("watching ", 60)
+        if ready:
+            self.wait_log(ready, 60)
 
     def text(self):
         with open(self.log_path) as f:
