@@ -29,6 +29,7 @@
 #include "guardian/host.h"
 #include "guardian/log.h"
 #include "guardian/rank.h"
+#include "guardian/sandbox.h"
 #include "guardian/snapshot.h"
 #include "guardian/watch.h"
 
@@ -373,14 +374,16 @@ static const char *psi_state(const daemon_ctx *d) {
 static void run_usage(FILE *out) {
         fputs("usage: guardian run [--dry-run] [--policy FILE | --policy-dir DIR]\n"
               "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
-              "                    [--verbose]\n"
+              "                    [--verbose] [--no-sandbox]\n"
               "\n"
               "Watch every cgroup and kill the worst process of a cgroup about to hit its\n"
               "limit or stalled by memory pressure, before the kernel's OOM killer does.\n"
               "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop it; SIGHUP\n"
               "re-reads the policy (a policy that does not validate leaves the old one in\n"
               "force). Without --policy or --policy-dir, " GD_DEFAULT_POLICY_DIR " is read when\n"
-              "it exists, else the embedded default policy (guardian default-policy).\n",
+              "it exists, else the embedded default policy (guardian default-policy).\n"
+              "Before the loop it drops all capabilities but a few and installs a seccomp\n"
+              "allow-list (see guardian(8), SANDBOX); --no-sandbox is for debugging only.\n",
               out);
 }
 
@@ -481,6 +484,7 @@ int gd_cmd_run(int argc, char **argv) {
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
                 {"verbose", no_argument, NULL, 'v'},
+                {"no-sandbox", no_argument, NULL, 'S'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -488,6 +492,7 @@ int gd_cmd_run(int argc, char **argv) {
         char audit_buf[PATH_MAX];
         daemon_ctx *d;
         int opt, status = 1;
+        bool sandbox = true;
 
         d = calloc(1, sizeof(*d));
         if (!d)
@@ -502,6 +507,7 @@ int gd_cmd_run(int argc, char **argv) {
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
                 case 'v': gd_log_set_level(GD_LOG_DEBUG); break;
+                case 'S': sandbox = false; break;
                 case 'h': run_usage(stdout); free(d); return 0;
                 default: run_usage(stderr); free(d); return 2;
                 }
@@ -562,11 +568,6 @@ int gd_cmd_run(int argc, char **argv) {
         ev.data.u64 = gd_tag(GD_TAG_TIMER, 0, 0);
         epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
 
-        r = gd_reaper_start(&d->reaper);
-        if (r < 0)
-                gd_log(GD_LOG_WARNING, "no reaper thread (%s): killed processes free their "
-                                       "memory at their own pace", strerror(-r));
-
         r = gd_watch_init(&d->watch, d->epfd, d->host.rootfd, d->host.root.has_memory);
         if (r < 0) {
                 gd_log(GD_LOG_ERR, "inotify: %s", strerror(-r));
@@ -592,6 +593,14 @@ int gd_cmd_run(int argc, char **argv) {
                        "against host RAM + swap",
                        d->host.root.path,
                        d->host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
+        /* Everything is set up: the loop runs sandboxed. Threads start
+         * after it, with the reduced capabilities (they are per thread). */
+        if (gd_sandbox_start(sandbox) < 0)
+                goto out;
+        r = gd_reaper_start(&d->reaper);
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "no reaper thread (%s): killed processes free their "
+                                       "memory at their own pace", strerror(-r));
         gd_log(GD_LOG_INFO,
                "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
                "%s (%zu workloads)",
