@@ -73,8 +73,9 @@ static const char *const allowed[] = {
         "pidfd_open", "pidfd_send_signal", "process_mrelease",
         /* Time (the vDSO serves most reads; these are its fallbacks). */
         "clock_gettime", "clock_getres", "gettimeofday", "clock_nanosleep", "nanosleep",
-        /* Memory: malloc and free, thread stacks. */
-        "mmap", "munmap", "mremap", "brk", "madvise", "mprotect",
+        /* Memory: malloc and free, thread stacks; glibc's qsort() sizes its
+         * buffer against the RAM (sysinfo, once) when ranking many processes. */
+        "mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "sysinfo",
         /* Threads (the reaper; clone has a rule of its own) and signals:
          * futex for locks, signalfd reads need no more; abort() raises with
          * tgkill after resetting the handler. */
