@@ -24,12 +24,15 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(WARNINGS) -fstack-protector-strong
                -D_FORTIFY_SOURCE=2 -fPIE
 BASE_LDFLAGS := -pie -Wl,-z,relro,-z,now
 SAN_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
-              -fsanitize=address,undefined -fno-sanitize-recover=all
+              -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -DGD_TEST_HOOKS
+# GD_TEST_HOOKS: test-only environment hooks (guardian/sandbox.c), in the
+# sanitizer build the tests run, never in build/guardian.
 SAN_LDFLAGS := -fsanitize=address,undefined
 
 # Libraries the daemon links; found with pkg-config so a missing -dev
 # package fails here with its name instead of deep inside the compiler.
-PKGS := libcgroup yaml-0.1
+PKGS := libcgroup yaml-0.1 libseccomp
 PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
 PKG_LIBS   := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(PKGS)))
 

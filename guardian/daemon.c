@@ -29,6 +29,7 @@
 #include "guardian/host.h"
 #include "guardian/log.h"
 #include "guardian/rank.h"
+#include "guardian/sandbox.h"
 #include "guardian/snapshot.h"
 #include "guardian/watch.h"
 
@@ -402,7 +403,7 @@ static void run_usage(FILE *out) {
               "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
               "                    [--control-socket PATH|none] [--metrics-address ADDR:PORT]\n"
               "                    [--verbose] [--log-level err|warning|notice|info|debug]\n"
-              "                    [--log-format text|logfmt|json]\n"
+              "                    [--log-format text|logfmt|json] [--no-sandbox]\n"
               "\n"
               "Watch every cgroup and kill the worst process of a cgroup about to hit its\n"
               "limit or stalled by memory pressure, before the kernel's OOM killer does.\n"
@@ -412,7 +413,9 @@ static void run_usage(FILE *out) {
               "it exists, else the embedded default policy (guardian default-policy).\n"
               "The control socket (guardian status, /metrics) is root-only, by default\n"
               "$RUNTIME_DIRECTORY/" GD_CONTROL_SOCKET_NAME " or " GD_CONTROL_DEFAULT_DIR "/" GD_CONTROL_SOCKET_NAME "; --metrics-address\n"
-              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT).\n",
+              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT).\n"
+              "Before the loop it drops all capabilities but a few and installs a seccomp\n"
+              "allow-list (see guardian(8), SANDBOX); --no-sandbox is for debugging only.\n",
               out);
 }
 
@@ -526,6 +529,7 @@ int gd_cmd_run(int argc, char **argv) {
                 {"metrics-address", required_argument, NULL, 'M'},
                 {"log-format", required_argument, NULL, 'F'},
                 {"log-level", required_argument, NULL, 'L'},
+                {"no-sandbox", no_argument, NULL, 'N'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -534,6 +538,7 @@ int gd_cmd_run(int argc, char **argv) {
         char audit_buf[PATH_MAX];
         daemon_ctx *d;
         int opt, r, status = 1;
+        bool sandbox = true;
 
         d = calloc(1, sizeof(*d));
         if (!d)
@@ -557,6 +562,7 @@ int gd_cmd_run(int argc, char **argv) {
                                 return 2;
                         }
                         break;
+                case 'N': sandbox = false; break;
                 case 'h': run_usage(stdout); free(d); return 0;
                 default: run_usage(stderr); free(d); return 2;
                 }
@@ -626,11 +632,6 @@ int gd_cmd_run(int argc, char **argv) {
         ev.data.u64 = gd_tag(GD_TAG_TIMER, 0, 0);
         epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
 
-        r = gd_reaper_start(&d->reaper);
-        if (r < 0)
-                gd_log(GD_LOG_WARNING, "no reaper thread (%s): killed processes free their "
-                                       "memory at their own pace", strerror(-r));
-
         r = gd_watch_init(&d->watch, d->epfd, d->host.rootfd, d->host.root.has_memory);
         if (r < 0) {
                 gd_log(GD_LOG_ERR, "inotify: %s", strerror(-r));
@@ -669,6 +670,15 @@ int gd_cmd_run(int argc, char **argv) {
                 gd_log(GD_LOG_INFO, "control socket %s%s%s", d->control.path,
                        metrics_address ? "; metrics on " : "",
                        metrics_address ? metrics_address : "");
+        /* Everything is set up: the loop runs sandboxed. Threads start
+         * after it, with the reduced capabilities (they are per thread). */
+        if (gd_sandbox_start(sandbox) < 0)
+                goto out;
+        d->sandboxed = sandbox;
+        r = gd_reaper_start(&d->reaper);
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "no reaper thread (%s): killed processes free their "
+                                       "memory at their own pace", strerror(-r));
         gd_log(GD_LOG_INFO,
                "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
                "%s (%zu workloads)",
