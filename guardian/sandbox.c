@@ -61,10 +61,12 @@ static const gd_sandbox_cap ipc_lock_cap = {
 static const char *const allowed[] = {
         /* Files: /proc, the cgroup tree, a reloaded policy (its directory
          * listed), the audit log (fsync: records survive a crash), libcgroup's
-         * knob writes (stdio: fstat, lseek). */
+         * knob writes (stdio: fstat, lseek; its error paths call access() and
+         * realpath(), which glibc makes the access and readlink calls). */
         "read", "pread64", "readv", "write", "pwrite64", "writev", "openat", "close",
         "newfstatat", "fstat", "statx", "statfs", "fstatfs", "lseek", "getdents64",
-        "readlinkat", "faccessat", "faccessat2", "fcntl", "dup", "fsync", "fdatasync",
+        "readlinkat", "readlink", "access", "faccessat", "faccessat2", "fcntl", "dup",
+        "fsync", "fdatasync",
         /* The event loop: epoll, the tick timer, cgroups coming and going
          * (inotify), pidfd readiness (poll in gd_act_exited()). */
         "epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "timerfd_settime",
@@ -94,11 +96,12 @@ static const char *const allowed[] = {
 #if defined(__SANITIZE_ADDRESS__)
 /* The ASan/UBSan test build only (the VM tests run it), never
  * build/guardian: the runtime reads its own maps and binary for reports
- * (readlink, open), and at exit LeakSanitizer stops the world: a tracer
- * task (clone without CLONE_THREAD: a rule below) lists the threads
- * (getdents), attaches to each with ptrace and waits for it (wait4). */
+ * (open; readlink is in the list above), and at exit LeakSanitizer stops
+ * the world: a tracer task (clone without CLONE_THREAD: a rule below)
+ * lists the threads (getdents), attaches to each with ptrace and waits
+ * for it (wait4). */
 static const char *const allowed_san[] = {
-        "readlink", "open", "getdents", "sched_getaffinity", "prctl", "getppid", "ptrace",
+        "open", "getdents", "sched_getaffinity", "prctl", "getppid", "ptrace",
         "wait4", "kill", "getuid", "geteuid",
 };
 #define N_ALLOWED_SAN (sizeof(allowed_san) / sizeof(allowed_san[0]))
@@ -268,6 +271,11 @@ static scmp_filter_ctx filter_build(uint32_t default_action, const char **ret_st
                                             SCMP_A0(SCMP_CMP_EQ, SAN_TRACER_CLONE))) < 0)
                 *ret_step = "clone (LeakSanitizer)";
 #endif
+        /* isatty() in a library (stdio deciding how to buffer) asks with an
+         * ioctl: "not a terminal" is the right answer, not death. Every
+         * other ioctl gets it too; none is needed. */
+        if (r == 0 && (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 0)) < 0)
+                *ret_step = "ioctl";
         /* clone3 passes its flags in memory, which a filter cannot read:
          * ENOSYS makes glibc's pthread_create fall back to clone. */
         if (r == 0 && (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0)
