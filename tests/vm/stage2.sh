@@ -81,6 +81,11 @@ teepid=$!
 (cd "$REPO" && exec "${cmd[@]}") < /dev/null > /run/gdvm.out 2>&1 &
 wait $!
 status=$?
+# Killed from outside (SIGKILL: 137): say by whom, if the kernel did it.
+if [ "$status" = 137 ]; then
+    echo "GDVM: the test runner was killed; the kernel's OOM lines:"
+    dmesg | grep -E "invoked oom-killer|Out of memory|Killed process|oom-kill:" | tail -n 20
+fi
 
 # Background processes left by the test may still hold the fifo open (tee
 # would never see EOF) or write to /out: stop everything but us and tee.
