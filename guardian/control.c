@@ -186,6 +186,14 @@ static int check_dir(const char *path, bool create) {
                 gd_log(GD_LOG_ERR, "control socket directory %s: %s", dir, strerror(errno));
                 return -errno;
         }
+        /* The default directory, ours but open to others: a Kubernetes
+         * emptyDir is created 0777. Not a sticky /tmp-like directory. */
+        if (create && S_ISDIR(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+            !(st.st_mode & S_ISVTX) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                if (chmod(dir, 0700) == 0 && lstat(dir, &st) == 0)
+                        gd_log(GD_LOG_NOTICE, "control socket directory %s was writable by "
+                                              "others: now mode 0700", dir);
+        }
         if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
             (st.st_mode & (S_IWGRP | S_IWOTH))) {
                 gd_log(GD_LOG_ERR, "refusing to put the control socket in %s: it must be a "
@@ -473,10 +481,16 @@ static void accept_clients(gd_control *c, int lfd, bool metrics_only, uint64_t n
                 if (fd < 0)
                         return;
                 gd_control_conn *k = NULL;
-                size_t slot = 0;
+                size_t slot = 0, tcp = 0;
+                for (size_t j = 0; j < GD_CONTROL_MAX_CLIENTS; j++)
+                        tcp += c->conns[j].fd >= 0 && c->conns[j].metrics_only;
                 for (; slot < GD_CONTROL_MAX_CLIENTS && !k; slot++)
                         if (c->conns[slot].fd < 0)
                                 k = &c->conns[slot];
+                /* Any local user can reach the TCP listener: it never takes
+                 * the slots root's clients of the Unix socket need. */
+                if (k && metrics_only && tcp >= GD_CONTROL_MAX_TCP_CLIENTS)
+                        k = NULL;
                 if (!k) {
                         close(fd);
                         continue;

@@ -21,6 +21,8 @@
 #define GD_CONTROL_REQUEST_MAX 4096
 /* Clients at once; more are accepted and closed at once. */
 #define GD_CONTROL_MAX_CLIENTS 16
+/* Of those, the TCP listener's (anyone on the host can connect there). */
+#define GD_CONTROL_MAX_TCP_CLIENTS 8
 /* A client that sends nothing, or reads nothing, for this long is dropped. */
 #define GD_CONTROL_IDLE_MS 2000
 /* Without --control-socket: $RUNTIME_DIRECTORY/guardian.sock under

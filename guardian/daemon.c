@@ -75,11 +75,12 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                         gd_watch_remove(&d->watch, (size_t)(c - d->watch.slots));
                 return;
         }
+        char cgq[PATH_MAX];
         gd_log(GD_LOG_DEBUG,
                "sample cgroup=%s ok=%d%d%d%d current=%" PRIu64 " max=%" PRIu64 " high=%" PRIu64
                " file=%" PRIu64 " events.max=%" PRIu64 " events.high=%" PRIu64
                " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
-               c->rel, s.events_ok, s.memory_ok, s.stat_ok, s.psi_ok, s.current, s.max, s.high,
+               gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok, s.psi_ok, s.current, s.max, s.high,
                s.file, s.events.max, s.events.high, s.psi.some.total_us, s.psi.full.total_us);
         const pol_workload *w = gd_cgroup_workload(d, c->rel);
         gd_thresholds t;
@@ -99,7 +100,8 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         d->decisions++;
         gd_log(GD_LOG_INFO, "decision cgroup=%s action=%s trigger=%s value=%.3f threshold=%.3f "
                             "sustained_ms=%" PRIu64 " reason=\"%s\"",
-               c->rel, gd_action_name(dec.action), gd_trigger_name(dec.trigger), dec.value,
+               gd_log_value(c->rel, cgq, sizeof(cgq)), gd_action_name(dec.action),
+               gd_trigger_name(dec.trigger), dec.value,
                dec.threshold, dec.sustained_ms, dec.reason);
         uint64_t trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
         pol_action action = d->policy ? pol_effective_action(d->policy, w) : POL_ACTION_KILL_PROCESS;
@@ -203,9 +205,11 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                 }
         }
         d->decisions++;
+        char cgq[PATH_MAX];
         gd_log(GD_LOG_INFO, "decision cgroup=%s action=kill-process trigger=host-pressure "
                             "value=%.3f threshold=%.3f reason=\"%s\"",
-               *rel ? rel : "/", dec.value, dec.threshold, dec.reason);
+               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), dec.value, dec.threshold,
+               dec.reason);
         /* The blamed cgroup's workload says what to do with it. */
         const pol_workload *pw = picked ? gd_cgroup_workload(d, picked->rel) : NULL;
         pol_action action = d->policy ? pol_effective_action(d->policy, pw) : POL_ACTION_KILL_PROCESS;
@@ -599,6 +603,12 @@ int gd_cmd_run(int argc, char **argv) {
         r = gd_hooks_start(&d->policy_src, d->policy, &d->hooks);
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "cannot start the hook runner: %s: hooks are off", strerror(-r));
+        /* After the fork (the runner closes what it inherits): a stalled
+         * journal or log reader must not stall the loop. */
+        r = gd_log_open_nonblocking();
+        if (r < 0)
+                gd_log(GD_LOG_WARNING, "stderr stays blocking (%s): a stalled log reader can "
+                                       "delay guardian", strerror(-r));
         if (gd_host_open(cgroup_root, proc_root, &d->host) < 0)
                 goto out_free;
         protect_self();

@@ -321,6 +321,14 @@ void gd_hooks_runner_main(int sock, const gd_policy_source *src, pol_policy *pol
          * that running hooks are killed rather than orphaned). */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         prctl(PR_SET_NAME, "guardian-hooks");
+        /* Not the kernel's victim either (forked before the daemon set its
+         * own): hooks are reset to 0 before they run. */
+        int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (adj < 0 || write(adj, "-1000", 5) < 0)
+                gd_log(GD_LOG_WARNING, "hook runner: cannot set oom_score_adj to -1000: %s, "
+                                       "ignoring", strerror(errno));
+        if (adj >= 0)
+                close(adj);
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);

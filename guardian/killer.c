@@ -114,12 +114,16 @@ static void log_kill(const char *what, const pending_kill *p, const char *result
         char comm[PROC_COMM_MAX];
         size_t i = 0;
         for (; p->comm[i]; i++)
-                comm[i] = (unsigned char)p->comm[i] < 0x20 || p->comm[i] == '"' ? '?' : p->comm[i];
+                comm[i] = (unsigned char)p->comm[i] < 0x20 || p->comm[i] == '"' ||
+                                  p->comm[i] == '\\'
+                                  ? '?'
+                                  : p->comm[i];
         comm[i] = '\0';
+        char cgq[PATH_MAX];
         gd_log(GD_LOG_WARNING,
                "%s cgroup=%s workload=%s pid=%d comm=\"%s\" score=%" PRId64 " rss_pages=%" PRIu64
                " oom_score_adj=%d trigger=%s value=%.3f threshold=%.3f result=%s reason=\"%s\"",
-               what, *p->cgroup ? p->cgroup : "/", p->workload[0] ? p->workload : "-",
+               what, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)), p->workload[0] ? p->workload : "-",
                (int)p->cand.pid, comm, p->cand.points, p->cand.rss_pages, p->cand.oom_score_adj,
                gd_trigger_name(p->decision.trigger), p->decision.value, p->decision.threshold,
                result, p->decision.reason);
@@ -364,8 +368,10 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
         fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
                     result ? result : "error", d->host.page_size);
         audit_write(d, &rec);
+        char cgq[PATH_MAX];
         gd_log(GD_LOG_WARNING, "%s cgroup=%s workload=%s trigger=%s result=%s reason=\"%s\"",
-               d->dry_run ? "would kill cgroup" : "killed cgroup", c->rel, w ? w->name : "-",
+               d->dry_run ? "would kill cgroup" : "killed cgroup",
+               gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-",
                gd_trigger_name(dec->trigger), rec.result, dec->reason);
         gd_thresholds_for(d, w, &t);
         gd_decide_record(&t, &c->state, r == 0, now);
@@ -382,8 +388,9 @@ void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_dec
 
         fill_record(&rec, &p, "notify", "notified", d->host.page_size);
         audit_write(d, &rec);
-        gd_log(GD_LOG_WARNING, "notify cgroup=%s workload=%s trigger=%s reason=\"%s\"", c->rel,
-               w ? w->name : "-", gd_trigger_name(dec->trigger), dec->reason);
+        char cgq[PATH_MAX];
+        gd_log(GD_LOG_WARNING, "notify cgroup=%s workload=%s trigger=%s reason=\"%s\"",
+               gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-", gd_trigger_name(dec->trigger), dec->reason);
         gd_thresholds_for(d, w, &t);
         gd_decide_record(&t, &c->state, true, now);
         c->trouble_since_ms = 0;

@@ -2,10 +2,13 @@
 #include "guardian/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +18,10 @@
 /* Set once at start-up, before the event loop and the reaper thread. */
 static gd_log_level log_max_level = GD_LOG_INFO;
 static gd_log_format log_format = GD_LOG_FORMAT_TEXT;
+/* Where lines go, and how: see gd_log_open_nonblocking(). */
+static int log_fd = STDERR_FILENO;
+static bool log_to_socket;
+static unsigned long log_dropped; /* lines lost to a full stderr (atomic) */
 
 static const char *const level_names[] = {
         [GD_LOG_ERR] = "error",     [GD_LOG_WARNING] = "warning", [GD_LOG_NOTICE] = "notice",
@@ -369,6 +376,68 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
         return (int)l.len;
 }
 
+const char *gd_log_value(const char *s, char *buf, size_t size) {
+        size_t n = 0;
+        bool plain = *s != '\0';
+
+        for (const char *q = s; *q && plain; q++)
+                plain = (unsigned char)*q > 0x20 && *q != '"' && *q != '=' && *q != '\\' &&
+                        *q != 0x7f;
+        if (size < 3) {
+                if (size)
+                        buf[0] = '\0';
+                return buf;
+        }
+        if (plain) {
+                snprintf(buf, size, "%s", s);
+                return buf;
+        }
+        buf[n++] = '"';
+        for (; *s && n + 4 <= size; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c == '"' || c == '\\')
+                        buf[n++] = '\\';
+                buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+        buf[n++] = '"';
+        buf[n] = '\0';
+        return buf;
+}
+
+int gd_log_open_nonblocking(void) {
+        struct stat st;
+
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return -errno;
+        if (S_ISSOCK(st.st_mode)) {
+                log_to_socket = true; /* journald's stream: send(MSG_DONTWAIT) */
+                return 0;
+        }
+        if (S_ISREG(st.st_mode))
+                return 0; /* a file does not stall on a reader */
+        /* A pipe, FIFO or terminal: a description of our own, non-blocking,
+         * so the one shared with hooks and other writers stays as it is. */
+        int fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        log_fd = fd;
+        return 0;
+}
+
+/* One write per line: lines stay whole when stderr is shared. A short
+ * write is not continued (its rest would land apart), and a full stderr
+ * loses the line rather than stalling the loop. Returns false when the
+ * line was not written. */
+static bool write_line(const char *buf, size_t len) {
+        ssize_t w;
+
+        do
+                w = log_to_socket ? send(log_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL)
+                                  : write(log_fd, buf, len);
+        while (w < 0 && errno == EINTR);
+        return w > 0;
+}
+
 void gd_log(gd_log_level level, const char *fmt, ...) {
         char msg[GD_LOG_MSG_MAX];
         char buf[GD_LOG_LINE_MAX];
@@ -388,13 +457,21 @@ void gd_log(gd_log_level level, const char *fmt, ...) {
         int len = gd_log_format_line(log_format, level,
                                      (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, msg,
                                      n >= (int)sizeof(msg), buf, sizeof(buf));
-        /* One write(2) per line: lines stay whole when stderr is shared.
-         * A short write is not continued: its rest would land apart. */
         if (len > 0) {
-                ssize_t w;
-                do
-                        w = write(STDERR_FILENO, buf, (size_t)len);
-                while (w < 0 && errno == EINTR);
+                unsigned long dropped = __atomic_exchange_n(&log_dropped, 0, __ATOMIC_RELAXED);
+                if (dropped) {
+                        char note[160], line_buf[512];
+                        snprintf(note, sizeof(note), "log lines-dropped=%lu reason=\"stderr was "
+                                 "full (a stalled journal or log reader)\"", dropped);
+                        int nlen = gd_log_format_line(log_format, GD_LOG_WARNING,
+                                                      (int64_t)ts.tv_sec * 1000 +
+                                                              ts.tv_nsec / 1000000,
+                                                      note, false, line_buf, sizeof(line_buf));
+                        if (nlen <= 0 || !write_line(line_buf, (size_t)nlen))
+                                __atomic_fetch_add(&log_dropped, dropped, __ATOMIC_RELAXED);
+                }
+                if (!write_line(buf, (size_t)len))
+                        __atomic_fetch_add(&log_dropped, 1, __ATOMIC_RELAXED);
         }
         errno = saved_errno;
 }

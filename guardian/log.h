@@ -73,6 +73,22 @@ int gd_log_lift(const char *msg);
 int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms,
                        const char *msg, bool msg_cut, char *buf, size_t size);
 
+/* A value from outside (a cgroup or process name) for a key=value
+ * message: as it is when it is a plain word, else double-quoted with \"
+ * and \\ escaped and control characters as '?', so that it stays one
+ * value when lifted into fields and cannot add fields of its own. Always
+ * NUL-terminated in buf (size 3 or more), cut to fit. Returns buf. Pure. */
+const char *gd_log_value(const char *s, char *buf, size_t size);
+
+/* From now on, never block on stderr: a socket (journald) gets
+ * send(MSG_DONTWAIT), a pipe, FIFO or terminal a non-blocking description
+ * of its own (reopened through /proc/self/fd/2), a file stays as it is.
+ * A line that would block is dropped and counted; the next line that gets
+ * through is preceded by a warning with the count. Call once at start-up,
+ * after forking anything that closes inherited fds. Returns 0, or a
+ * negative errno (stderr then stays blocking). */
+int gd_log_open_nonblocking(void);
+
 /* Log one message at level: clock_gettime(CLOCK_REALTIME) for logfmt and
  * JSON, then one write(2) to stderr. Keeps errno. Thread-safe. */
 void gd_log(gd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

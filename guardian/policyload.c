@@ -41,7 +41,19 @@ int gd_policy_load(const gd_policy_source *src, pol_policy **ret_policy) {
         else
                 r = pol_default(&p);
         if (r < 0) {
-                gd_check_print_errors(stderr, errs);
+                /* Through the log (its format, its non-blocking stderr),
+                 * in guardian check's FILE:LINE:COL form. */
+                for (size_t i = 0; i < errs->n; i++) {
+                        const pol_error *e = &errs->items[i];
+                        if (e->line > 0)
+                                gd_log(GD_LOG_ERR, "%s:%u:%u: %s", e->file, e->line, e->column,
+                                       e->message);
+                        else
+                                gd_log(GD_LOG_ERR, "%s: %s", e->file, e->message);
+                }
+                if (errs->dropped > 0)
+                        gd_log(GD_LOG_ERR, "... and %zu more problem%s", errs->dropped,
+                               errs->dropped == 1 ? "" : "s");
                 if (errs->n == 0)
                         gd_log(GD_LOG_ERR, "cannot load the policy from %s: %s",
                                gd_policy_source_name(src), strerror(-r));

@@ -289,3 +289,47 @@ ParameterizedTest(struct time_case *c, log, time_utc) {
                 cr_assert_str_eq(buf, c->text);
         }
 }
+
+/* A cgroup or process name is chosen by whoever runs the workload: as a
+ * value it must stay one value, whatever it holds. */
+Test(log, value_plain_words_stay_as_they_are) {
+        char buf[64];
+
+        cr_assert_str_eq(gd_log_value("system.slice/db.service", buf, sizeof(buf)),
+                         "system.slice/db.service");
+        cr_assert_str_eq(gd_log_value("", buf, sizeof(buf)), "\"\"");
+}
+
+Test(log, value_hostile_names_cannot_add_fields) {
+        static const char *const hostile[] = {
+                "app.slice/db.service victim_of=someone-else",
+                "x\" pid=1 y=\"",
+                "a\\\" b=c",
+                "line\nbreak k=v",
+                "k=v",
+        };
+        char val[256], msg[512], line[1024];
+
+        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+                snprintf(msg, sizeof(msg), "killed cgroup=%s pid=7",
+                         gd_log_value(hostile[i], val, sizeof(val)));
+                cr_assert_eq(gd_log_lift(msg), 6, "'%s' does not lift", msg);
+                int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, msg, false, line,
+                                           sizeof(line));
+                cr_assert_gt(r, 0);
+                /* Exactly the fields of the message: time, level, msg, cgroup, pid. */
+                int keys = 0;
+                for (const char *p = line; (p = strstr(p, "\":")); p += 2)
+                        keys++;
+                cr_assert_eq(keys, 5, "%s", line);
+                cr_assert(strstr(line, "\"pid\":\"7\""), "%s", line);
+                cr_assert_eq(strchr(line, '\n'), line + r - 1, "one line: %s", line);
+        }
+}
+
+Test(log, value_is_cut_to_fit_and_stays_quoted) {
+        char buf[8];
+
+        cr_assert_str_eq(gd_log_value("a b c d e f", buf, sizeof(buf)), "\"a b \"");
+        cr_assert_str_eq(gd_log_value("a b", buf, 2), "");
+}

@@ -360,4 +360,24 @@ def metrics_address(t):
             r.returncode != 0 and "refusing" in r.stderr, f"{r.returncode} {r.stderr[-500:]}")
 
 
-sys.exit(gdvm.run_scenarios("control", [socket_and_status, bad_clients, metrics_address]))
+def tcp_flood(t):
+    """Anyone on the host can connect to the TCP listener: holding every
+    connection it takes must not lock root out of the Unix socket."""
+    g = Guardian("control-flood", "--metrics-address", "127.0.0.1:9188")
+    held = []
+    try:
+        for _ in range(24):
+            c = socket.create_connection(("127.0.0.1", 9188), timeout=5)
+            held.append(c)
+        time.sleep(0.3)
+        t.check("flood: root's Unix socket still answers while the TCP listener is full",
+                get("/status")[0] == 200, "")
+        t.check("flood: the daemon is still running", g.proc.poll() is None, g.text()[-1000:])
+    finally:
+        for c in held:
+            c.close()
+        t.check("flood: guardian exits 0 on SIGTERM", g.stop() == 0, g.text()[-2000:])
+
+
+sys.exit(gdvm.run_scenarios("control", [socket_and_status, bad_clients, metrics_address,
+                                        tcp_flood]))

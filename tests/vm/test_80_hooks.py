@@ -74,10 +74,10 @@ def wait_file(path, timeout):
     return False
 
 
-def start_guardian(name, policy_path):
+def start_guardian(name, policy_path, binary=None):
     os.environ[MARKER] = "secret-of-guardian"
     try:
-        return Guardian(name, "--policy", policy_path)
+        return Guardian(name, "--policy", policy_path, binary=binary)
     finally:
         del os.environ[MARKER]
 
@@ -103,15 +103,17 @@ def pgroup_members(pgid):
 
 
 @contextlib.contextmanager
-def hooked(t, name, label, scripts, hooks, dry_run=False):
+def hooked(t, name, label, scripts, hooks, dry_run=False, binary=None, before_hog=None):
     """A hook directory, guardian with a policy of hooks (started with a
     marker variable in its environment), a cgroup for a hog and the hog.
     Yields (hook dir, guardian, hog); cleans up and checks the exit."""
     d = hook_dir(name, scripts)
-    g = start_guardian(name, policy(name, hooks.format(d=d), dry_run))
+    g = start_guardian(name, policy(name, hooks.format(d=d), dry_run), binary)
     cg = hog_cgroup(name)
     hog = None
     try:
+        if before_hog:
+            before_hog(g)
         hog = gdvm.start_eater(cg, grow_ms=2)
         yield d, g, hog
     finally:
@@ -248,5 +250,29 @@ def dry_run(t):
                 not [f for f in os.listdir(d) if f.startswith("post.")], f"{os.listdir(d)}")
 
 
+def kill_runner(g):
+    mine = [p for p in runners()
+            if int(gdvm.read(f"/proc/{p}/stat").rsplit(")", 1)[1].split()[1]) == g.proc.pid]
+    for p in mine:
+        os.kill(p, signal.SIGKILL)
+    time.sleep(0.5)
+
+
+def runner_dies(t):
+    """The release build (the sanitizer build's seccomp list is wider): the
+    runner killed from outside, guardian sends the next hook, finds it gone,
+    and goes on killing under its sandbox."""
+    name = "hooks-gone"
+    with hooked(t, name, "runner gone", {"dump.sh": DUMP}, """    pre_kill: [{d}/dump.sh, pre]""",
+                binary=gdvm.RELEASE, before_hog=kill_runner) as (d, g, hog):
+        rc = hog.wait(60)
+        t.check("runner gone: the hog is still SIGKILLed", rc == -signal.SIGKILL, f"exit {rc}")
+        time.sleep(1)
+        t.check("runner gone: guardian says hooks are off and runs on",
+                g.proc.poll() is None and "hook runner" in g.text() and "is gone" in g.text(),
+                f"exit {g.proc.poll()}: {g.text()[-2000:]}")
+
+
 if __name__ == "__main__":
-    sys.exit(gdvm.run_scenarios("hooks", [both_hooks, slow_hook, missing_command, dry_run]))
+    sys.exit(gdvm.run_scenarios("hooks", [both_hooks, slow_hook, missing_command, dry_run,
+                                                 runner_dies]))
