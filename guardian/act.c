@@ -127,6 +127,11 @@ int gd_act_exited(int pidfd) {
 /* Kills come one per cgroup and cooldown: 64 waiting releases means the
  * thread is far behind, and skipping the early release only costs time. */
 #define REAPER_QUEUE 64
+/* The thread only waits on a condition and makes two system calls (a few
+ * hundred bytes of stack); its stack is locked and resident like all of
+ * guardian's memory, so not glibc's default 8 MiB. Room is left for the
+ * sanitizers' reports, which run on the thread's own stack. */
+#define REAPER_STACK_BYTES (128u << 10)
 
 struct gd_reaper {
         pthread_t thread;
@@ -201,8 +206,9 @@ static void *reaper_main(void *arg) {
 
 int gd_reaper_start(gd_reaper **ret_reaper) {
         sigset_t all, old;
+        pthread_attr_t attr;
         gd_reaper *reaper;
-        int r, r2;
+        int r, r2 = 0;
 
         if (!ret_reaper)
                 return -EINVAL;
@@ -218,10 +224,16 @@ int gd_reaper_start(gd_reaper **ret_reaper) {
          * kernel delivers process signals to the main thread, whose signalfd
          * must see them all. */
         sigfillset(&all);
-        r = pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = pthread_attr_init(&attr);
         if (r == 0) {
-                r = pthread_create(&reaper->thread, NULL, reaper_main, reaper);
-                r2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
+                r = pthread_attr_setstacksize(&attr, REAPER_STACK_BYTES);
+                if (r == 0)
+                        r = pthread_sigmask(SIG_SETMASK, &all, &old);
+                if (r == 0) {
+                        r = pthread_create(&reaper->thread, &attr, reaper_main, reaper);
+                        r2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
+                }
+                pthread_attr_destroy(&attr);
                 if (r == 0 && r2 != 0) {
                         /* Cannot happen with a mask pthread_sigmask gave us;
                          * leaving every signal blocked would be worse. */

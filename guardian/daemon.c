@@ -353,16 +353,18 @@ static void protect_self(void) {
                        strerror(errno));
         if (fd >= 0)
                 close(fd);
-        /* MCL_ONFAULT: lock what is used, not every reserved mapping (which
-         * also keeps a sanitizer build's huge reservations unlocked). */
+#if defined(__SANITIZE_ADDRESS__)
+        /* MCL_ONFAULT: ASan reserves terabytes of shadow; lock only what
+         * is used. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
                 gd_log(GD_LOG_WARNING, "mlockall: %s, ignoring", strerror(errno));
-#if !defined(__SANITIZE_ADDRESS__)
+#else
         /* The kill path (snapshot, ranking) allocates; under a host OOM a
          * request for new pages could stall in reclaim. So all allocations
-         * come from the heap (no mmap), the heap is never given back, and
-         * a reserve is faulted in (and locked) now: later allocations reuse
-         * it without asking the kernel for memory. */
+         * come from one heap (no mmap, no per-thread arena), the heap is
+         * never given back, and a reserve is faulted in (and locked) now:
+         * later allocations reuse it without asking the kernel for memory. */
+        mallopt(M_ARENA_MAX, 1);
         mallopt(M_MMAP_MAX, 0);
         mallopt(M_TRIM_THRESHOLD, INT_MAX);
         char *reserve = malloc(HEAP_RESERVE_BYTES);
@@ -370,6 +372,12 @@ static void protect_self(void) {
                 explicit_bzero(reserve, HEAP_RESERVE_BYTES); /* not optimised away */
                 free(reserve);
         }
+        /* No MCL_ONFAULT: every page of text and data is read in and locked
+         * now, not on first use. Otherwise the kill path's code, never run
+         * before the first kill, is read back from disk exactly when the
+         * host is out of memory and the page cache is thrashing. */
+        if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+                gd_log(GD_LOG_WARNING, "mlockall: %s, ignoring", strerror(errno));
 #endif
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < NOFILE_WANTED) {
