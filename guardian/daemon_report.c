@@ -9,6 +9,7 @@
 
 #include "cgroup/cgroup.h"
 #include "guardian/daemon_ctx.h"
+#include "guardian/log.h"
 #include "guardian/report.h"
 #include "guardian/version.h"
 
@@ -84,6 +85,8 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
                         n++;
         }
         qsort(cgs, n, sizeof(*cgs), by_path);
+        gd_hooks_counts(d->hooks, &d->stats.hooks_sent, &d->stats.hooks_dropped);
+        d->stats.log_lines_dropped = gd_log_dropped_total();
         gd_report r = {
                 .version = GUARDIAN_VERSION,
                 .pid = getpid(),

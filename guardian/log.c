@@ -21,7 +21,8 @@ static gd_log_format log_format = GD_LOG_FORMAT_TEXT;
 /* Where lines go, and how: see gd_log_open_nonblocking(). */
 static int log_fd = STDERR_FILENO;
 static bool log_to_socket;
-static unsigned long log_dropped; /* lines lost to a full stderr (atomic) */
+static unsigned long log_dropped; /* lines lost to a full stderr, not yet reported (atomic) */
+static unsigned long log_dropped_total; /* ever (atomic) */
 
 static const char *const level_names[] = {
         [GD_LOG_ERR] = "error",     [GD_LOG_WARNING] = "warning", [GD_LOG_NOTICE] = "notice",
@@ -376,6 +377,10 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
         return (int)l.len;
 }
 
+uint64_t gd_log_dropped_total(void) {
+        return __atomic_load_n(&log_dropped_total, __ATOMIC_RELAXED);
+}
+
 const char *gd_log_value(const char *s, char *buf, size_t size) {
         size_t n = 0;
         bool plain = *s != '\0';
@@ -470,8 +475,10 @@ void gd_log(gd_log_level level, const char *fmt, ...) {
                         if (nlen <= 0 || !write_line(line_buf, (size_t)nlen))
                                 __atomic_fetch_add(&log_dropped, dropped, __ATOMIC_RELAXED);
                 }
-                if (!write_line(buf, (size_t)len))
+                if (!write_line(buf, (size_t)len)) {
                         __atomic_fetch_add(&log_dropped, 1, __ATOMIC_RELAXED);
+                        __atomic_fetch_add(&log_dropped_total, 1, __ATOMIC_RELAXED);
+                }
         }
         errno = saved_errno;
 }

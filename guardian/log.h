@@ -73,6 +73,9 @@ int gd_log_lift(const char *msg);
 int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms,
                        const char *msg, bool msg_cut, char *buf, size_t size);
 
+/* Log lines lost so far because stderr was full. Thread-safe. */
+uint64_t gd_log_dropped_total(void);
+
 /* A value from outside (a cgroup or process name) for a key=value
  * message: as it is when it is a plain word, else double-quoted with \"
  * and \\ escaped and control characters as '?', so that it stays one

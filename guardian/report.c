@@ -353,6 +353,15 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
         fprintf(out, "guardian_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n"
                      "guardian_policy_reloads_total{result=\"error\"} %" PRIu64 "\n",
                 s->reloads_ok, s->reloads_error);
+        family(out, "guardian_hooks_total", "counter",
+               "Pre- and post-kill hooks handed to the hook runner, or dropped (runner "
+               "behind or gone).");
+        fprintf(out, "guardian_hooks_total{result=\"sent\"} %" PRIu64 "\n"
+                     "guardian_hooks_total{result=\"dropped\"} %" PRIu64 "\n",
+                s->hooks_sent, s->hooks_dropped);
+        family(out, "guardian_log_lines_dropped_total", "counter",
+               "Log lines lost because stderr was full (a stalled journal or log reader).");
+        fprintf(out, "guardian_log_lines_dropped_total %" PRIu64 "\n", s->log_lines_dropped);
         metrics_loop(out, s);
 
         cgroup_family(out, r, CM_CURRENT, "guardian_cgroup_memory_current_bytes",

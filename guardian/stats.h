@@ -67,6 +67,8 @@ typedef struct gd_stats {
         uint64_t decisions[GD_DECISION__N];
         uint64_t trigger_events[GD_SOURCE__N];
         uint64_t reloads_ok, reloads_error;
+        /* Copied in when a document is rendered (their owners count). */
+        uint64_t hooks_sent, hooks_dropped, log_lines_dropped;
         /* Loop latency: per bucket (not cumulative), the last one +Inf. */
         uint64_t loop_buckets[GD_STATS_LOOP_BUCKETS + 1];
         uint64_t loop_count, loop_sum_ns;

@@ -6,6 +6,7 @@ timeout; a hook that cannot run is logged and changes nothing else."""
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -271,6 +272,12 @@ def runner_dies(t):
         t.check("runner gone: guardian says hooks are off and runs on",
                 g.proc.poll() is None and "hook runner" in g.text() and "is gone" in g.text(),
                 f"exit {g.proc.poll()}: {g.text()[-2000:]}")
+        m = subprocess.run([gdvm.RELEASE, "status", "--metrics"], capture_output=True, text=True,
+                           timeout=30).stdout
+        dropped = [line for line in m.splitlines()
+                   if line.startswith('guardian_hooks_total{result="dropped"}')]
+        t.check("runner gone: the metrics count the dropped hook",
+                dropped and float(dropped[0].split()[-1]) >= 1, f"{dropped}")
 
 
 if __name__ == "__main__":
