@@ -4,12 +4,15 @@ parseable line per message with the kill's key=value pairs lifted into
 fields; --log-level filters; and a victim's secrets (in its environment and
 on its command line) reach neither the log nor the audit trail."""
 import calendar
+import fcntl
 import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -226,9 +229,64 @@ def never_reads_environ(t):
     t.check("sources: no string names an environ file", not hits, f"{hits}")
 
 
+def stalled_reader(t):
+    """stderr is a pipe nobody reads (a stalled journal): once it is full,
+    guardian drops lines instead of waiting, and keeps answering."""
+    r, w = os.pipe()
+    proc = subprocess.Popen([gdvm.GUARDIAN, "run", "--audit-log", "/tmp/gd-stall/a.jsonl"],
+                            stdout=w, stderr=w)
+    os.close(w)
+    try:
+        t.check("stall: guardian is up", wait_in_epoll(proc.pid), "")
+        # Each SIGHUP logs two lines (~100 bytes): a 64 KiB pipe fills in
+        # ~700 (paced: signals sent faster than they are read coalesce).
+        deadline = time.monotonic() + 120
+        full, extra = False, 0
+        while time.monotonic() < deadline and extra < 100:
+            os.kill(proc.pid, signal.SIGHUP)
+            time.sleep(0.005)
+            if not full:
+                full = struct.unpack("i", fcntl.ioctl(r, termios.FIONREAD, b"\0" * 4))[0] \
+                    > 65536 - 256
+            else:
+                extra += 1
+        t.check("stall: the pipe filled up", full, "")
+        time.sleep(2)
+        st = subprocess.run([gdvm.GUARDIAN, "status", "--metrics"], capture_output=True,
+                            text=True, timeout=30)
+        dropped = [line for line in st.stdout.splitlines()
+                   if line.startswith("guardian_log_lines_dropped_total ")]
+        t.check("stall: guardian still answers guardian status", st.returncode == 0,
+                f"rc {st.returncode}: {st.stderr}")
+        t.check("stall: the lines it could not write are counted",
+                dropped and float(dropped[0].split()[-1]) > 0, f"{dropped}")
+        t.check("stall: its main thread waits in epoll, not on the pipe",
+                wait_in_epoll(proc.pid, 10), gdvm.read(f"/proc/{proc.pid}/wchan"))
+        # Drain: the next line says how many were lost.
+        os.set_blocking(r, False)
+        while True:
+            try:
+                if not os.read(r, 65536):
+                    break
+            except BlockingIOError:
+                break
+        os.kill(proc.pid, signal.SIGHUP)
+        time.sleep(1)
+        try:
+            text = os.read(r, 65536).decode(errors="replace")
+        except BlockingIOError:
+            text = ""
+        t.check("stall: once drained, a warning says how many lines were lost",
+                "lines-dropped=" in text, text[-1000:])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        t.check("stall: guardian exits 0 on SIGTERM", wait_exit(proc, 30) == 0, "")
+        os.close(r)
+
+
 def main():
     return gdvm.run_scenarios("logging", (never_reads_environ, text_default, json_format,
-                                          logfmt_format, warning_level))
+                                          logfmt_format, warning_level, stalled_reader))
 
 
 if __name__ == "__main__":
