@@ -31,7 +31,9 @@ for p in "${PHASES[@]}"; do
 done
 valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "${opts[@]}" \
     "$BIN" "${ARGS[@]}" > "$TMP/items" 2> "$TMP/cg.log" || skip "cpu_bench failed: $(tail -3 "$TMP/cg.log")"
-for f in "$TMP"/cg.out.*; do
+# In dump order (cg.out.1, .2, ... .10): a phase dumped twice (the light
+# check's warm-up pass) keeps its last count.
+for f in $(ls "$TMP"/cg.out.* | sort -t. -k3 -n); do
     p=$(sed -n 's/^desc: Trigger: --dump-after=bench_//p' "$f")
     ir=$(sed -n 's/^totals: //p' "$f")
     [ -n "$p" ] && echo "$p $ir"
@@ -64,24 +66,25 @@ awk '
     file == 1 && $1 == "phase" { items[$2] = $4 }
     file == 2 { ir[$1] = $2 }
     file == 3 { sc[$1] = $2 }
-    function row(name, label, floor,   per, fl) {
+    # row(phase, label, phase to divide by, what that one is called)
+    function row(name, label, floor, fname,   per) {
         if (!(name in ir) || !items[name]) return
         per = ir[name] / items[name]
-        printf "   %-44s %9.0f Ir", label, per
+        printf "   %-48s %7.0f Ir", label, per
         if (floor != "" && (floor in ir) && ir[floor] > 0)
-            printf "  %6.2fx floor", ir[name] / ir[floor]
+            printf "  %6.2fx %s", ir[name] / ir[floor], fname
         if (name in sc)
             printf "  %5.2f syscalls", sc[name] / (2 * items[name])
         printf "\n"
     }
     END {
-        row("floor_light", "light check floor: one pread of memory.current", "")
-        row("light_check", "light check, per cgroup (PSI triggers armed)", "floor_light")
-        row("workload_find", "workload by cgroup path: policy globs", "")
-        row("workload_cached", "workload by cgroup path: cached", "workload_find")
-        row("floor_fx", "scoring floor: open/read/close 4 files+readlink", "")
-        row("score_fx", "scoring, per fixture process (proc_read_info)", "floor_fx")
-        row("floor_host", "scoring floor, host /proc", "")
-        row("score_host", "scoring, per host process", "floor_host")
-        row("enforce", "enforcement pass, per cgroup (" items["score_fx"] " procs)", "")
+        row("floor_light", "light check floor: one pread of memory.current", "", "")
+        row("light_check", "light check, per cgroup (PSI triggers armed)", "floor_light", "floor")
+        row("workload_find", "workload by cgroup path: policy globs", "", "")
+        row("workload_cached", "workload by cgroup path: cached", "workload_find", "globs")
+        row("floor_fx", "scoring floor: open/read/close 4 files+readlink", "", "")
+        row("score_fx", "scoring, per fixture process (proc_read_info)", "floor_fx", "floor")
+        row("floor_host", "scoring floor, host /proc", "", "")
+        row("score_host", "scoring, per host process", "floor_host", "floor")
+        row("enforce", "enforcement pass, per cgroup (" items["score_fx"] " procs)", "", "")
     }' "$TMP/items" "$TMP/ir" "$TMP/sc"
