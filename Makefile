@@ -155,7 +155,7 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/guardian.service $(DESTDIR)$(UNITDIR)/guardian.slice
 
 clean:
-	rm -rf build/rel build/san build/helpers build/guardian
+	rm -rf build/rel build/san build/helpers build/guardian build/bench/cpu_bench
 
 # Benchmarks (not part of `make test` or CI): guardian against the kernel's
 # OOM killer alone, earlyoom and oomd, in the test VM. About 11 minutes;
