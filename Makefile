@@ -155,7 +155,7 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/guardian.service $(DESTDIR)$(UNITDIR)/guardian.slice
 
 clean:
-	rm -rf build/rel build/san build/helpers build/guardian
+	rm -rf build/rel build/san build/helpers build/guardian build/bench/cpu_bench
 
 # Benchmarks (not part of `make test` or CI): guardian against the kernel's
 # OOM killer alone, earlyoom and oomd, in the test VM. About 11 minutes;
@@ -172,8 +172,19 @@ bench-deps:
 		  apt-get install -y --no-install-recommends $$missing; }; \
 	fi
 
-bench: bench-deps build/guardian helpers vm-kernel
+bench: bench-deps build/guardian helpers vm-kernel build/bench/cpu_bench
 	tests/bench/run.sh
+
+# Instructions of guardian's steady-state paths (light check, scoring,
+# workload lookup, enforcement) on fixture trees, under callgrind on the
+# host; part of `make bench`, about a minute alone.
+.PHONY: bench-cpu
+build/bench/cpu_bench: tests/bench/cpu_bench.c $(filter-out build/rel/guardian/main.o,$(REL_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-cpu: build/bench/cpu_bench
+	tests/bench/cpu.sh
 
 # A one-minute demo in the test VM: a database and a leaky neighbour in one
 # container with memory.high, first with the kernel alone, then with guardian.

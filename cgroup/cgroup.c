@@ -71,9 +71,9 @@ static int parse_u64(span s, uint64_t *ret) {
                 unsigned d = (unsigned char)s.p[i] - '0';
                 if (d > 9)
                         return -EBADMSG;
-                if (v > (UINT64_MAX - d) / 10)
+                /* v * 10 + d > UINT64_MAX, without a division per digit. */
+                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
                         return -EBADMSG;
-                v = v * 10 + d;
         }
         *ret = v;
         return 0;
@@ -381,8 +381,13 @@ int cg_parse_mountinfo_cgroup2(const char *buf, size_t len, char *ret_path, size
 /* ---- readers ---- */
 
 /* Read fd to EOF into buf, from offset 0 when positional (kept-open fds),
- * else from the current position. */
-static ssize_t read_to_eof(int fd, bool positional, char *buf, size_t size) {
+ * else from the current position. one_record: the file is a single-record
+ * seq_file (every cgroup interface file but cgroup.procs and
+ * cgroup.threads; the PSI files in /proc/pressure) or a regular file: the kernel hands
+ * over the whole record at once, so a short read is the end and the read
+ * that would return 0 is saved. Pipes and multi-record files (whose reads
+ * stop at a page of records) go on to a read of 0. */
+static ssize_t read_to_eof(int fd, bool positional, bool one_record, char *buf, size_t size) {
         size_t n = 0;
 
         if (size == 0 || size > SSIZE_MAX)
@@ -405,6 +410,8 @@ static ssize_t read_to_eof(int fd, bool positional, char *buf, size_t size) {
                 if (full)
                         return -EFBIG;
                 n += (size_t)r;
+                if (one_record && (size_t)r < want)
+                        break;
         }
         buf[n] = '\0';
         return (ssize_t)n;
@@ -415,13 +422,13 @@ ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size) {
         if (fd < 0)
                 return -errno;
 
-        ssize_t r = read_to_eof(fd, false, buf, size);
+        ssize_t r = read_to_eof(fd, false, false, buf, size);
         close(fd);
         return r;
 }
 
 ssize_t cg_pread_file(int fd, char *buf, size_t size) {
-        return read_to_eof(fd, true, buf, size);
+        return read_to_eof(fd, true, true, buf, size);
 }
 
 /* Read a file of unknown size (cgroup.procs, mountinfo) into a malloc'd,
@@ -442,7 +449,7 @@ static int read_all_at(int dirfd, const char *name, char **ret_buf, size_t *ret_
                         break;
                 }
                 buf = nbuf;
-                n = read_to_eof(fd, true, buf, size);
+                n = read_to_eof(fd, true, false, buf, size);
         }
         close(fd);
         if (n < 0) {

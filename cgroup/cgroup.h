@@ -137,7 +137,10 @@ int cg_parse_mountinfo_cgroup2(const char *buf, size_t len, char *ret_path, size
 ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 
 /* Read from an fd kept open (pread at offset 0): the hot-path variant.
- * Same returns as cg_read_file_at. */
+ * Same returns as cg_read_file_at. For single-record files only (every
+ * cgroup interface file but cgroup.procs and cgroup.threads, PSI files):
+ * a short read is taken for the end of the file, so a file that fits
+ * costs one pread. */
 ssize_t cg_pread_file(int fd, char *buf, size_t size);
 
 /* Typed readers; each returns 0 or a negative errno (-ENOENT when the

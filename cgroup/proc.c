@@ -16,6 +16,8 @@
 /* The status lines we keep (see read_status_lines) and meminfo. */
 #define STATUS_BUF 1024
 #define STATUS_LINE_MAX 96
+/* status is ~1.5 KiB: one read takes it whole. */
+#define STATUS_CHUNK 4096
 #define MEMINFO_BUF 8192
 #define SMALL_BUF 64
 
@@ -28,9 +30,9 @@ static int parse_u64(const char **p, const char *end, uint64_t *ret) {
                 return -EBADMSG;
         for (; s < end && *s >= '0' && *s <= '9'; s++) {
                 unsigned d = (unsigned) (*s - '0');
-                if (v > (UINT64_MAX - d) / 10)
+                /* v * 10 + d > UINT64_MAX, without a division per digit. */
+                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
                         return -EBADMSG;
-                v = v * 10 + d;
         }
         *p = s;
         *ret = v;
@@ -187,10 +189,31 @@ bool proc_is_kthread(const proc_stat *st) {
 }
 
 enum { ST_UID, ST_PTE, ST_SWAP, ST_ANON, ST_FILE, ST_SHMEM, ST_N };
-static const char *const status_keys[ST_N] = {
-        [ST_UID] = "Uid:",       [ST_PTE] = "VmPTE:",     [ST_SWAP] = "VmSwap:",
-        [ST_ANON] = "RssAnon:",  [ST_FILE] = "RssFile:",  [ST_SHMEM] = "RssShmem:",
+#define STATUS_KEY(s) { s, sizeof(s) - 1 }
+/* None is a prefix of another: a line has at most one key. */
+static const struct status_key {
+        const char *key;
+        size_t len; /* at least 4 (see status_key_of) */
+} status_keys[ST_N] = {
+        [ST_UID] = STATUS_KEY("Uid:"),          [ST_PTE] = STATUS_KEY("VmPTE:"),
+        [ST_SWAP] = STATUS_KEY("VmSwap:"),      [ST_ANON] = STATUS_KEY("RssAnon:"),
+        [ST_FILE] = STATUS_KEY("RssFile:"),     [ST_SHMEM] = STATUS_KEY("RssShmem:"),
 };
+
+/* The key line starts with (ST_*), or -1. The reader asks this of every
+ * line of status (~55), so: the first byte turns most away, and the first
+ * four bytes (one compare, inlined) all but the line that has the key. */
+static int status_key_of(const char *line, size_t len) {
+        if (len < 4 || (line[0] != 'U' && line[0] != 'V' && line[0] != 'R'))
+                return -1;
+        for (int k = 0; k < ST_N; k++) {
+                const struct status_key *sk = &status_keys[k];
+                if (len >= sk->len && memcmp(line, sk->key, 4) == 0 &&
+                    memcmp(line + 4, sk->key + 4, sk->len - 4) == 0)
+                        return k;
+        }
+        return -1;
+}
 
 /* "Uid:\treal\teffective\tsaved\tfs": all four must be there. */
 static int parse_uid_line(const char *p, const char *end, uid_t *ret_uid) {
@@ -225,29 +248,25 @@ int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem 
                 return -EINVAL;
 
         while (next_line(&it, &line, &llen, &complete)) {
-                for (int k = 0; k < ST_N; k++) {
-                        const char *end = line + llen;
-                        size_t klen = strlen(status_keys[k]);
-                        int r;
+                const char *end = line + llen;
+                int k = status_key_of(line, llen), r;
 
-                        if (!has_prefix(line, llen, status_keys[k]))
-                                continue;
-                        /* A second Uid: or Rss line would have come from a
-                         * name that slipped a newline past the kernel's
-                         * escaping: refuse the file rather than pick one. */
-                        if (seen[k] || !complete)
-                                return -EBADMSG;
-                        seen[k] = true;
-                        if (k == ST_UID)
-                                r = parse_uid_line(line + klen, end, &m.uid);
-                        else {
-                                r = parse_kb_value(line + klen, end, &kb[k]);
-                                nmem++;
-                        }
-                        if (r < 0)
-                                return r;
-                        break;
+                if (k < 0)
+                        continue;
+                /* A second Uid: or Rss line would have come from a name
+                 * that slipped a newline past the kernel's escaping:
+                 * refuse the file rather than pick one. */
+                if (seen[k] || !complete)
+                        return -EBADMSG;
+                seen[k] = true;
+                if (k == ST_UID)
+                        r = parse_uid_line(line + status_keys[k].len, end, &m.uid);
+                else {
+                        r = parse_kb_value(line + status_keys[k].len, end, &kb[k]);
+                        nmem++;
                 }
+                if (r < 0)
+                        return r;
         }
         if (!seen[ST_UID])
                 return -EBADMSG;
@@ -396,20 +415,26 @@ static int open_at(int dirfd, const char *path) {
         return fd < 0 ? -errno : fd;
 }
 
-/* Read up to size bytes; *ret_full tells the caller the file may go on. */
-static int read_fd(int fd, char *buf, size_t size, size_t *ret_len, bool *ret_full) {
+/* Read up to size bytes at offset off; *ret_full tells the caller the
+ * file may go on. pread, so seekable files only: every file read here is a
+ * single-record seq_file (stat, status, oom_score_adj, cgroup, meminfo),
+ * a sysctl, or cmdline, which the kernel fills as far as it goes. For all
+ * of them (and for regular files) a short read is the end of the file, so
+ * it ends the loop without the read that would return 0. */
+static int read_fd(int fd, off_t off, char *buf, size_t size, size_t *ret_len, bool *ret_full) {
         size_t n = 0;
 
         while (n < size) {
-                ssize_t r = read(fd, buf + n, size - n);
+                size_t want = size - n;
+                ssize_t r = pread(fd, buf + n, want, off + (off_t)n);
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
-                if (r == 0)
+                n += (size_t)r;
+                if ((size_t)r < want) /* 0 included */
                         break;
-                n += (size_t) r;
         }
         *ret_len = n;
         if (ret_full)
@@ -429,7 +454,7 @@ static int read_file_at(int dirfd, const char *path, char *buf, size_t size,
 
         if (fd < 0)
                 return fd;
-        r = read_fd(fd, buf, size, ret_len, ret_full);
+        r = read_fd(fd, 0, buf, size, ret_len, ret_full);
         close(fd);
         return r;
 }
@@ -458,17 +483,12 @@ static int open_pid_dir(int procfd, pid_t pid) {
         return fd < 0 ? gone(-errno) : fd;
 }
 
-static bool status_line_wanted(const char *line, size_t len) {
-        for (int k = 0; k < ST_N; k++)
-                if (has_prefix(line, len, status_keys[k]))
-                        return true;
-        return false;
-}
-
+/* One line of status, its '\n' included when it has one. A wanted line
+ * longer than STATUS_LINE_MAX is garbage; any other long one is skipped. */
 static int keep_status_line(char *out, size_t size, size_t *n, const char *line, size_t len) {
-        if (!status_line_wanted(line, len))
+        if (status_key_of(line, len) < 0)
                 return 0;
-        if (size - *n < len)
+        if (len > STATUS_LINE_MAX || size - *n < len)
                 return -EBADMSG;
         memcpy(out + *n, line, len);
         *n += len;
@@ -477,37 +497,44 @@ static int keep_status_line(char *out, size_t size, size_t *n, const char *line,
 
 /* Copy the status lines proc_parse_status looks at into out. status has no
  * bound: Groups: lists up to 65536 gids, and a process must not push its
- * Vm lines past our buffer to look like a kernel thread. Lines longer than
- * any we want are skipped unread; a wanted one that long is garbage. */
+ * Vm lines past our buffer to look like a kernel thread. So it is read in
+ * chunks (one, for all but huge files), whole lines cut out with memchr; a
+ * line cut by the chunk's end is carried to the next one, unless it is
+ * already longer than any we keep: then the rest of it is skipped unread. */
 static int read_status_lines(int piddir, char *out, size_t size, size_t *ret_len) {
-        char chunk[512], line[STATUS_LINE_MAX];
-        size_t ll = 0, n = 0, clen = 0;
+        char chunk[STATUS_CHUNK];
+        size_t have = 0, n = 0, got = 0;
+        off_t off = 0;
         bool skipping = false, full = true;
         int fd = gone(open_at(piddir, "status")), r = 0;
 
         if (fd < 0)
                 return fd;
         while (r == 0 && full) {
-                r = gone(read_fd(fd, chunk, sizeof(chunk), &clen, &full));
-                for (size_t i = 0; r == 0 && i < clen; i++) {
-                        if (!skipping && ll < sizeof(line))
-                                line[ll++] = chunk[i];
-                        else if (!skipping) {
-                                if (status_line_wanted(line, ll))
-                                        r = -EBADMSG;
-                                skipping = true;
-                        }
-                        if (chunk[i] != '\n')
-                                continue;
+                r = gone(read_fd(fd, off, chunk + have, sizeof(chunk) - have, &got, &full));
+                if (r < 0)
+                        break;
+                off += (off_t)got;
+                const char *p = chunk, *end = chunk + have + got, *nl;
+                while (r == 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
                         if (!skipping)
-                                r = keep_status_line(out, size, &n, line, ll);
+                                r = keep_status_line(out, size, &n, p, (size_t)(nl + 1 - p));
                         skipping = false;
-                        ll = 0;
+                        p = nl + 1;
                 }
+                have = (size_t)(end - p);
+                if (r == 0 && !skipping && have > STATUS_LINE_MAX) {
+                        r = keep_status_line(out, size, &n, p, have); /* EBADMSG if wanted */
+                        skipping = true;
+                }
+                if (skipping)
+                        have = 0;
+                else
+                        memmove(chunk, p, have);
         }
         /* A last line without '\n' goes in as is: the parser refuses it. */
         if (r == 0 && !skipping)
-                r = keep_status_line(out, size, &n, line, ll);
+                r = keep_status_line(out, size, &n, chunk, have);
         close(fd);
         if (r == 0)
                 *ret_len = n;

@@ -82,7 +82,7 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
                gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok, s.psi_ok, s.current, s.max, s.high,
                s.file, s.events.max, s.events.high, s.psi.some.total_us, s.psi.full.total_us);
-        const pol_workload *w = gd_cgroup_workload(d, c->rel);
+        const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         gd_thresholds t;
         gd_thresholds_for(d, w, &t);
         gd_decision dec = gd_decide(&t, &c->state, &s, now);
@@ -191,7 +191,7 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                         b->protection = min > low ? min : low;
                         b->growth = c->growth;
                         b->n_killable = npids;
-                        const pol_workload *cw = gd_cgroup_workload(d, c->rel);
+                        const pol_workload *cw = gd_watch_workload(&d->watch, c, d->policy);
                         b->protected_cgroup = under(c->rel, "init.scope") ||
                                               (d->self_cgroup[1] && under(c->rel, d->self_cgroup + 1)) ||
                                               (cw && cw->protect.mode == POL_PROTECT_NEVER);
@@ -211,7 +211,7 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), dec.value, dec.threshold,
                dec.reason);
         /* The blamed cgroup's workload says what to do with it. */
-        const pol_workload *pw = picked ? gd_cgroup_workload(d, picked->rel) : NULL;
+        const pol_workload *pw = picked ? gd_watch_workload(&d->watch, picked, d->policy) : NULL;
         pol_action action = d->policy ? pol_effective_action(d->policy, pw) : POL_ACTION_KILL_PROCESS;
         gd_stats_decision(&d->stats, dec.action, picked ? action : POL_ACTION_KILL_PROCESS);
         if (picked && action == POL_ACTION_NOTIFY) {
@@ -273,6 +273,7 @@ static void reload_policy(daemon_ctx *d) {
         }
         pol_free(d->policy);
         d->policy = p;
+        gd_watch_policy_changed(&d->watch);
         gd_hooks_policy_changed(d->hooks);
         d->stats.reloads_ok++;
         apply_settings(d);

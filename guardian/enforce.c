@@ -100,8 +100,7 @@ int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *wat
                 gd_watched *c = &watch->slots[i];
                 if (!c->in_use || !*c->rel)
                         continue;
-                pol_subject cg_subject = {.cgroup = c->rel};
-                const pol_workload *cw = pol_find_workload(policy, &cg_subject, NULL, 0);
+                const pol_workload *cw = gd_watch_workload(watch, c, policy);
                 if (cw && knobs && has_knobs(cw))
                         writes += apply_knobs(c, cw, dry_run);
 

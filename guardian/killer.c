@@ -141,7 +141,7 @@ static void record_outcome(daemon_ctx *d, const pending_kill *p, gd_watched *c, 
         gd_thresholds t;
 
         if (c) {
-                gd_thresholds_for(d, gd_cgroup_workload(d, c->rel), &t);
+                gd_thresholds_for(d, gd_watch_workload(&d->watch, c, d->policy), &t);
                 gd_decide_record(&t, &c->state, success, now);
                 c->kill_pending = false;
                 c->trouble_since_ms = 0;
@@ -353,7 +353,7 @@ static pending_kill cgroup_record_base(gd_watched *c, const pol_workload *w,
 
 void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                     uint64_t memory_before, uint64_t now) {
-        const pol_workload *w = gd_cgroup_workload(d, c->rel);
+        const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
         gd_audit_record rec;
         gd_thresholds t;

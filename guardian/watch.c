@@ -14,6 +14,7 @@
 
 #include "cgroup/cgroup.h"
 #include "guardian/log.h"
+#include "policy/match.h"
 
 /* A stall of 150 ms within 1 s wakes us: well below the 40% the default
  * policy acts on, so guardian starts sampling before the threshold holds. */
@@ -404,6 +405,22 @@ bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
         if (hot)
                 c->hot_until_ms = now_ms + HOT_MS;
         return hot;
+}
+
+void gd_watch_policy_changed(gd_watch *w) {
+        w->policy_gen++;
+}
+
+const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_policy *p) {
+        if (!p)
+                return NULL;
+        if (c->workload_policy != p || c->workload_policy_gen != w->policy_gen) {
+                pol_subject s = {.cgroup = c->rel};
+                c->workload = pol_find_workload(p, &s, NULL, 0);
+                c->workload_policy = p;
+                c->workload_policy_gen = w->policy_gen;
+        }
+        return c->workload;
 }
 
 void gd_watch_free(gd_watch *w) {

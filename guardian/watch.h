@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "guardian/decide.h"
+#include "policy/policy.h"
 
 typedef enum gd_tag_kind {
         GD_TAG_SIGNAL = 1,
@@ -50,6 +51,12 @@ typedef struct gd_watched {
         uint64_t trouble_since_ms;  /* first sign of trouble, for the audit's latency */
         bool kill_pending;
         gd_cgroup_state state;
+        /* gd_watch_workload's cache: the workload by path alone, found in
+         * workload_policy at the watch's policy_gen (NULL: not looked up;
+         * a reused slot starts zeroed). */
+        const pol_workload *workload;
+        const pol_policy *workload_policy;
+        uint32_t workload_policy_gen;
 } gd_watched;
 
 typedef struct gd_watch {
@@ -65,6 +72,7 @@ typedef struct gd_watch {
         size_t cap;
         size_t n_watched;
         uint32_t next_generation;
+        uint32_t policy_gen;   /* bumped on every policy change: cached workloads are stale */
 } gd_watch;
 
 /* Growth is measured from the lowest usage seen over the last one to two
@@ -99,5 +107,15 @@ int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_
  * memory.max, and the PSI total where no trigger is armed. Returns true
  * when the cgroup should get a full sample now. */
 bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms);
+
+/* The policy was replaced (a reload): every cached workload is looked up
+ * again on its next use. */
+void gd_watch_policy_changed(gd_watch *w);
+
+/* The workload c belongs to by its path alone (pol_find_workload with the
+ * cgroup only), or NULL (also without a policy). The path of a slot never
+ * changes, so the answer is kept until the policy changes or the slot is
+ * reused: the glob matching runs once, not on every sample. */
+const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_policy *p);
 
 void gd_watch_free(gd_watch *w);

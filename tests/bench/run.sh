@@ -1,7 +1,9 @@
 #!/bin/bash
 # Host side of `make bench`: boots the test VM once and runs
 # tests/bench/bench_in_vm.py there (guardian vs the kernel alone, earlyoom and
-# oomd), then, on the host, a callgrind instruction count of one rank pass.
+# oomd), then, on the host, callgrind instruction counts of one rank pass
+# and of the steady-state paths on fixture trees (tests/bench/cpu.sh, also
+# alone as `make bench-cpu`).
 # The report goes to stdout and to build/bench/results.txt; the VM's raw
 # numbers and logs stay in build/bench/vm/.
 #
@@ -9,7 +11,8 @@
 # BENCH_NPROCS (1000), BENCH_RANK_REPS (5), BENCH_HOG_TIMEOUT (60),
 # BENCH_SECTIONS (reaction,idle,rank), BENCH_CONTENDERS
 # (kernel,guardian,earlyoom,oomd) are passed into the VM;
-# BENCH_CALLGRIND=0 skips the host callgrind count; BENCH_TIMEOUT (1800)
+# BENCH_CALLGRIND=0 skips the host callgrind counts (BENCH_CPU_CGROUPS and
+# BENCH_CPU_PROCS size cpu.sh's trees); BENCH_TIMEOUT (1800)
 # bounds the VM.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +29,7 @@ done
 envs=()
 while IFS='=' read -r name _; do
     envs+=(--env "$name=${!name}")
-done < <(env | grep -E '^BENCH_[A-Z_]+=' | grep -vE '^BENCH_(TIMEOUT|CALLGRIND)=' || true)
+done < <(env | grep -E '^BENCH_[A-Z_]+=' | grep -vE '^BENCH_(TIMEOUT|CALLGRIND|CPU_[A-Z_]+)=' || true)
 
 rm -f "$OUT/results.txt"
 rc=0
@@ -41,6 +44,7 @@ tests/vm/vm-run.sh --timeout "${BENCH_TIMEOUT:-1800}" --mem 1024 --cpus 2 --out 
     fi
     if [ "${BENCH_CALLGRIND:-1}" = 1 ]; then
         tests/bench/callgrind.sh "${BENCH_NPROCS:-1000}" || echo "callgrind: failed (optional)"
+        tests/bench/cpu.sh || echo "cpu.sh: failed (optional)"
     fi
 } > "$OUT/results.txt.tmp"
 mv "$OUT/results.txt.tmp" "$OUT/results.txt"

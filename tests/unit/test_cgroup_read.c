@@ -184,6 +184,28 @@ Test(cgroup_read, pread_kept_open) {
         cr_expect_eq(cg_pread_file(fd, buf, sizeof buf), -EBADF);
 }
 
+/* A short pread ends the read: a value that fits whole, one that fills
+ * the buffer exactly (the probe byte says it ends there) and one a byte
+ * too long, on a kept-open fd re-read as the file changes. */
+Test(cgroup_read, pread_short_read_is_the_end) {
+        char small[16];
+        int fd;
+
+        fx_write(tree, "memory.current", "1234\n");
+        fd = openat(treefd, "memory.current", O_RDONLY | O_CLOEXEC);
+        cr_assert(fd >= 0);
+        cr_expect_eq(cg_pread_file(fd, small, sizeof small), 5);
+        cr_expect_str_eq(small, "1234\n");
+        fx_write(tree, "memory.current", "12345678901234\n");
+        cr_expect_eq(cg_pread_file(fd, small, sizeof small), 15);
+        cr_expect_str_eq(small, "12345678901234\n");
+        fx_write(tree, "memory.current", "123456789012345\n");
+        cr_expect_eq(cg_pread_file(fd, small, sizeof small), -EFBIG);
+        fx_write(tree, "memory.current", "");
+        cr_expect_eq(cg_pread_file(fd, small, sizeof small), 0);
+        close(fd);
+}
+
 Test(cgroup_read, typed_readers) {
         int cg = tree_limited_cgroup("fxlimited");
         uint64_t v = 0;

@@ -241,6 +241,82 @@ Test(proc_read, status_overlong_wanted_line) {
         cr_assert_eq(info.oom_score_adj, 33);
 }
 
+/* status filled up to pad bytes with short lines the reader skips, then
+ * tail: the tail's lines land across the end of the reader's first chunk
+ * (4 KiB) at every offset as pad runs through a range. */
+static void put_status_at(int pad, const char *tail) {
+        char s[8192];
+        size_t n = (size_t) snprintf(s, sizeof(s), "Name:\tx\n");
+
+        while (n + 11 + 17 <= (size_t) pad)
+                n += (size_t) snprintf(s + n, sizeof(s) - n, "Threads:\t1\n");
+        /* "Tgid:" and padding to land exactly on pad (7 to 27 bytes). */
+        n += (size_t) snprintf(s + n, sizeof(s) - n, "Tgid:%.*s\n", pad - (int) n - 6,
+                               "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
+        cr_assert_eq(n, (size_t) pad);
+        n += (size_t) snprintf(s + n, sizeof(s) - n, "%s", tail);
+        put("100/status", s, n);
+}
+
+/* The reader keeps what the parser looks at, wherever the chunks end: the
+ * same result as the parser over the whole file, for wanted lines, a long
+ * unwanted one (skipped), a wanted one of exactly STATUS_LINE_MAX bytes
+ * and a last line without its newline (refused). */
+Test(proc_read, status_lines_across_chunk_ends) {
+        char rss96[128], tails[4][512];
+        /* "RssAnon:\t" (9) + 83 digits + " kB\n" (4) = 96 bytes. */
+        snprintf(rss96, sizeof(rss96), "RssAnon:\t%083d kB\n", 8192);
+        cr_assert_eq(strlen(rss96), 96);
+        snprintf(tails[0], sizeof(tails[0]),
+                 "Uid:\t5\t6\t7\t8\nRssAnon:\t 8192 kB\nGroups:\t%0150d\n" MM_REST, 1);
+        snprintf(tails[1], sizeof(tails[1]),
+                 "Groups:\t%0150d\nUid:\t5\t6\t7\t8\n%s" MM_REST, 1, rss96);
+        snprintf(tails[2], sizeof(tails[2]),
+                 "Uid:\t5\t6\t7\t8\nRssAnon:\t 8192 kB\n" MM_REST "Cut:\t%0150d", 1);
+        snprintf(tails[3], sizeof(tails[3]),
+                 "Uid:\t5\t6\t7\t8\nRssAnon:\t 8192 kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\n"
+                 "VmPTE:\t4 kB\nVmSwap:\t0 kB");
+
+        put_process(100, "a", 'R', "", "0\n", CL("a\0"));
+        for (int t = 0; t < 4; t++) {
+                for (int pad = 3800; pad <= 4100; pad++) {
+                        proc_info info = { .oom_score_adj = 33 };
+                        proc_mem want = { 0 };
+                        size_t len;
+
+                        put_status_at(pad, tails[t]);
+                        char *whole = fx_read(tree, "100/status", &len);
+                        int want_r = proc_parse_status(whole, len, PAGE, &want);
+                        free(whole);
+                        int r = proc_read_info(procfd, 100, PAGE, &info);
+                        cr_assert_eq(r, want_r, "tail %d at %d: %d, the parser %d", t, pad, r, want_r);
+                        cr_assert_eq(r, t == 3 ? -EBADMSG : 0, "tail %d at %d", t, pad);
+                        if (r < 0)
+                                continue;
+                        cr_assert(info.mem.has_mm);
+                        cr_assert_eq(info.mem.uid, 5);
+                        cr_assert_eq(info.mem.rss_pages, want.rss_pages);
+                        cr_assert_eq(info.mem.pte_pages, want.pte_pages);
+                        cr_assert_eq(info.mem.swap_pages, want.swap_pages);
+                }
+        }
+}
+
+/* A wanted line one byte over STATUS_LINE_MAX is refused wherever the
+ * chunk ends: also when its start is carried over from the first. */
+Test(proc_read, status_overlong_wanted_line_across_chunk_ends) {
+        char tail[256];
+
+        snprintf(tail, sizeof(tail), "Uid:\t5\t6\t7\t8\nRssAnon:\t%084d kB\n" MM_REST, 8192);
+        put_process(100, "a", 'R', "", "0\n", CL("a\0"));
+        for (int pad = 3950; pad <= 4100; pad++) {
+                proc_info info;
+
+                put_status_at(pad, tail);
+                cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), -EBADMSG, "at %d", pad);
+        }
+}
+
 Test(proc_read, cmdline_long_and_hostile) {
         char cl[8192];
         proc_info info;

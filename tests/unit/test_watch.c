@@ -141,3 +141,56 @@ Test(watch, light_check_marks_cgroups_near_their_limit_hot) {
         gd_watch_light_check(&w, a, 2000 + GD_GROWTH_WINDOW_MS);
         cr_assert_eq(a->growth, 2000000 - 1048576);
 }
+
+static pol_policy *policy_of(const char *yaml) {
+        pol_policy *p = NULL;
+        cr_assert_eq(pol_parse("test.yaml", yaml, strlen(yaml), &p, NULL), 0, "%s", yaml);
+        return p;
+}
+
+/* The workload by path is looked up once per slot and policy: kept while
+ * neither changes, looked up again after a reload and for a new cgroup in
+ * a reused slot. */
+Test(watch, workload_cached_per_slot_and_policy) {
+        pol_policy *p1 = policy_of("version: 1\nworkloads:\n"
+                                   "  - name: web\n    match:\n      cgroup: a\n");
+        pol_policy *p2 = policy_of("version: 1\nworkloads:\n"
+                                   "  - name: db\n    match:\n      cgroup: a/b\n");
+        cr_assert_gt(gd_watch_add_tree(&w, ""), 0);
+        gd_watched *a = find("a"), *b = find("a/b");
+
+        cr_assert_null(gd_watch_workload(&w, a, NULL));
+        const pol_workload *web = gd_watch_workload(&w, a, p1);
+        cr_assert_not_null(web);
+        cr_assert_str_eq(web->name, "web");
+        cr_assert_null(gd_watch_workload(&w, b, p1));
+        /* Kept: a forged answer comes back, so no lookup happened. */
+        a->workload = NULL;
+        cr_assert_null(gd_watch_workload(&w, a, p1));
+        /* A reload, even to a policy at the same address, looks up again. */
+        gd_watch_policy_changed(&w);
+        cr_assert_eq(gd_watch_workload(&w, a, p1), web);
+
+        gd_watch_policy_changed(&w);
+        cr_assert_null(gd_watch_workload(&w, a, p2));
+        const pol_workload *db = gd_watch_workload(&w, b, p2);
+        cr_assert_not_null(db);
+        cr_assert_str_eq(db->name, "db");
+
+        /* a/b goes and a/e takes its slot: not a/b's workload. */
+        size_t slot = (size_t)(b - w.slots);
+        char *bcur = fx_path(tree, "a/b/memory.current"), *bpath = fx_path(tree, "a/b");
+        cr_assert_eq(unlink(bcur), 0);
+        cr_assert_eq(rmdir(bpath), 0);
+        free(bcur);
+        free(bpath);
+        cr_assert_eq(gd_watch_handle_inotify(&w), 0);
+        fx_mkdir(tree, "a/e");
+        cr_assert_eq(gd_watch_handle_inotify(&w), 0);
+        gd_watched *e = find("a/e");
+        cr_assert_not_null(e);
+        cr_assert_eq((size_t)(e - w.slots), slot, "the slot is reused");
+        cr_assert_null(gd_watch_workload(&w, e, p2));
+        pol_free(p1);
+        pol_free(p2);
+}
