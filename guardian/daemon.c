@@ -198,11 +198,22 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                 }
                 long pick = gd_blame_pick(cands, d->watch.n_slots);
                 free(cands);
-                if (pick >= 0) {
-                        picked = &d->watch.slots[pick];
-                        rel = picked->rel;
-                        memory_before = picked->last_current;
+                if (pick < 0) {
+                        /* Only protected cgroups (guardian's own, init.scope,
+                         * never-kill workloads) or empty ones are left. The
+                         * processes of the root cgroup itself are system
+                         * daemons on a host without systemd: killing them
+                         * would be the outage. The kernel has the last word. */
+                        gd_log(GD_LOG_WARNING, "host under memory pressure (%s), but no "
+                                               "cgroup guardian may kill is to blame: leaving "
+                                               "it to the kernel",
+                               dec.reason);
+                        gd_decide_record(&t, &d->host_state, false, now);
+                        return;
                 }
+                picked = &d->watch.slots[pick];
+                rel = picked->rel;
+                memory_before = picked->last_current;
         }
         d->decisions++;
         char cgq[PATH_MAX];

@@ -318,6 +318,8 @@ def protected(t):
         t.check(f"{name}: no kill there in the log either",
                 not re.search(r"killed cgroup=(gd-self|init\.scope)[ /]", text),
                 "\n".join(line for line in text.splitlines() if "killed" in line))
+        t.check(f"{name}: nothing in the root cgroup itself was killed (the runner, tee)",
+                not any(r["cgroup"] in ("", "/") for r in kills), f"{kills}")
         t.check(f"{name}: the init.scope process was not killed by guardian",
                 not any(r.get("pid") == init_proc.pid for r in kills), f"{kills}")
         t.check(f"{name}: guardian survived", g.proc.poll() is None,
