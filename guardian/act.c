@@ -2,7 +2,8 @@
  * act.h for the contracts.
  *
  * Static names carry an act_ or reaper_ prefix: tests/helpers/actrace.c
- * builds this file in one translation unit with cgroup/proc.c. */
+ * builds this file in one translation unit with cgroup/proc.c and
+ * cgroup/cgns.c. */
 #include "guardian/act.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
+#include "cgroup/cgns.h"
 #include "cgroup/proc.h"
 
 /* Is path (from /proc/PID/cgroup) cgroup itself or below it? "/" holds
@@ -48,7 +50,8 @@ static bool act_cgroup_holds(const char *cgroup, const char *path) {
  * pidfd_open() takes pids of our own pid namespace: procfd must be a proc
  * of that namespace (a sidecar needs hostPID to act on the host). */
 int gd_act_open_victim(int procfd, const gd_victim *v, int *ret_pidfd) {
-        char path[PATH_MAX];
+        char path[PATH_MAX], placed[PATH_MAX];
+        const char *where = path;
         uint64_t start_time;
         int pidfd, r;
 
@@ -81,7 +84,16 @@ int gd_act_open_victim(int procfd, const gd_victim *v, int *ret_pidfd) {
         r = proc_read_cgroup(procfd, v->pid, path, sizeof(path));
         if (r < 0)
                 goto fail;
-        if (!act_cgroup_holds(v->cgroup, path)) {
+        /* Placed in the tree, or it is somewhere outside it: then it is not
+         * in the cgroup, never a match by accident. */
+        if (v->ns_root && *v->ns_root) {
+                if (cg_path_from_ns(v->ns_root, path, placed, sizeof(placed)) < 0) {
+                        r = -EXDEV;
+                        goto fail;
+                }
+                where = placed;
+        }
+        if (!act_cgroup_holds(v->cgroup, where)) {
                 r = -EXDEV;
                 goto fail;
         }

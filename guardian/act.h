@@ -17,14 +17,19 @@
 typedef struct gd_victim {
         pid_t pid;
         uint64_t start_time;   /* /proc/PID/stat field 22 when it was scored */
-        char cgroup[PATH_MAX]; /* the scanned cgroup as /proc/PID/cgroup shows it: "/a/b" */
+        char cgroup[PATH_MAX]; /* the scanned cgroup, in the watched tree: "/a/b" */
+        /* Where the reader's cgroup namespace is rooted in the tree ("/a/b",
+         * cgroup/cgns.h): /proc/PID/cgroup paths are relative to it. NULL
+         * or "": the namespace is the tree's, paths are taken as they are. */
+        const char *ns_root;
 } gd_victim;
 
 /* Open a pidfd for v->pid and verify it is the scored process, still in
  * v->cgroup or a cgroup below it. Returns 0 and *ret_pidfd (O_CLOEXEC);
  * -ESRCH when it is gone, -ESTALE when the pid now names another process,
- * -EXDEV when it left the cgroup, another negative errno on failure
- * (-EPERM, -ENOSYS when the kernel has no pidfd_open). */
+ * -EXDEV when it left the cgroup (or its cgroup, placed through ns_root,
+ * lies outside the tree), another negative errno on failure (-EPERM,
+ * -ENOSYS when the kernel has no pidfd_open). */
 int gd_act_open_victim(int procfd, const gd_victim *v, int *ret_pidfd);
 
 /* pidfd_send_signal(). Returns 0, -ESRCH when it already exited, or a

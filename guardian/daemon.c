@@ -632,10 +632,8 @@ int gd_cmd_run(int argc, char **argv) {
         if (gd_host_open(cgroup_root, proc_root, &d->host) < 0)
                 goto out_free;
         protect_self();
-        if (proc_read_cgroup(d->host.procfd, getpid(), d->self_cgroup, sizeof(d->self_cgroup)) < 0)
-                snprintf(d->self_cgroup, sizeof(d->self_cgroup), "/");
-        if (strcmp(d->self_cgroup, "/") == 0)
-                d->self_cgroup[1] = '\0';
+        gd_cgns_detect(d->host.rootfd, d->host.procfd, d->host.root.path, &d->cgns,
+                       d->self_cgroup, sizeof(d->self_cgroup));
 
         r = gd_audit_open(audit_path, &d->audit);
         if (r < 0) {

@@ -11,6 +11,7 @@
 #include "guardian/act.h"
 #include "guardian/audit.h"
 #include "guardian/badness.h"
+#include "guardian/cgns.h"
 #include "guardian/control.h"
 #include "guardian/decide.h"
 #include "guardian/hooks.h"
@@ -64,7 +65,8 @@ typedef struct daemon_ctx {
         bool cli_dry_run;
         bool dry_run;          /* the command line's or the policy's */
         bool fast;
-        char self_cgroup[PATH_MAX]; /* "/a/b" as /proc/self/cgroup shows it */
+        char self_cgroup[PATH_MAX]; /* "/a/b": guardian's cgroup in the tree */
+        gd_cgns cgns;          /* guardian's cgroup namespace (cgns.h) */
         gd_cgroup_state host_state;
         bool host_hot;         /* host memory use above HOST_HOT_RATIO */
         bool host_psi_trigger; /* the host's PSI trigger is armed */

@@ -297,12 +297,16 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
         uint64_t grace = d->policy ? pol_effective_grace_ms(d->policy, victim->workload) : 0;
         gd_victim v = {.pid = e->info.stat.pid, .start_time = e->info.stat.start_time};
         snprintf(v.cgroup, sizeof(v.cgroup), "/%s", snap.cgroups[e->cgroup_index]);
-        r = gd_act_open_victim(d->host.procfd, &v, &p->pidfd);
+        v.ns_root = d->cgns.root;
+        /* Unknown namespace root: which cgroup the pid is in cannot be
+         * checked, and an unchecked kill may hit the wrong process. */
+        r = d->cgns.unknown ? -EREMOTE : gd_act_open_victim(d->host.procfd, &v, &p->pidfd);
         if (r == 0)
                 r = gd_act_signal(p->pidfd, grace ? SIGTERM : SIGKILL);
         if (r < 0) {
                 const char *result = r == -ESRCH ? "gone" : r == -ESTALE ? "pid-reused"
-                                   : r == -EXDEV ? "moved" : strerrorname_np(-r);
+                                   : r == -EXDEV ? "moved"
+                                   : r == -EREMOTE ? "cgroupns-unknown" : strerrorname_np(-r);
                 gd_audit_record rec;
                 fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
                 audit_write(d, &rec);

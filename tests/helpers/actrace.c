@@ -17,6 +17,7 @@
  * The Makefile builds each helper from its one .c file, so the code under
  * test is included here rather than linked. */
 #include "guardian/act.c"
+#include "cgroup/cgns.c"
 #include "cgroup/proc.c"
 
 #include <stdarg.h>

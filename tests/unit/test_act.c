@@ -271,20 +271,36 @@ struct cgroup_case {
         char proc_cgroup[64]; /* /proc/PID/cgroup's v2 path */
         char victim[64];      /* gd_victim.cgroup */
         int want;
+        char ns_root[64];     /* gd_victim.ns_root; "": none */
 };
 
 ParameterizedTestParameters(act, cgroup_holds) {
         static struct cgroup_case cases[] = {
-                {"/kube/pod1", "/kube/pod1", 0},
-                {"/kube/pod1", "/kube", 0},
-                {"/kube/pod1", "/kube/", 0},
-                {"/kube/pod1/ctr", "/kube/pod1", 0},
-                {"/kube/pod1", "/", 0},
-                {"/", "/", 0},
-                {"/kube/pod1", "/kube/pod", -EXDEV},  /* prefix, not a parent */
-                {"/kube/pod1", "/kube/pod1/ctr", -EXDEV},
-                {"/kube/pod1", "/other", -EXDEV},
-                {"/", "/kube", -EXDEV},
+                {"/kube/pod1", "/kube/pod1", 0, ""},
+                {"/kube/pod1", "/kube", 0, ""},
+                {"/kube/pod1", "/kube/", 0, ""},
+                {"/kube/pod1/ctr", "/kube/pod1", 0, ""},
+                {"/kube/pod1", "/", 0, ""},
+                {"/", "/", 0, ""},
+                {"/kube/pod1", "/kube/pod", -EXDEV, ""},  /* prefix, not a parent */
+                {"/kube/pod1", "/kube/pod1/ctr", -EXDEV, ""},
+                {"/kube/pod1", "/other", -EXDEV, ""},
+                {"/", "/kube", -EXDEV, ""},
+                /* Read inside a private cgroup namespace rooted at the
+                 * tree's /kube/pod1/gd (guardian's own cgroup). */
+                {"/", "/kube/pod1/gd", 0, "/kube/pod1/gd"},
+                {"/", "/kube/pod1", 0, "/kube/pod1/gd"},
+                {"/", "/", 0, "/kube/pod1/gd"},
+                {"/", "/kube/pod2", -EXDEV, "/kube/pod1/gd"},
+                {"/../../pod2/ctr", "/kube/pod2", 0, "/kube/pod1/gd"},
+                {"/../../pod2/ctr", "/kube/pod2/ctr", 0, "/kube/pod1/gd"},
+                {"/../../pod2/ctr", "/kube", 0, "/kube/pod1/gd"},
+                {"/../../pod2/ctr", "/pod2/ctr", -EXDEV, "/kube/pod1/gd"},
+                {"/../../pod2/ctr", "/kube/pod1/gd", -EXDEV, "/kube/pod1/gd"},
+                {"/../../..", "/", 0, "/kube/pod1/gd"},
+                /* Above the tree's root: outside it, never a match. */
+                {"/../../../..", "/", -EXDEV, "/kube/pod1/gd"},
+                {"/../../../../kube", "/kube", -EXDEV, "/kube/pod1/gd"},
         };
         return cr_make_param_array(struct cgroup_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -316,8 +332,9 @@ ParameterizedTest(struct cgroup_case *c, act, cgroup_holds) {
         fakefd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert_geq(fakefd, 0);
         strcpy(v.cgroup, c->victim);
-        cr_assert_eq(gd_act_open_victim(fakefd, &v, &pidfd), c->want, "%s in %s", c->proc_cgroup,
-                     c->victim);
+        v.ns_root = c->ns_root;
+        cr_assert_eq(gd_act_open_victim(fakefd, &v, &pidfd), c->want, "%s (ns %s) in %s",
+                     c->proc_cgroup, c->ns_root, c->victim);
         cr_assert_eq(pidfd >= 0, c->want == 0);
         if (pidfd >= 0)
                 close(pidfd);

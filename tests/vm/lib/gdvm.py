@@ -115,9 +115,11 @@ def run_scenarios(name, scenarios):
 class Guardian:
     """guardian run in the background, with its own audit file and log,
     optionally born inside a given cgroup. ready: the log text that says
-    it is up (None: do not wait, for runs that log no info lines)."""
+    it is up (None: do not wait, for runs that log no info lines). prefix:
+    a command that execs guardian (["unshare", "--cgroup"]), run in the
+    cgroup already."""
 
-    def __init__(self, name, *args, binary=None, cgroup=None, ready="watching "):
+    def __init__(self, name, *args, binary=None, cgroup=None, ready="watching ", prefix=()):
         self.audit = f"/tmp/gd-{name}/audit.jsonl"
         self.log_path = f"/tmp/gd-{name}.log"
         self.log = open(self.log_path, "w")
@@ -126,7 +128,7 @@ class Guardian:
             if cgroup:
                 write(f"{cgroup}/cgroup.procs", str(os.getpid()))
 
-        self.proc = subprocess.Popen([binary or GUARDIAN, "run", "--audit-log", self.audit,
+        self.proc = subprocess.Popen([*prefix, binary or GUARDIAN, "run", "--audit-log", self.audit,
                                       *args], stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=enter)
         if ready:
