@@ -355,6 +355,22 @@ static pending_kill cgroup_record_base(gd_watched *c, const pol_workload *w,
         return p;
 }
 
+/* Would killing rel whole kill guardian (rel is its cgroup or holds it;
+ * Kubernetes sets memory.oom.group on every container), something in its
+ * cgroup (the hook runner), or the init system's? */
+static bool shelters_protected(const daemon_ctx *d, const char *rel) {
+        const char *self = d->self_cgroup + 1;
+        size_t n = strlen(rel), self_len = strlen(self);
+
+        if (strncmp(rel, "init.scope", 10) == 0 && (rel[10] == '\0' || rel[10] == '/'))
+                return true;
+        if (!self_len)
+                return false; /* guardian in the root cgroup: in no cgroup.kill's reach */
+        if (strncmp(self, rel, n) == 0 && (self[n] == '\0' || self[n] == '/'))
+                return true; /* rel is guardian's cgroup or an ancestor */
+        return strncmp(rel, self, self_len) == 0 && (rel[self_len] == '\0' || rel[self_len] == '/');
+}
+
 void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                     uint64_t memory_before, uint64_t now) {
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
@@ -362,6 +378,18 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
         gd_audit_record rec;
         gd_thresholds t;
         int r = 0;
+
+        if (shelters_protected(d, c->rel)) {
+                char cgq[PATH_MAX];
+                gd_log(GD_LOG_WARNING, "not killing cgroup=%s whole: guardian or init.scope is "
+                                       "in it; its worst other process instead",
+                       gd_log_value(c->rel, cgq, sizeof(cgq)));
+                if (!gd_kill_worst(d, c, c->rel, dec, now, memory_before, now) || d->dry_run) {
+                        gd_thresholds_for(d, w, &t);
+                        gd_decide_record(&t, &c->state, d->dry_run, now);
+                }
+                return;
+        }
 
         gd_kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
         if (!d->dry_run)

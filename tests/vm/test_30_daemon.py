@@ -149,6 +149,40 @@ def oom_group(t):
         g.stop()
 
 
+def oom_group_holding_guardian(t):
+    """Kubernetes sets memory.oom.group on every container, guardian's own
+    included: a whole-cgroup kill of a cgroup that holds guardian would
+    kill guardian. Its worst other process goes instead."""
+    pod = make_cgroup("gd-pod", {"memory.max": "320M", "memory.high": "256M",
+                                 "memory.swap.max": "0", "memory.oom.group": "1"})
+    own = make_cgroup("gd-pod/guardian")
+    work = make_cgroup("gd-pod/work")
+    g = Guardian("oom-group-self", cgroup=own)
+    hog = None
+    try:
+        hog = gdvm.start_eater(work, grow_ms=2)
+        rc = wait_exit(hog, 60)
+        t.check("oom.group holding guardian: the hog is SIGKILLed", rc == -signal.SIGKILL,
+                f"exit {rc}")
+        recs = g.wait_records(lambda r: r["event"] == "kill")
+        t.check("oom.group holding guardian: one process killed, not the cgroup",
+                any(r["event"] == "kill" and r.get("pid") == hog.pid for r in recs)
+                and not any(r["event"] == "kill-cgroup" for r in g.records()), f"{recs}")
+        t.check("oom.group holding guardian: guardian survives", g.proc.poll() is None,
+                g.text()[-2000:])
+        t.check("oom.group holding guardian: it says why",
+                "not killing cgroup=gd-pod whole" in g.text(), g.text()[-2000:])
+        t.check("oom.group holding guardian: before the kernel's OOM killer",
+                events(pod)["oom_kill"] == 0, f"{events(pod)}")
+    finally:
+        if hog and hog.poll() is None:
+            hog.kill()
+            hog.wait()
+        t.check("oom.group holding guardian: guardian exits 0 on SIGTERM", g.stop() == 0,
+                g.text()[-2000:])
+        gdvm.remove_cgroup(pod)
+
+
 def churn(t):
     g = Guardian("churn", binary=RELEASE)
     pid = g.proc.pid
@@ -192,7 +226,7 @@ def churn(t):
 
 def main():
     return gdvm.run_scenarios("daemon", (noisy_neighbour, lambda t: noisy_neighbour(t, dry_run=True), livelock,
-                     many_processes, oom_group, churn))
+                     many_processes, oom_group, oom_group_holding_guardian, churn))
 
 
 if __name__ == "__main__":
