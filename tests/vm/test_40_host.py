@@ -344,14 +344,6 @@ def main():
     # The test process and the thrasher it starts must not be the kernel's
     # choice in a global OOM (the eaters set their own adj to 0).
     gdvm.write("/proc/self/oom_score_adj", "-1000")
-    # Nor the runner above it (in-vm.sh and stage2's shell, in the root
-    # cgroup with the thrasher): when the blamed cgroup holds nothing
-    # guardian may kill, the host's worst process is next.
-    pid = os.getppid()
-    while pid > 1:
-        gdvm.write(f"/proc/{pid}/oom_score_adj", "-1000")
-        with open(f"/proc/{pid}/stat") as f:
-            pid = int(f.read().rsplit(")", 1)[1].split()[1])
     avail = mem_available_mb()
     STEADY_MB = int(os.environ.get("STEADY_MB", max(350, avail * 55 // 100)))
     print(f"info host: MemAvailable {avail}M at start; steady {STEADY_MB}M, "
