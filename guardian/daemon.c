@@ -80,8 +80,9 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                "sample cgroup=%s ok=%d%d%d%d current=%" PRIu64 " max=%" PRIu64 " high=%" PRIu64
                " file=%" PRIu64 " events.max=%" PRIu64 " events.high=%" PRIu64
                " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
-               gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok, s.psi_ok, s.current, s.max, s.high,
-               s.file, s.events.max, s.events.high, s.psi.some.total_us, s.psi.full.total_us);
+               gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok,
+               s.psi_ok, s.current, s.max, s.high, s.file, s.events.max, s.events.high,
+               s.psi.some.total_us, s.psi.full.total_us);
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         gd_thresholds t;
         gd_thresholds_for(d, w, &t);
