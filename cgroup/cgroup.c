@@ -688,6 +688,11 @@ static bool next_component(const char *s, size_t len, size_t *pos, span *ret) {
         return false;
 }
 
+bool cg_rel_under(const char *rel, const char *top) {
+        size_t n = strlen(top);
+        return n == 0 || (strncmp(rel, top, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
+}
+
 int cg_path_normalize(const char *root, const char *arg, char *ret_rel, size_t size) {
         size_t alen, pos = 0, start = 0;
         span c;

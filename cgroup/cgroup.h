@@ -199,6 +199,10 @@ int cg_knob_write(const char *rel, const char *name, uint64_t value);
  * -ENOTDIR when explicit is not a cgroup directory. */
 int cg_root_find(const char *explicit, const char *mountinfo_path, cg_root *ret_root);
 
+/* Is the cgroup rel (relative to the root, no leading slash) top itself
+ * or below it? "" is the root, which holds everything. Pure. */
+bool cg_rel_under(const char *rel, const char *top);
+
 /* Turn a user's CGROUP argument (relative to the root, or an absolute path
  * under it, or "/") into a path relative to the root with no leading slash
  * ("" for the root itself), rejecting ".." components. Returns 0,

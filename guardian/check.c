@@ -6,17 +6,32 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void gd_check_print_errors(FILE *out, const pol_errors *errs) {
+void gd_check_each_error(const pol_errors *errs, void (*emit)(void *ctx, const char *line),
+                         void *ctx) {
+        char line[sizeof(((pol_error *)0)->file) + sizeof(((pol_error *)0)->message) + 32];
+
         for (size_t i = 0; i < errs->n; i++) {
                 const pol_error *e = &errs->items[i];
                 if (e->line > 0)
-                        fprintf(out, "%s:%u:%u: %s\n", e->file, e->line, e->column, e->message);
+                        snprintf(line, sizeof(line), "%s:%u:%u: %s", e->file, e->line, e->column,
+                                 e->message);
                 else
-                        fprintf(out, "%s: %s\n", e->file, e->message);
+                        snprintf(line, sizeof(line), "%s: %s", e->file, e->message);
+                emit(ctx, line);
         }
-        if (errs->dropped > 0)
-                fprintf(out, "... and %zu more problem%s\n", errs->dropped,
-                        errs->dropped == 1 ? "" : "s");
+        if (errs->dropped > 0) {
+                snprintf(line, sizeof(line), "... and %zu more problem%s", errs->dropped,
+                         errs->dropped == 1 ? "" : "s");
+                emit(ctx, line);
+        }
+}
+
+static void print_line(void *out, const char *line) {
+        fprintf(out, "%s\n", line);
+}
+
+void gd_check_print_errors(FILE *out, const pol_errors *errs) {
+        gd_check_each_error(errs, print_line, out);
 }
 
 static void check_usage(FILE *out) {

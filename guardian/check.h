@@ -12,6 +12,10 @@
  * past POL_ERRORS_MAX. */
 void gd_check_print_errors(FILE *out, const pol_errors *errs);
 
+/* The same lines (without the newline), each handed to emit. */
+void gd_check_each_error(const pol_errors *errs, void (*emit)(void *ctx, const char *line),
+                         void *ctx);
+
 /* The commands: parse their own options and return the exit status
  * (check: 0 all valid, 1 a problem, 2 usage). */
 int gd_cmd_check(int argc, char **argv);

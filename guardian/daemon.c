@@ -76,13 +76,14 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                 return;
         }
         char cgq[PATH_MAX];
-        gd_log(GD_LOG_DEBUG,
-               "sample cgroup=%s ok=%d%d%d%d current=%" PRIu64 " max=%" PRIu64 " high=%" PRIu64
-               " file=%" PRIu64 " events.max=%" PRIu64 " events.high=%" PRIu64
-               " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
-               gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok,
-               s.psi_ok, s.current, s.max, s.high, s.file, s.events.max, s.events.high,
-               s.psi.some.total_us, s.psi.full.total_us);
+        if (gd_log_enabled(GD_LOG_DEBUG))
+                gd_log(GD_LOG_DEBUG,
+                       "sample cgroup=%s ok=%d%d%d%d current=%" PRIu64 " max=%" PRIu64
+                       " high=%" PRIu64 " file=%" PRIu64 " events.max=%" PRIu64 " events.high=%" PRIu64
+                       " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
+                       gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok,
+                       s.psi_ok, s.current, s.max, s.high, s.file, s.events.max, s.events.high,
+                       s.psi.some.total_us, s.psi.full.total_us);
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         gd_thresholds t;
         gd_thresholds_for(d, w, &t);
@@ -117,12 +118,6 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         }
         if (!gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now) || d->dry_run)
                 gd_decide_record(&t, &c->state, d->dry_run, now);
-}
-
-/* Is the cgroup rel at or below top? */
-static bool under(const char *rel, const char *top) {
-        size_t n = strlen(top);
-        return strncmp(rel, top, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
 }
 
 /* Host-wide trouble (memory nearly gone, or stalls while it is tight):
@@ -193,8 +188,7 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                         b->growth = c->growth;
                         b->n_killable = npids;
                         const pol_workload *cw = gd_watch_workload(&d->watch, c, d->policy);
-                        b->protected_cgroup = under(c->rel, "init.scope") ||
-                                              (d->self_cgroup[1] && under(c->rel, d->self_cgroup + 1)) ||
+                        b->protected_cgroup = gd_cgroup_protected(d, c->rel) ||
                                               (cw && cw->protect.mode == POL_PROTECT_NEVER);
                 }
                 long pick = gd_blame_pick(cands, d->watch.n_slots);

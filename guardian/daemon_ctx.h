@@ -87,8 +87,9 @@ uint64_t gd_now_ms(void);
 /* The thresholds for a cgroup's workload (NULL: the policy's defaults). */
 void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret);
 
-/* The workload a cgroup belongs to by its path alone, or NULL. */
-const pol_workload *gd_cgroup_workload(const daemon_ctx *d, const char *rel);
+/* Is rel guardian's own cgroup, init.scope, or below one of them? Their
+ * processes are never victims. */
+bool gd_cgroup_protected(const daemon_ctx *d, const char *rel);
 
 /* Kill the worst process of rel's subtree as the policy ranks it. c is the
  * watched cgroup that triggered (NULL for host-wide pressure). Returns true

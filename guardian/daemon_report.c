@@ -28,14 +28,14 @@ static const char *trouble_state(const daemon_ctx *d, const gd_watched *c, uint6
 }
 
 /* Fill one cgroup's line. Returns false when the cgroup is gone. */
-static bool read_cgroup(const daemon_ctx *d, const gd_watched *c, uint64_t now,
+static bool read_cgroup(daemon_ctx *d, gd_watched *c, uint64_t now,
                         gd_report_cgroup *ret) {
         char buf[512];
         gd_report_cgroup r;
 
         memset(&r, 0, sizeof(r));
         r.path = c->rel;
-        const pol_workload *w = gd_cgroup_workload(d, c->rel);
+        const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         r.workload = w ? w->name : NULL;
         if (c->current_fd >= 0) {
                 ssize_t n = cg_pread_file(c->current_fd, buf, sizeof(buf));
@@ -79,7 +79,7 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
         if (!cgs)
                 return -ENOMEM;
         for (size_t i = 0; i < d->watch.n_slots; i++) {
-                const gd_watched *c = &d->watch.slots[i];
+                gd_watched *c = &d->watch.slots[i];
                 /* A cgroup gone mid-read is left out; inotify removes it soon. */
                 if (c->in_use && read_cgroup(d, c, now, &cgs[n]))
                         n++;

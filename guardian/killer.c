@@ -48,26 +48,17 @@ void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds
         ret->cooldown_ms = pol_effective_cooldown_ms(d->policy, w);
 }
 
-const pol_workload *gd_cgroup_workload(const daemon_ctx *d, const char *rel) {
-        pol_subject s = {.cgroup = rel};
-        return d->policy ? pol_find_workload(d->policy, &s, NULL, 0) : NULL;
+bool gd_cgroup_protected(const daemon_ctx *d, const char *rel) {
+        return cg_rel_under(rel, "init.scope") ||
+               (d->self_cgroup[1] && cg_rel_under(rel, d->self_cgroup + 1));
 }
 
 /* Never victims, whatever the policy: pid 1, guardian itself, its own
  * cgroup and the init system's. */
 static bool protected_process(const daemon_ctx *d, const gd_snapshot *snap,
                               const gd_proc_entry *e) {
-        const char *cg = snap->cgroups[e->cgroup_index];
-        size_t self_len = strlen(d->self_cgroup + 1);
-
-        if (e->info.stat.pid == getpid() || e->info.stat.pid == 1)
-                return true;
-        if (strncmp(cg, "init.scope", 10) == 0 && (cg[10] == '\0' || cg[10] == '/'))
-                return true;
-        if (self_len && strncmp(cg, d->self_cgroup + 1, self_len) == 0 &&
-            (cg[self_len] == '\0' || cg[self_len] == '/'))
-                return true;
-        return false;
+        return e->info.stat.pid == getpid() || e->info.stat.pid == 1 ||
+               gd_cgroup_protected(d, snap->cgroups[e->cgroup_index]);
 }
 
 static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
@@ -359,16 +350,9 @@ static pending_kill cgroup_record_base(gd_watched *c, const pol_workload *w,
  * Kubernetes sets memory.oom.group on every container), something in its
  * cgroup (the hook runner), or the init system's? */
 static bool shelters_protected(const daemon_ctx *d, const char *rel) {
-        const char *self = d->self_cgroup + 1;
-        size_t n = strlen(rel), self_len = strlen(self);
-
-        if (strncmp(rel, "init.scope", 10) == 0 && (rel[10] == '\0' || rel[10] == '/'))
-                return true;
-        if (!self_len)
-                return false; /* guardian in the root cgroup: in no cgroup.kill's reach */
-        if (strncmp(self, rel, n) == 0 && (self[n] == '\0' || self[n] == '/'))
-                return true; /* rel is guardian's cgroup or an ancestor */
-        return strncmp(rel, self, self_len) == 0 && (rel[self_len] == '\0' || rel[self_len] == '/');
+        /* Guardian in the root cgroup is in no cgroup.kill's reach. */
+        return gd_cgroup_protected(d, rel) ||
+               (d->self_cgroup[1] && cg_rel_under(d->self_cgroup + 1, rel));
 }
 
 void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,

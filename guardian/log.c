@@ -377,6 +377,10 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
         return (int)l.len;
 }
 
+bool gd_log_enabled(gd_log_level level) {
+        return level <= log_max_level;
+}
+
 uint64_t gd_log_dropped_total(void) {
         return __atomic_load_n(&log_dropped_total, __ATOMIC_RELAXED);
 }
@@ -450,7 +454,7 @@ void gd_log(gd_log_level level, const char *fmt, ...) {
         struct timespec ts = {0, 0};
         va_list ap;
 
-        if (level > log_max_level)
+        if (!gd_log_enabled(level))
                 return;
         va_start(ap, fmt);
         int n = vsnprintf(msg, sizeof(msg), fmt, ap);

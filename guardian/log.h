@@ -73,6 +73,10 @@ int gd_log_lift(const char *msg);
 int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms,
                        const char *msg, bool msg_cut, char *buf, size_t size);
 
+/* Would a message at level be written? For arguments that cost work to
+ * build (the per-sample debug line). */
+bool gd_log_enabled(gd_log_level level);
+
 /* Log lines lost so far because stderr was full. Thread-safe. */
 uint64_t gd_log_dropped_total(void);
 

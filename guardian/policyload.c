@@ -27,6 +27,10 @@ const char *gd_policy_source_name(const gd_policy_source *src) {
         return src->file ? src->file : src->dir ? src->dir : "embedded default";
 }
 
+static void log_error_line(void *ctx, const char *line) {
+        gd_log(GD_LOG_ERR, "%s", line);
+}
+
 int gd_policy_load(const gd_policy_source *src, pol_policy **ret_policy) {
         pol_errors *errs = calloc(1, sizeof(*errs)); /* ~280 KiB: not on the stack */
         pol_policy *p = NULL;
@@ -43,17 +47,7 @@ int gd_policy_load(const gd_policy_source *src, pol_policy **ret_policy) {
         if (r < 0) {
                 /* Through the log (its format, its non-blocking stderr),
                  * in guardian check's FILE:LINE:COL form. */
-                for (size_t i = 0; i < errs->n; i++) {
-                        const pol_error *e = &errs->items[i];
-                        if (e->line > 0)
-                                gd_log(GD_LOG_ERR, "%s:%u:%u: %s", e->file, e->line, e->column,
-                                       e->message);
-                        else
-                                gd_log(GD_LOG_ERR, "%s: %s", e->file, e->message);
-                }
-                if (errs->dropped > 0)
-                        gd_log(GD_LOG_ERR, "... and %zu more problem%s", errs->dropped,
-                               errs->dropped == 1 ? "" : "s");
+                gd_check_each_error(errs, log_error_line, NULL);
                 if (errs->n == 0)
                         gd_log(GD_LOG_ERR, "cannot load the policy from %s: %s",
                                gd_policy_source_name(src), strerror(-r));

@@ -710,3 +710,15 @@ Test(cgroup_parse, is_gone) {
         cr_expect(!cg_is_gone(0));
 }
 
+
+Test(cgroup_parse, rel_under) {
+        cr_assert(cg_rel_under("a/b", "a/b"));
+        cr_assert(cg_rel_under("a/b/c", "a/b"));
+        cr_assert(cg_rel_under("init.scope", "init.scope"));
+        cr_assert(cg_rel_under("anything", "")); /* the root holds everything */
+        cr_assert(cg_rel_under("", ""));
+        cr_assert_not(cg_rel_under("a/bc", "a/b"));
+        cr_assert_not(cg_rel_under("a", "a/b"));
+        cr_assert_not(cg_rel_under("", "a"));
+        cr_assert_not(cg_rel_under("init.scoped", "init.scope"));
+}
