@@ -3,10 +3,12 @@
  * proc-root dirfd. See proc.h for the contracts. */
 #include "cgroup/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -182,13 +184,23 @@ int proc_parse_stat(const char *buf, size_t len, proc_stat *ret_stat) {
 }
 
 bool proc_is_kthread(const proc_stat *st) {
-        /* kthreadd (pid 2) spawns every kernel thread; checking the parent
-         * too covers a flags word we failed to read right. Only valid in the
-         * host's pid namespace, which is the one guardian reads. */
-        return (st->flags & PROC_PF_KTHREAD) || st->pid == 2 || st->ppid == 2;
+        /* The kernel's test (oom_unkillable_task) is PF_KTHREAD alone: a
+         * user-mode helper (a core-dump pipe handler) has parent 2 and is
+         * an ordinary, killable process. */
+        return (st->flags & PROC_PF_KTHREAD) != 0;
 }
 
-enum { ST_UID, ST_PTE, ST_SWAP, ST_ANON, ST_FILE, ST_SHMEM, ST_N };
+bool proc_is_dying(const proc_info *p) {
+        /* A leader-exited process is judged by the thread that holds its mm. */
+        unsigned flags = p->mm_tid ? p->mm_flags : p->stat.flags;
+        return p->mem.has_mm && ((flags & PROC_PF_EXITING) || p->mem.kill_pending);
+}
+
+/* ST_PTE..ST_SHMEM are task_mem()'s lines; the pending-signal masks follow. */
+enum { ST_UID, ST_PTE, ST_SWAP, ST_ANON, ST_FILE, ST_SHMEM, ST_SIGPND, ST_SHDPND, ST_N };
+#define ST_MEM_END ST_SIGPND
+/* SIGKILL's bit in the pending masks (signal n is bit n - 1). */
+#define SIGKILL_BIT (1ULL << (9 - 1))
 #define STATUS_KEY(s) { s, sizeof(s) - 1 }
 /* None is a prefix of another: a line has at most one key. */
 static const struct status_key {
@@ -198,13 +210,14 @@ static const struct status_key {
         [ST_UID] = STATUS_KEY("Uid:"),          [ST_PTE] = STATUS_KEY("VmPTE:"),
         [ST_SWAP] = STATUS_KEY("VmSwap:"),      [ST_ANON] = STATUS_KEY("RssAnon:"),
         [ST_FILE] = STATUS_KEY("RssFile:"),     [ST_SHMEM] = STATUS_KEY("RssShmem:"),
+        [ST_SIGPND] = STATUS_KEY("SigPnd:"),    [ST_SHDPND] = STATUS_KEY("ShdPnd:"),
 };
 
 /* The key line starts with (ST_*), or -1. The reader asks this of every
  * line of status (~55), so: the first byte turns most away, and the first
  * four bytes (one compare, inlined) all but the line that has the key. */
 static int status_key_of(const char *line, size_t len) {
-        if (len < 4 || (line[0] != 'U' && line[0] != 'V' && line[0] != 'R'))
+        if (len < 4 || (line[0] != 'U' && line[0] != 'V' && line[0] != 'R' && line[0] != 'S'))
                 return -1;
         for (int k = 0; k < ST_N; k++) {
                 const struct status_key *sk = &status_keys[k];
@@ -213,6 +226,26 @@ static int status_key_of(const char *line, size_t len) {
                         return k;
         }
         return -1;
+}
+
+/* "SigPnd:\t0000000000000100": a signal mask, 16 hex digits. */
+static int parse_mask_line(const char *p, const char *end, uint64_t *ret_mask) {
+        uint64_t v = 0;
+        int digits = 0;
+
+        if (p >= end || *p != '\t')
+                return -EBADMSG;
+        for (p++; p < end; p++, digits++) {
+                int d = *p >= '0' && *p <= '9' ? *p - '0'
+                        : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+                if (d < 0 || digits == 16)
+                        return -EBADMSG;
+                v = v << 4 | (uint64_t)d;
+        }
+        if (digits == 0)
+                return -EBADMSG;
+        *ret_mask = v;
+        return 0;
 }
 
 /* "Uid:\treal\teffective\tsaved\tfs": all four must be there. */
@@ -236,7 +269,7 @@ static int parse_uid_line(const char *p, const char *end, uid_t *ret_uid) {
 
 int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem *ret_mem) {
         line_iter it = { buf, buf + len };
-        uint64_t kb[ST_N] = {}, pages[ST_N] = {};
+        uint64_t kb[ST_N] = {}, pages[ST_N] = {}, pending = 0;
         bool seen[ST_N] = {};
         proc_mem m = {};
         const char *line;
@@ -261,7 +294,11 @@ int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem 
                 seen[k] = true;
                 if (k == ST_UID)
                         r = parse_uid_line(line + status_keys[k].len, end, &m.uid);
-                else {
+                else if (k >= ST_MEM_END) {
+                        uint64_t mask = 0;
+                        r = parse_mask_line(line + status_keys[k].len, end, &mask);
+                        pending |= mask;
+                } else {
                         r = parse_kb_value(line + status_keys[k].len, end, &kb[k]);
                         nmem++;
                 }
@@ -271,11 +308,12 @@ int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem 
         if (!seen[ST_UID])
                 return -EBADMSG;
         /* task_mem() prints all of these or, without an mm, none. */
-        if (nmem != 0 && nmem != ST_N - 1)
+        if (nmem != 0 && nmem != ST_MEM_END - 1)
                 return -EBADMSG;
+        m.kill_pending = (pending & SIGKILL_BIT) != 0;
 
         if (nmem > 0) {
-                for (int k = ST_PTE; k < ST_N; k++)
+                for (int k = ST_PTE; k < ST_MEM_END; k++)
                         if (kb_to_pages(kb[k], page_size, &pages[k]) < 0)
                                 return -EBADMSG;
                 if (__builtin_add_overflow(pages[ST_ANON], pages[ST_FILE], &m.rss_pages) ||
@@ -559,6 +597,69 @@ static int read_stat_at(int piddir, pid_t pid, proc_stat *ret_stat) {
         return 0;
 }
 
+/* Threads looked at for a leader-exited process's mm: threads that exited
+ * leave task/ at once, so the first live one is near the front; a process
+ * that hides its mm behind more than this is unreadable, not unkillable. */
+#define THREAD_SCAN_MAX 64
+
+/* For a process whose leader has no mm: the memory of the first thread
+ * under task/ that has one (every thread shares the one mm). Fills
+ * ret_info->mem, mm_tid and mm_flags when one is found; 0 also when none
+ * is (a process that is all gone: no mm, as for the kernel); -EBADMSG when
+ * THREAD_SCAN_MAX threads were looked at without an answer. */
+static int read_thread_mm(int piddir, uint64_t page_size, proc_info *ret_info) {
+        char buf[STATUS_BUF];
+        int taskfd = openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = 0, seen = 0;
+
+        /* No task/ (a reaped process's stale directory): no thread, no mm. */
+        if (taskfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        DIR *dir = fdopendir(taskfd);
+        if (!dir) {
+                close(taskfd);
+                return -errno;
+        }
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+                char *endp;
+                long tid = strtol(de->d_name, &endp, 10);
+                if (*endp || tid <= 0 || tid > INT_MAX || tid == ret_info->stat.pid)
+                        continue;
+                if (++seen > THREAD_SCAN_MAX) {
+                        r = -EBADMSG;
+                        break;
+                }
+                int tiddir = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tiddir < 0)
+                        continue; /* that thread exited since the listing */
+                proc_stat st;
+                proc_mem m;
+                size_t len = 0;
+                int q = read_stat_at(tiddir, (pid_t)tid, &st);
+                if (q == 0)
+                        q = read_status_lines(tiddir, buf, sizeof(buf), &len);
+                if (q == 0)
+                        q = proc_parse_status(buf, len, page_size, &m);
+                close(tiddir);
+                if (gone(q) == -ESRCH)
+                        continue;
+                if (q < 0) {
+                        r = q;
+                        break;
+                }
+                if (m.has_mm) {
+                        m.uid = ret_info->mem.uid;
+                        ret_info->mem = m;
+                        ret_info->mm_tid = (pid_t)tid;
+                        ret_info->mm_flags = st.flags;
+                        break;
+                }
+        }
+        closedir(dir);
+        return r;
+}
+
 int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_info) {
         char buf[STATUS_BUF];
         proc_info info = {};
@@ -581,6 +682,15 @@ int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_inf
         r = proc_parse_status(buf, len, page_size, &info.mem);
         if (r < 0)
                 goto out;
+        /* A leader that exited (pthread_exit in main) shows no mm while its
+         * other threads still hold one: the kernel finds it through them
+         * (find_lock_task_mm), and so must we. */
+        if (!info.mem.has_mm && !proc_is_kthread(&info.stat) &&
+            (info.stat.state == 'Z' || (info.stat.flags & PROC_PF_EXITING))) {
+                r = read_thread_mm(piddir, page_size, &info);
+                if (r < 0)
+                        goto out;
+        }
 
         r = read_pid_file(piddir, "oom_score_adj", buf, SMALL_BUF, &len);
         if (r < 0)

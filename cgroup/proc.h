@@ -41,6 +41,7 @@ typedef struct proc_mem {
         uint64_t pte_pages;  /* VmPTE == mm_pgtables_bytes() */
         uint64_t swap_pages; /* VmSwap == MM_SWAPENTS */
         uid_t uid;           /* real uid */
+        bool kill_pending;   /* SIGKILL in SigPnd or ShdPnd: on its way out */
 } proc_mem;
 
 /* Everything guardian knows about one process, read in one pass. */
@@ -50,6 +51,8 @@ typedef struct proc_info {
         int oom_score_adj;
         char cmdline[PROC_CMDLINE_MAX]; /* NULs turned into spaces, cut to fit */
         char exe[PROC_EXE_MAX];         /* /proc/PID/exe target, "" if unreadable */
+        pid_t mm_tid;                   /* leader exited: the thread mem was read from; else 0 */
+        unsigned mm_flags;              /* that thread's PF_* flags */
 } proc_info;
 
 /* Pure parsers. */
@@ -71,8 +74,14 @@ int proc_parse_cgroup(const char *buf, size_t len, char *ret_path, size_t size);
  * fails; an empty cmdline (kernel threads, zombies) gives "". */
 void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size);
 
-/* Is this a kernel thread (PF_KTHREAD, or a child of kthreadd, pid 2)? */
+/* Is this a kernel thread (PF_KTHREAD, the kernel's own test)? */
 bool proc_is_kthread(const proc_stat *st);
+
+/* Is the process on its way out with its memory still held: exiting
+ * (PF_EXITING) or with a SIGKILL pending, and an mm? The kernel's OOM
+ * killer waits for such a task rather than pick another (oom_evaluate_task
+ * aborts on an OOM victim that still has its mm). */
+bool proc_is_dying(const proc_info *p);
 
 /* Readers relative to a proc-root fd. */
 

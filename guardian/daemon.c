@@ -116,7 +116,9 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                 gd_kill_cgroup(d, c, &dec, s.current, now);
                 return;
         }
-        if (!gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now) || d->dry_run)
+        gd_kill_result k = gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now);
+        /* Waiting records nothing: the next sample decides afresh. */
+        if (k == GD_KILL_FAILED || (k == GD_KILL_STARTED && d->dry_run))
                 gd_decide_record(&t, &c->state, d->dry_run, now);
 }
 
@@ -230,9 +232,10 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                 gd_decide_record(&t, &d->host_state, true, now);
                 return;
         }
-        bool ok = gd_kill_worst(d, NULL, rel, &dec, now - dec.sustained_ms, memory_before, now);
-        if (!ok || d->dry_run)
-                gd_decide_record(&t, &d->host_state, ok, now);
+        gd_kill_result k = gd_kill_worst(d, NULL, rel, &dec, now - dec.sustained_ms,
+                                         memory_before, now);
+        if (k == GD_KILL_FAILED || (k == GD_KILL_STARTED && d->dry_run))
+                gd_decide_record(&t, &d->host_state, k == GD_KILL_STARTED, now);
 }
 
 /* The policy's settings: dry_run adds to --dry-run, poll_interval sets the

@@ -91,10 +91,19 @@ void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds
  * processes are never victims. */
 bool gd_cgroup_protected(const daemon_ctx *d, const char *rel);
 
+/* What gd_kill_worst() did. */
+typedef enum gd_kill_result {
+        GD_KILL_FAILED,  /* no kill: nothing choosable, an unreadable candidate, an error */
+        GD_KILL_STARTED, /* a kill (or a dry-run "would kill") happened */
+        GD_KILL_WAITING, /* no kill: a process is already dying with its memory, or the
+                          * trouble went away since the decision; look again later */
+} gd_kill_result;
+
 /* Kill the worst process of rel's subtree as the policy ranks it. c is the
- * watched cgroup that triggered (NULL for host-wide pressure). Returns true
- * when a kill (or a dry-run "would kill") happened. */
-bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
+ * watched cgroup that triggered (NULL for host-wide pressure). Kills only
+ * on a complete candidate set, never while a process of the subtree is
+ * still dying with its memory, and not when the decision no longer holds. */
+gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
                    uint64_t trigger_ms, uint64_t memory_before, uint64_t now);
 
 /* Kill a whole cgroup (memory.oom.group, or the workload's action). */

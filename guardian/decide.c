@@ -304,6 +304,16 @@ static uint64_t backoff(const gd_thresholds *t, unsigned failures) {
         return t->backoff_ms << shift;
 }
 
+bool gd_decide_still_holds(const gd_decision *d, uint64_t current, uint64_t max) {
+        if (d->trigger != GD_TRIGGER_LIMIT && d->trigger != GD_TRIGGER_NEAR_LIMIT)
+                return true;
+        if (current == UINT64_MAX || max == CG_UNLIMITED || max == 0)
+                return true;
+        /* memory.current bounds the unreclaimable part the limit trigger
+         * measures: below the threshold, neither trigger would fire now. */
+        return ratio(current, max) >= d->threshold;
+}
+
 void gd_decide_record(const gd_thresholds *t, gd_cgroup_state *state, bool success,
                       uint64_t now_ms) {
         state->last_action_ms = now_ms;

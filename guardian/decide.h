@@ -116,6 +116,14 @@ typedef struct gd_decision {
 gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_sample *sample,
                       uint64_t now_ms);
 
+/* Right before a kill, does the decision still hold? current is the
+ * cgroup's memory.current read after the decision, max its memory.max. A
+ * limit or near-limit decision whose usage has fallen below its threshold
+ * (the kernel's own victim freed its memory meanwhile) no longer holds;
+ * other triggers are sustained conditions and hold. Returns true when
+ * current is unknown (UINT64_MAX) or max is unlimited. Pure. */
+bool gd_decide_still_holds(const gd_decision *d, uint64_t current, uint64_t max);
+
 /* Tell the state what came of an action taken at now_ms: success starts the
  * cooldown and resets the back-off; failure starts the next back-off
  * (backoff_ms * 2^(failures-1), capped at backoff_max_ms). Pure. */

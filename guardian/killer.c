@@ -207,11 +207,53 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
         return any;
 }
 
-bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
-                   uint64_t trigger_ms, uint64_t memory_before, uint64_t now) {
+/* The wait for a dying process is logged once per process, not per tick. */
+static pid_t last_wait_logged;
+
+/* Before any ranking: is the snapshot complete, is nothing already dying,
+ * does the decision still hold? GD_KILL_STARTED means "go on". */
+static gd_kill_result kill_preconditions(const gd_watched *c, const char *rel,
+                                         const gd_decision *dec, const gd_snapshot *snap) {
+        char cgq[PATH_MAX];
+        size_t dying;
+
+        if (snap->n_unreadable) {
+                gd_log(GD_LOG_WARNING, "not killing in cgroup=%s: %zu candidates could not be "
+                                       "read (%s); a kill is made on a complete set only, "
+                                       "leaving it to the kernel",
+                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), snap->n_unreadable,
+                       strerror(-snap->first_unreadable_error));
+                return GD_KILL_FAILED;
+        }
+        if (gd_verdict_dying(snap, &dying)) {
+                const proc_info *p = &snap->procs[dying].info;
+                if (p->stat.pid != last_wait_logged) {
+                        char comm[PROC_COMM_MAX * 4 + 3];
+                        last_wait_logged = p->stat.pid;
+                        gd_log(GD_LOG_NOTICE, "cgroup=%s: pid=%d comm=%s is already exiting with "
+                                              "%" PRIu64 " pages; waiting for its memory, no "
+                                              "second kill",
+                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
+                               gd_log_value(p->stat.comm, comm, sizeof(comm)), p->mem.rss_pages);
+                }
+                return GD_KILL_WAITING;
+        }
+        uint64_t current = snap->n_cgroups ? snap->cgroup_currents[0] : UINT64_MAX;
+        if (c && !gd_decide_still_holds(dec, current, c->max)) {
+                gd_log(GD_LOG_INFO, "cgroup=%s: memory.current fell to %" PRIu64 " since the "
+                                    "decision; no kill",
+                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), current);
+                return GD_KILL_WAITING;
+        }
+        return GD_KILL_STARTED;
+}
+
+gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
+                             const gd_decision *dec, uint64_t trigger_ms,
+                             uint64_t memory_before, uint64_t now) {
         gd_snapshot snap;
         size_t choosable = 0;
-        bool done = false;
+        gd_kill_result done = GD_KILL_FAILED;
         gd_verdict *verdicts = NULL;
 
         int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
@@ -220,8 +262,12 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
                 if (!cg_is_gone(r))
                         gd_log(GD_LOG_ERR, "cannot read cgroup %s to pick a victim: %s, ignoring",
                                *rel ? rel : "/", strerror(-r));
-                return false;
+                return GD_KILL_FAILED;
         }
+        done = kill_preconditions(c, rel, dec, &snap);
+        if (done != GD_KILL_STARTED)
+                goto out;
+        done = GD_KILL_FAILED;
         verdicts = gd_verdict_rank(&snap, d->policy, &choosable);
         const gd_verdict *victim = NULL;
         for (size_t i = 0; verdicts && i < choosable; i++) {
@@ -281,7 +327,7 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
                 fill_record(&rec, p, "would-kill", "dry-run", d->host.page_size);
                 audit_write(d, &rec);
                 log_kill("would kill", p, "dry-run");
-                done = true;
+                done = GD_KILL_STARTED;
                 goto out;
         }
 
@@ -323,7 +369,7 @@ bool gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decis
         p->used = true;
         if (c)
                 c->kill_pending = true;
-        done = true;
+        done = GD_KILL_STARTED;
 out:
         free(verdicts);
         gd_snapshot_free(&snap);
@@ -368,7 +414,8 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                 gd_log(GD_LOG_WARNING, "not killing cgroup=%s whole: guardian or init.scope is "
                                        "in it; its worst other process instead",
                        gd_log_value(c->rel, cgq, sizeof(cgq)));
-                if (!gd_kill_worst(d, c, c->rel, dec, now, memory_before, now) || d->dry_run) {
+                gd_kill_result k = gd_kill_worst(d, c, c->rel, dec, now, memory_before, now);
+                if ((k == GD_KILL_FAILED) || (k == GD_KILL_STARTED && d->dry_run)) {
                         gd_thresholds_for(d, w, &t);
                         gd_decide_record(&t, &c->state, d->dry_run, now);
                 }

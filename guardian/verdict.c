@@ -29,7 +29,10 @@ static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy
         v->killable = gd_badness(&c, snap->totalpages, &points);
         v->kernel_points = v->killable ? points : 0;
         v->points = v->kernel_points;
-        if (!policy || c.kthread || !c.has_mm || c.pid == 1)
+        /* What the kernel would never kill (pid 1, a kernel thread, no mm,
+         * oom_score_adj -1000, whoever wrote it) guardian never kills
+         * either: no policy makes it choosable. */
+        if (!policy || !v->killable)
                 return;
 
         pol_subject subject = {
@@ -51,7 +54,10 @@ static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy
          * trusted. */
         if (w->protect.has_oom_score_adj && c.oom_score_adj == w->protect.oom_score_adj)
                 c.oom_score_adj = 0;
-        if (!w->trust_oom_score_adj)
+        /* Only the push upwards is untrusted: a job cannot lower its own
+         * oom_score_adj below what it was given without CAP_SYS_RESOURCE,
+         * so a negative value came from whoever started it. */
+        if (!w->trust_oom_score_adj && c.oom_score_adj > 0)
                 c.oom_score_adj = 0;
         v->killable = gd_badness(&c, snap->totalpages, &points);
         v->points = v->killable ? points : 0;
@@ -90,4 +96,13 @@ gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
         qsort(v, snap->n_procs, sizeof(*v), compare_verdicts);
         *ret_choosable = choosable;
         return v;
+}
+
+bool gd_verdict_dying(const gd_snapshot *snap, size_t *ret_proc) {
+        for (size_t i = 0; i < snap->n_procs; i++)
+                if (proc_is_dying(&snap->procs[i].info)) {
+                        *ret_proc = i;
+                        return true;
+                }
+        return false;
 }

@@ -8,10 +8,13 @@
  *   protect: avoid  positive points are divided by GD_AVOID_DIVISOR (same
  *                   forfeit rule);
  *   score_adj       added like oom_score_adj: score_adj * (totalpages / 1000);
- *   trust_oom_score_adj: false   the oom_score_adj the workload set on
- *                   itself counts as 0, whichever its sign (clamping the
- *                   positive ones the issue asked for, and the negative ones
- *                   a job would use to hide). */
+ *   trust_oom_score_adj: false   a positive oom_score_adj the workload
+ *                   carries counts as 0 in guardian's ranking; a negative
+ *                   one still counts (a job cannot lower its own without
+ *                   CAP_SYS_RESOURCE).
+ *   oom_score_adj -1000, pid 1, kernel threads and processes without an mm
+ *                   are never choosable, whatever the policy: guardian never
+ *                   kills what the kernel itself never would. */
 #pragma once
 
 #include <stdbool.h>
@@ -46,3 +49,10 @@ typedef struct gd_verdict {
  * or an empty snapshot. */
 gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
                             size_t *ret_choosable);
+
+/* The first process of snap that is already on its way out with its
+ * memory (proc_is_dying: exiting, or SIGKILL pending, and an mm still),
+ * as the kernel's OOM killer checks before it picks anyone: it waits for
+ * that memory rather than take a second victim. Returns true and its index
+ * into snap->procs in *ret_proc, false when there is none. Pure. */
+bool gd_verdict_dying(const gd_snapshot *snap, size_t *ret_proc);

@@ -1,6 +1,7 @@
 /* memeater: a process of a chosen size for the VM tests.
  *
  *   memeater [--cgroup DIR] [--adj N] [--mb N] [--until-oom-kill] [--grow-ms N]
+ *            [--grow-fast] [--leader-exit]
  *
  * Joins DIR (writes its pid to DIR/cgroup.procs) and sets oom_score_adj
  * before it allocates anything, so it is born where and how the test wants
@@ -10,10 +11,16 @@
  * --until-oom-kill: afterwards keep allocating 1 MiB at a time until
  * DIR/memory.events reports a new oom_kill, then sleep: one allocator
  * pushes the cgroup into exactly one memcg OOM without changing its limit.
- * --grow-ms N: afterwards allocate 1 MiB every N ms, for ever (a leak). */
+ * --grow-ms N: afterwards allocate 1 MiB every N ms, for ever (a leak).
+ * --grow-fast: afterwards allocate as fast as it can, for ever (a memset
+ * loop with no pause: faster than anyone can sample).
+ * --leader-exit: the memory is touched and held by a second thread, and
+ * the main thread calls pthread_exit(): /proc/PID/status then shows no
+ * memory, while the kernel still finds it through the other thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +71,27 @@ static long read_oom_kill(const char *events_path) {
         return p ? strtol(p + 10, NULL, 10) : -1;
 }
 
+static size_t opt_mb;
+static long opt_grow_ms;
+static int opt_grow_fast;
+
+static void *eat(void *arg) {
+        (void)arg;
+        touch_mib(opt_mb);
+        printf("ready %d\n", (int)getpid());
+        fflush(stdout);
+        while (opt_grow_fast)
+                touch_mib(1);
+        while (opt_grow_ms > 0) {
+                struct timespec ts = {opt_grow_ms / 1000, (opt_grow_ms % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
+                touch_mib(1);
+        }
+        for (;;)
+                pause();
+        return NULL;
+}
+
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"cgroup", required_argument, NULL, 'c'},
@@ -71,12 +99,14 @@ int main(int argc, char **argv) {
                 {"mb", required_argument, NULL, 'm'},
                 {"until-oom-kill", no_argument, NULL, 'u'},
                 {"grow-ms", required_argument, NULL, 'g'},
+                {"grow-fast", no_argument, NULL, 'f'},
+                {"leader-exit", no_argument, NULL, 'l'},
                 {0},
         };
         const char *cgroup = NULL, *adj = NULL;
         size_t mb = 0;
         long grow_ms = 0;
-        int until_oom = 0, opt;
+        int until_oom = 0, leader_exit = 0, opt;
         char path[4096], buf[32];
 
         while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -86,6 +116,8 @@ int main(int argc, char **argv) {
                 case 'm': mb = strtoul(optarg, NULL, 10); break;
                 case 'u': until_oom = 1; break;
                 case 'g': grow_ms = strtol(optarg, NULL, 10); break;
+                case 'f': opt_grow_fast = 1; break;
+                case 'l': leader_exit = 1; break;
                 default: return 2;
                 }
         }
@@ -101,6 +133,18 @@ int main(int argc, char **argv) {
         if (adj)
                 write_file("/proc/self/oom_score_adj", adj);
 
+        if (leader_exit || opt_grow_fast) {
+                pthread_t t;
+                opt_mb = mb;
+                opt_grow_ms = grow_ms;
+                if (!leader_exit) {
+                        eat(NULL);
+                        return 0;
+                }
+                if (pthread_create(&t, NULL, eat, NULL) != 0)
+                        die("pthread_create");
+                pthread_exit(NULL);
+        }
         touch_mib(mb);
         printf("ready %d\n", (int)getpid());
         fflush(stdout);

@@ -468,3 +468,31 @@ Test(decide_blame, blame_saturates) {
         /* over + growth would wrap for the second one; saturated it wins. */
         cr_assert_eq(gd_blame_pick(c, 2), 1);
 }
+
+/* Right before a kill: the kernel's own victim may have given the memory
+ * back since the sample the decision was made on. */
+TestSuite(decide_still_holds);
+
+Test(decide_still_holds, limit_and_near_limit_recheck_usage) {
+        gd_decision near = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_NEAR_LIMIT,
+                            .threshold = 0.95};
+        gd_decision limit = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_LIMIT,
+                             .threshold = 0.90};
+        uint64_t max = 256ULL << 20;
+
+        cr_assert(gd_decide_still_holds(&near, max / 100 * 96, max));
+        cr_assert_not(gd_decide_still_holds(&near, max / 100 * 94, max));
+        cr_assert(gd_decide_still_holds(&limit, max / 100 * 91, max));
+        cr_assert_not(gd_decide_still_holds(&limit, max / 2, max), "the victim freed its memory");
+        cr_assert(gd_decide_still_holds(&limit, UINT64_MAX, max), "unknown: the decision stands");
+        cr_assert(gd_decide_still_holds(&limit, max / 2, CG_UNLIMITED));
+}
+
+Test(decide_still_holds, sustained_triggers_hold) {
+        gd_decision high = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_HIGH,
+                            .threshold = 0.5};
+        gd_decision psi = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_PRESSURE,
+                           .threshold = 0.5};
+        cr_assert(gd_decide_still_holds(&high, 1, 1ULL << 30));
+        cr_assert(gd_decide_still_holds(&psi, 1, 1ULL << 30));
+}

@@ -192,9 +192,9 @@ struct kthread_case {
 ParameterizedTestParameters(proc_parse, is_kthread) {
         static struct kthread_case cases[] = {
                 { 2, 0, 0x00208040, true },  /* kthreadd */
-                { 2, 0, 0, true },           /* kthreadd without flags */
                 { 15, 2, 0x04208060, true }, /* a kworker */
-                { 15, 2, 0, true },          /* child of kthreadd */
+                { 15, 2, 0x00400100, false },/* a usermode helper: parent 2, no PF_KTHREAD */
+                { 2, 0, 0, false },          /* pid 2 of a container's pid namespace */
                 { 99, 1, PROC_PF_KTHREAD, true },
                 { 1, 0, 0x00400100, false }, /* init */
                 { 7643, 7640, 4194304, false },

@@ -483,3 +483,80 @@ Test(proc_read, real_host_memory) {
         cr_assert_eq(sw, atoi(slurp("/proc/sys/vm/swappiness", NULL)));
         close(fd);
 }
+
+/* ==== a leader that exited while its threads hold the mm ================= */
+
+static const char status_no_mm[] =
+        "Name:\tleader\nState:\tZ (zombie)\nPid:\t300\nUid:\t0\t0\t0\t0\nThreads:\t2\n"
+        "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n";
+
+static void put_thread(int pid, int tid, const char *status) {
+        char path[64], line[512];
+        int n = make_stat(line, sizeof(line), tid, "worker", 'S');
+
+        snprintf(path, sizeof(path), "%d/task/%d/stat", pid, tid);
+        put(path, line, (size_t)n);
+        snprintf(path, sizeof(path), "%d/task/%d/status", pid, tid);
+        puts_(path, status);
+}
+
+Test(proc_read, leader_exited_memory_found_through_a_thread) {
+        proc_info info;
+
+        put_process(300, "leader", 'Z', status_no_mm, "0\n", CL(""));
+        put_thread(300, 300, status_no_mm);
+        put_thread(300, 301, status_mm);
+        cr_assert_eq(proc_read_info(procfd, 300, PAGE, &info), 0);
+        cr_assert(info.mem.has_mm, "find_lock_task_mm() finds the thread's mm");
+        cr_assert_eq(info.mm_tid, 301);
+        cr_assert_eq(info.mem.rss_pages, (1000000 + 48576) / 4);
+        cr_assert_eq(info.mem.uid, 0, "the uid is the process's");
+        cr_assert_not(proc_is_dying(&info), "the leader's exit is not the process's");
+}
+
+Test(proc_read, all_threads_gone_is_no_mm) {
+        proc_info info;
+
+        put_process(300, "leader", 'Z', status_no_mm, "0\n", CL(""));
+        put_thread(300, 300, status_no_mm);
+        cr_assert_eq(proc_read_info(procfd, 300, PAGE, &info), 0);
+        cr_assert_not(info.mem.has_mm);
+        cr_assert_eq(info.mm_tid, 0);
+}
+
+Test(proc_read, a_hidden_mm_is_unreadable_not_unkillable) {
+        proc_info info;
+
+        put_process(300, "leader", 'Z', status_no_mm, "0\n", CL(""));
+        for (int tid = 1000; tid < 1100; tid++)
+                put_thread(300, tid, status_no_mm);
+        cr_assert_eq(proc_read_info(procfd, 300, PAGE, &info), -EBADMSG);
+}
+
+Test(proc_read, sigkill_pending_is_dying) {
+        proc_info info;
+        char status[1024];
+
+        snprintf(status, sizeof(status), "%sSigPnd:\t0000000000000100\nShdPnd:\t0000000000000000\n",
+                 status_mm);
+        put_process(100, "mysqld", 'S', status, "0\n", CL("mysqld\0"));
+        cr_assert_eq(proc_read_info(procfd, 100, PAGE, &info), 0);
+        cr_assert(info.mem.kill_pending);
+        cr_assert(proc_is_dying(&info));
+
+        snprintf(status, sizeof(status), "%sSigPnd:\t0000000000000000\nShdPnd:\t0000000000004100\n",
+                 status_mm);
+        put_process(101, "mysqld", 'S', status, "0\n", CL("mysqld\0"));
+        cr_assert_eq(proc_read_info(procfd, 101, PAGE, &info), 0);
+        cr_assert(proc_is_dying(&info), "a group-wide SIGKILL");
+
+        snprintf(status, sizeof(status), "%sSigPnd:\t0000000000004000\nShdPnd:\t0000000000000002\n",
+                 status_mm);
+        put_process(102, "mysqld", 'S', status, "0\n", CL("mysqld\0"));
+        cr_assert_eq(proc_read_info(procfd, 102, PAGE, &info), 0);
+        cr_assert_not(proc_is_dying(&info), "SIGTERM and SIGINT pending are not a death");
+
+        snprintf(status, sizeof(status), "%sSigPnd:\t00000000000001zz\n", status_mm);
+        put_process(103, "mysqld", 'S', status, "0\n", CL("mysqld\0"));
+        cr_assert_eq(proc_read_info(procfd, 103, PAGE, &info), -EBADMSG);
+}

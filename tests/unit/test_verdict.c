@@ -133,19 +133,19 @@ Test(verdict, avoid_divides_and_score_adj_adds) {
 Test(verdict, untrusted_adj_and_the_policys_own_adj) {
         pol_workload w[2] = {workload("mysql", mysqld_patterns, NULL),
                              workload("batch", NULL, batch_patterns)};
-        /* The policy made mysqld -1000 for the kernel; guardian still sees
+        /* The policy made mysqld -900 for the kernel; guardian still sees
          * it (as "avoid"), and the batch job's own +1000 is not trusted. */
         w[0].protect.has_oom_score_adj = true;
-        w[0].protect.oom_score_adj = -1000;
+        w[0].protect.oom_score_adj = -900;
         w[0].protect.mode = POL_PROTECT_AVOID;
         w[1].trust_oom_score_adj = false;
-        procs[0].info.oom_score_adj = -1000;
+        procs[0].info.oom_score_adj = -900;
         procs[2].info.oom_score_adj = 1000;
         pol_policy p = policy_of(w, 2);
         size_t choosable = 0;
 
         gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
-        cr_assert_eq(choosable, 3, "-1000 written by the policy does not hide it from guardian");
+        cr_assert_eq(choosable, 3, "-900 written by the policy does not hide it from guardian");
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
         cr_assert_eq(procs[v[1].proc].info.stat.pid, 100);
         cr_assert_eq(v[1].points, 3000);
@@ -153,15 +153,52 @@ Test(verdict, untrusted_adj_and_the_policys_own_adj) {
         cr_assert_eq(v[2].points, 1000, "its own +1000 is ignored");
         cr_assert_eq(v[2].kernel_points, 1000 + 1000 * 65, "the kernel still counts it");
         free(v);
+}
 
-        /* Hiding does not work either: -1000 set by the job itself. */
-        procs[1].info.oom_score_adj = -1000;
+/* guardian never kills what the kernel never would: -1000 holds whoever
+ * wrote it (the policy, or the job's launcher) and whatever the trust. */
+Test(verdict, minus_1000_always_holds) {
+        pol_workload w[2] = {workload("mysql", mysqld_patterns, NULL),
+                             workload("batch", NULL, batch_patterns)};
+        w[0].protect.has_oom_score_adj = true;
+        w[0].protect.oom_score_adj = -1000;
+        w[0].protect.mode = POL_PROTECT_AVOID;
+        w[0].protect.budget = 1; /* over budget: protection forfeited, -1000 still holds */
+        w[1].trust_oom_score_adj = false;
+        w[1].score_adj = 1000;
+        w[1].has_score_adj = true;
         w[1].match.cgroup = (pol_patterns){batch_patterns, 1};
-        v = gd_verdict_rank(&snap, &p, &choosable);
+        procs[0].info.oom_score_adj = -1000;
+        procs[1].info.oom_score_adj = -1000;
+        uint64_t currents[2] = {1ULL << 30, 0};
+        snap.cgroup_currents = currents;
+        pol_policy p = policy_of(w, 2);
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
+        cr_assert_eq(choosable, 1, "only pid 201 is left");
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 201);
+        for (size_t i = 1; i < 3; i++) {
+                cr_assert_not(v[i].killable, "pid %d", (int)procs[v[i].proc].info.stat.pid);
+                cr_assert_eq(v[i].points, 0);
+        }
+        free(v);
+}
+
+/* A negative oom_score_adj still counts when the workload is not trusted:
+ * only the push upwards is clamped. */
+Test(verdict, untrusted_negative_adj_still_counts) {
+        pol_workload w[1] = {workload("batch", NULL, batch_patterns)};
+        w[0].trust_oom_score_adj = false;
+        procs[2].info.oom_score_adj = -500;
+        pol_policy p = policy_of(w, 1);
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
         cr_assert_eq(choosable, 3);
-        cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
-        cr_assert_eq(v[0].points, 20000);
-        cr_assert_eq(v[0].kernel_points, 0, "unkillable for the kernel");
+        for (size_t i = 0; i < 3; i++)
+                if (procs[v[i].proc].info.stat.pid == 201)
+                        cr_assert_eq(v[i].points, 1000 - 500 * 65);
         free(v);
 }
 
@@ -175,4 +212,35 @@ Test(verdict, kernel_threads_and_init_are_never_choosable) {
         cr_assert_not(v[1].killable);
         cr_assert_not(v[2].killable);
         free(v);
+}
+
+/* A process already on its way out with its memory: wait, as the kernel's
+ * OOM killer does, rather than take a second victim. */
+Test(verdict, a_dying_process_means_wait) {
+        size_t i = 99;
+
+        cr_assert_not(gd_verdict_dying(&snap, &i));
+        cr_assert_eq(i, 99, "untouched when there is none");
+
+        procs[1].info.mem.kill_pending = true;
+        cr_assert(gd_verdict_dying(&snap, &i));
+        cr_assert_eq(i, 1);
+
+        procs[1].info.mem.kill_pending = false;
+        procs[2].info.stat.flags = PROC_PF_EXITING;
+        cr_assert(gd_verdict_dying(&snap, &i));
+        cr_assert_eq(i, 2);
+
+        /* Its memory already returned (exit_mm done): nothing to wait for. */
+        procs[2].info.mem.has_mm = false;
+        cr_assert_not(gd_verdict_dying(&snap, &i));
+
+        /* A leader that exited is not a process that exits: its thread's
+         * flags decide. */
+        procs[2].info.mem.has_mm = true;
+        procs[2].info.mm_tid = 202;
+        procs[2].info.mm_flags = 0;
+        cr_assert_not(gd_verdict_dying(&snap, &i));
+        procs[2].info.mm_flags = PROC_PF_EXITING;
+        cr_assert(gd_verdict_dying(&snap, &i));
 }

@@ -25,9 +25,14 @@ def read(path):
         return f.read()
 
 
-def start_eater(cgroup, mb=0, adj=None, until_oom_kill=False, grow_ms=0, timeout=60):
+def start_eater(cgroup, mb=0, adj=None, until_oom_kill=False, grow_ms=0, timeout=60,
+                grow_fast=False, leader_exit=False):
     """Start a memeater inside cgroup and wait until it has its memory."""
     args = [MEMEATER, "--cgroup", cgroup, "--mb", str(mb)]
+    if grow_fast:
+        args.append("--grow-fast")
+    if leader_exit:
+        args.append("--leader-exit")
     if adj is not None:
         args += ["--adj", str(adj)]
     if until_oom_kill:
