@@ -193,7 +193,12 @@ bool proc_is_kthread(const proc_stat *st) {
 bool proc_is_dying(const proc_info *p) {
         /* A leader-exited process is judged by the thread that holds its mm. */
         unsigned flags = p->mm_tid ? p->mm_flags : p->stat.flags;
-        return p->mem.has_mm && ((flags & PROC_PF_EXITING) || p->mem.kill_pending);
+        if (!(flags & PROC_PF_EXITING) && !p->mem.kill_pending)
+                return false;
+        /* exit_mm() detaches the mm before exit_mmap() frees it: an exiting
+         * task without one is still giving memory back until it is a
+         * zombie. */
+        return p->mem.has_mm || (p->stat.state != 'Z' && p->stat.state != 'X');
 }
 
 /* ST_PTE..ST_SHMEM are task_mem()'s lines; the pending-signal masks follow. */

@@ -77,10 +77,11 @@ void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size);
 /* Is this a kernel thread (PF_KTHREAD, the kernel's own test)? */
 bool proc_is_kthread(const proc_stat *st);
 
-/* Is the process on its way out with its memory still held: exiting
- * (PF_EXITING) or with a SIGKILL pending, and an mm? The kernel's OOM
- * killer waits for such a task rather than pick another (oom_evaluate_task
- * aborts on an OOM victim that still has its mm). */
+/* Is the process on its way out and still giving memory back: exiting
+ * (PF_EXITING) or with a SIGKILL pending, and an mm, or no zombie yet
+ * (its mm detached, being freed)? The kernel's OOM killer waits for such
+ * a task rather than pick another (oom_evaluate_task aborts on an OOM
+ * victim whose memory is not yet reaped). */
 bool proc_is_dying(const proc_info *p);
 
 /* Readers relative to a proc-root fd. */

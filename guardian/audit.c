@@ -29,6 +29,9 @@ struct gd_audit {
 /* The shortest literal a cut string can become: "..." with its quotes. */
 #define CUT_MIN (CUT_MARK_LEN + 2)
 #define NO_CUT SIZE_MAX
+/* A string cut for room that a later one needed is given back whole when
+ * it is at most this long: cheap, and what identifies the kill. */
+#define CUT_RESTORE_MAX 256
 
 /* mkdir of path's parent, 0700. One level only: the parent of that must
  * exist (/var/log, /var/lib, a mounted volume). An existing directory is
@@ -166,7 +169,7 @@ static void out_key(audit_out *o, const char *key) {
 /* A string as a JSON literal of at most budget bytes (NO_CUT: whole or
  * not at all), NULL as null. Returns the literal's length, for the cut
  * arithmetic in gd_audit_format. */
-static size_t out_string(audit_out *o, const char *s, size_t budget) {
+static size_t out_string_cut(audit_out *o, const char *s, size_t budget, bool *ret_cut) {
         size_t room = o->size - o->len, start = o->len, limit;
         int r;
 
@@ -192,7 +195,13 @@ static size_t out_string(audit_out *o, const char *s, size_t budget) {
         (void)gd_json_escape(o->buf + o->len, budget + 1 - CUT_MARK_LEN, s);
         o->len += strlen(o->buf + o->len) - 1; /* drop the closing quote */
         out_str(o, CUT_MARK "\"");
+        if (ret_cut)
+                *ret_cut = true;
         return o->len - start;
+}
+
+static size_t out_string(audit_out *o, const char *s, size_t budget) {
+        return out_string_cut(o, s, budget, NULL);
 }
 
 static void out_u64(audit_out *o, uint64_t v) {
@@ -248,23 +257,30 @@ static void out_time(audit_out *o, int64_t unix_ms) {
         out_fmt(o, "\"%s\"", text);
 }
 
-/* The whole record, with cmdline and reason cut to at most the given
- * literal lengths. *ret_cmd_len and *ret_reason_len get the lengths they
- * took. Returns the length or -ENOBUFS. */
-static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
-                             size_t cmd_budget, size_t reason_budget, size_t *ret_cmd_len,
-                             size_t *ret_reason_len) {
-        audit_out o = {.buf = buf, .size = size};
-        bool proc = rec->pid > 0;
+/* The strings that may be cut, in the order they are: the command line is
+ * the least needed (pid, comm and start time identify the process), the
+ * cgroup the most (a record must say where it killed). */
+enum { CUT_CMDLINE, CUT_REASON, CUT_CGROUP, CUT_N };
+static const char *const cut_names[CUT_N] = {"cmdline", "reason", "cgroup"};
 
-        *ret_cmd_len = *ret_reason_len = 0;
+/* The whole record, with the cuttable strings cut to at most budget[k]
+ * bytes of literal; ret_len[k] gets the length each took. A cut string
+ * ends in CUT_MARK and is named in "truncated". Returns the length or
+ * -ENOBUFS. */
+static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
+                             const size_t budget[CUT_N], size_t ret_len[CUT_N]) {
+        audit_out o = {.buf = buf, .size = size};
+        bool proc = rec->pid > 0, cut[CUT_N] = {false};
+
+        for (int k = 0; k < CUT_N; k++)
+                ret_len[k] = 0;
         out_str(&o, "{");
         out_key(&o, "time");
         out_time(&o, rec->time_unix_ms);
         out_key(&o, "event");
         out_string(&o, rec->event, NO_CUT);
         out_key(&o, "cgroup");
-        out_string(&o, rec->cgroup, NO_CUT);
+        ret_len[CUT_CGROUP] = out_string_cut(&o, rec->cgroup, budget[CUT_CGROUP], &cut[CUT_CGROUP]);
         out_key(&o, "workload");
         out_string(&o, rec->workload, NO_CUT);
         out_key(&o, "trigger");
@@ -276,7 +292,7 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         out_key(&o, "sustained_ms");
         out_u64(&o, rec->sustained_ms);
         out_key(&o, "reason");
-        *ret_reason_len = out_string(&o, rec->reason, reason_budget);
+        ret_len[CUT_REASON] = out_string_cut(&o, rec->reason, budget[CUT_REASON], &cut[CUT_REASON]);
 
         /* A whole-cgroup kill has no process: its fields are null rather
          * than absent, so every line has the same keys. */
@@ -288,7 +304,8 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         out_key(&o, "comm");
         out_string(&o, proc ? rec->comm : NULL, NO_CUT);
         out_key(&o, "cmdline");
-        *ret_cmd_len = out_string(&o, proc ? rec->cmdline : NULL, cmd_budget);
+        ret_len[CUT_CMDLINE] = out_string_cut(&o, proc ? rec->cmdline : NULL,
+                                              budget[CUT_CMDLINE], &cut[CUT_CMDLINE]);
         if (proc) {
                 out_key(&o, "uid");
                 out_u64(&o, rec->uid);
@@ -336,7 +353,18 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
                 out_i64(&o, rec->trigger_to_death_ms);
         out_key(&o, "result");
         out_string(&o, rec->result, NO_CUT);
-        out_str(&o, "}\n");
+        /* Always there, so every line has the same keys; "..." at the end
+         * of a string alone could be the string's own. null, or the cut
+         * keys: "cmdline,cgroup". */
+        out_key(&o, "truncated");
+        bool any = false;
+        for (int k = 0; k < CUT_N; k++)
+                if (cut[k]) {
+                        out_str(&o, any ? "," : "\"");
+                        out_str(&o, cut_names[k]);
+                        any = true;
+                }
+        out_str(&o, any ? "\"}\n" : "null}\n");
         if (o.failed || o.len > INT_MAX) {
                 if (size > 0)
                         buf[0] = '\0';
@@ -345,12 +373,13 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         return (int)o.len;
 }
 
-/* Too long as a whole: the command line goes first (it is the least
- * needed: pid, comm and start time identify the process), then the reason.
- * Each pass below formats the rest unchanged, so the room measured with a
- * string at its shortest is exactly what that string may take. */
+/* Too long as a whole: the strings are cut in cut_names' order, each only
+ * when cutting the ones before it to the bone was not enough. Each pass
+ * formats the rest unchanged, so the room measured with a string at its
+ * shortest is exactly what that string may take (the "truncated" list of
+ * the final pass is never longer than that of the measuring pass). */
 int gd_audit_format(const gd_audit_record *rec, char *buf, size_t size) {
-        size_t cmd_len, reason_len, rest;
+        size_t budget[CUT_N], len[CUT_N];
         int r;
 
         if (!rec || !buf)
@@ -364,23 +393,31 @@ int gd_audit_format(const gd_audit_record *rec, char *buf, size_t size) {
                 masked.cmdline = cmdline;
                 rec = &masked;
         }
-        r = audit_format_with(rec, buf, size, NO_CUT, NO_CUT, &cmd_len, &reason_len);
-        if (r >= 0)
-                return r;
-
-        r = audit_format_with(rec, buf, size, CUT_MIN, NO_CUT, &cmd_len, &reason_len);
-        if (r >= 0) {
-                rest = (size_t)r - cmd_len;
-                return audit_format_with(rec, buf, size, size - 1 - rest, NO_CUT, &cmd_len,
-                                         &reason_len);
+        for (int k = 0; k < CUT_N; k++)
+                budget[k] = NO_CUT;
+        r = audit_format_with(rec, buf, size, budget, len);
+        for (int k = 0; r < 0 && k < CUT_N; k++) {
+                budget[k] = CUT_MIN;
+                r = audit_format_with(rec, buf, size, budget, len);
+                if (r < 0)
+                        continue;
+                /* k at its shortest makes it fit: the short ones cut before
+                 * it come back whole where room allows (a long cgroup must
+                 * not cost a 30-byte command line), then k takes the rest. */
+                const char *strs[CUT_N] = {rec->cmdline, rec->reason, rec->cgroup};
+                for (int j = 0; j < k; j++) {
+                        if (!strs[j] || strlen(strs[j]) > CUT_RESTORE_MAX)
+                                continue;
+                        budget[j] = NO_CUT;
+                        if (audit_format_with(rec, buf, size, budget, len) < 0)
+                                budget[j] = CUT_MIN;
+                }
+                r = audit_format_with(rec, buf, size, budget, len);
+                size_t rest = (size_t)r - len[k];
+                budget[k] = size - 1 - rest;
+                r = audit_format_with(rec, buf, size, budget, len);
         }
-
-        r = audit_format_with(rec, buf, size, CUT_MIN, CUT_MIN, &cmd_len, &reason_len);
-        if (r < 0)
-                return r;
-        rest = (size_t)r - reason_len;
-        return audit_format_with(rec, buf, size, CUT_MIN, size - 1 - rest, &cmd_len,
-                                 &reason_len);
+        return r;
 }
 
 int gd_audit_write(gd_audit *audit, const gd_audit_record *rec) {

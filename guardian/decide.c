@@ -267,6 +267,17 @@ gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_s
                 /* An unread sample breaks the episode: we cannot vouch for it. */
                 state->high_rising_since_ms = 0;
         }
+        /* The kernel's OOM killer just killed here: its victim's memory is
+         * on its way back (exit_mm() detaches it before freeing it, so the
+         * victim may already be out of /proc while memory.current is still
+         * at the wall). A kill is a kill: the sustain timers start afresh,
+         * as after one of ours, and nothing fires until a sample taken
+         * after the memory had time to return. */
+        if (p->events_ok && sample->events_ok && sample->events.oom_kill > p->events.oom_kill) {
+                state->kernel_kill_ms = sample->at_ms;
+                state->high_rising_since_ms = 0;
+                state->pressure_since_ms = 0;
+        }
         psi_interval pi = psi_measure(t, p, sample);
         if (pi.some_above || pi.full_above) {
                 if (state->pressure_since_ms == 0)
@@ -288,6 +299,8 @@ gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_s
         state->prev = *sample;
 
         if (!fired || now_ms < state->quiet_until_ms)
+                return none;
+        if (state->kernel_kill_ms && sample->at_ms - state->kernel_kill_ms < GD_KERNEL_KILL_SETTLE_MS)
                 return none;
         d.action = sample->oom_group ? GD_ACTION_KILL_CGROUP : GD_ACTION_KILL_PROCESS;
         return d;

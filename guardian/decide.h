@@ -87,6 +87,11 @@ typedef struct gd_sample {
 } gd_sample;
 
 /* What guardian remembers of a cgroup between samples. Zero it to start. */
+/* After the kernel's own OOM kill in a cgroup, guardian decides nothing
+ * there for this long: freeing a few hundred MiB takes tens of ms, and the
+ * next sample then shows whether trouble is left. */
+#define GD_KERNEL_KILL_SETTLE_MS 500
+
 typedef struct gd_cgroup_state {
         bool have_prev;
         gd_sample prev;
@@ -97,6 +102,7 @@ typedef struct gd_cgroup_state {
         uint64_t quiet_until_ms;        /* cooldown or back-off end */
         unsigned failed_actions;        /* consecutive; drives the back-off */
         uint64_t last_action_ms;
+        uint64_t kernel_kill_ms;        /* sample time of the last oom_kill rise; 0: none */
 } gd_cgroup_state;
 
 typedef struct gd_decision {

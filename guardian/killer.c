@@ -207,13 +207,21 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
         return any;
 }
 
-/* The wait for a dying process is logged once per process, not per tick. */
-static pid_t last_wait_logged;
+/* The process guardian is waiting for (dying with its memory): logged
+ * once, and waited for at most DYING_WAIT_MAX_MS, as the kernel's OOM
+ * reaper gives up on a victim that does not let go (MMF_OOM_SKIP): a
+ * process stuck in its exit must not disarm guardian. */
+#define DYING_WAIT_MAX_MS 5000
+static struct {
+        pid_t pid;
+        uint64_t start_time, since_ms;
+} waiting;
 
 /* Before any ranking: is the snapshot complete, is nothing already dying,
  * does the decision still hold? GD_KILL_STARTED means "go on". */
 static gd_kill_result kill_preconditions(const gd_watched *c, const char *rel,
-                                         const gd_decision *dec, const gd_snapshot *snap) {
+                                         const gd_decision *dec, const gd_snapshot *snap,
+                                         uint64_t now) {
         char cgq[PATH_MAX];
         size_t dying;
 
@@ -227,16 +235,25 @@ static gd_kill_result kill_preconditions(const gd_watched *c, const char *rel,
         }
         if (gd_verdict_dying(snap, &dying)) {
                 const proc_info *p = &snap->procs[dying].info;
-                if (p->stat.pid != last_wait_logged) {
-                        char comm[PROC_COMM_MAX * 4 + 3];
-                        last_wait_logged = p->stat.pid;
+                char comm[PROC_COMM_MAX * 4 + 3];
+                gd_log_value(p->stat.comm, comm, sizeof(comm));
+                if (p->stat.pid != waiting.pid || p->stat.start_time != waiting.start_time) {
+                        waiting.pid = p->stat.pid;
+                        waiting.start_time = p->stat.start_time;
+                        waiting.since_ms = now;
                         gd_log(GD_LOG_NOTICE, "cgroup=%s: pid=%d comm=%s is already exiting with "
                                               "%" PRIu64 " pages; waiting for its memory, no "
                                               "second kill",
                                gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
-                               gd_log_value(p->stat.comm, comm, sizeof(comm)), p->mem.rss_pages);
+                               comm, p->mem.rss_pages);
                 }
-                return GD_KILL_WAITING;
+                if (now - waiting.since_ms < DYING_WAIT_MAX_MS)
+                        return GD_KILL_WAITING;
+                if (now - waiting.since_ms - DYING_WAIT_MAX_MS < 1000)
+                        gd_log(GD_LOG_WARNING, "cgroup=%s: pid=%d comm=%s still exiting after "
+                                               "%d s; no longer waiting for it",
+                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
+                               comm, DYING_WAIT_MAX_MS / 1000);
         }
         uint64_t current = snap->n_cgroups ? snap->cgroup_currents[0] : UINT64_MAX;
         if (c && !gd_decide_still_holds(dec, current, c->max)) {
@@ -264,7 +281,7 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                                *rel ? rel : "/", strerror(-r));
                 return GD_KILL_FAILED;
         }
-        done = kill_preconditions(c, rel, dec, &snap);
+        done = kill_preconditions(c, rel, dec, &snap, now);
         if (done != GD_KILL_STARTED)
                 goto out;
         done = GD_KILL_FAILED;

@@ -227,7 +227,7 @@ static const char full_line[] =
         "\"pte_bytes\":2097152,\"swap_bytes\":0,\"rss_pages\":262144,\"pte_pages\":512,"
         "\"swap_pages\":0,\"oom_score_adj\":300,\"totalpages\":1048576,"
         "\"memory_before\":4294967296,\"memory_after\":3221225472,\"trigger_to_kill_ms\":1520,"
-        "\"trigger_to_death_ms\":37,\"result\":\"killed\"}\n";
+        "\"trigger_to_death_ms\":37,\"result\":\"killed\",\"truncated\":null}\n";
 
 Test(audit, format_full_record) {
         gd_audit_record rec = full_record();
@@ -272,7 +272,7 @@ Test(audit, format_cgroup_kill) {
                 "\"pte_bytes\":null,\"swap_bytes\":null,\"rss_pages\":null,\"pte_pages\":null,"
                 "\"swap_pages\":null,\"oom_score_adj\":null,\"totalpages\":262144,"
                 "\"memory_before\":1073741824,\"memory_after\":0,\"trigger_to_kill_ms\":12,"
-                "\"trigger_to_death_ms\":null,\"result\":\"killed\"}\n";
+                "\"trigger_to_death_ms\":null,\"result\":\"killed\",\"truncated\":null}\n";
         char buf[GD_AUDIT_RECORD_MAX];
 
         cr_assert_eq(gd_audit_format(&rec, buf, sizeof(buf)), (int)strlen(want), "%s", buf);
@@ -436,13 +436,16 @@ Test(audit, cut_every_size) {
         int full = gd_audit_format(&rec, big, sizeof(big));
         cr_assert_gt(full, 0);
         int shortest = -1;
+        char first[GD_AUDIT_RECORD_MAX] = "";
         for (size_t size = 0; size <= (size_t)full + 1; size++) {
                 char *buf = malloc(size ? size : 1);
                 cr_assert_not_null(buf);
                 int r = gd_audit_format(&rec, buf, size);
                 if (r >= 0) {
-                        if (shortest < 0)
+                        if (shortest < 0) {
                                 shortest = r;
+                                snprintf(first, sizeof(first), "%s", buf);
+                        }
                         cr_assert_lt((size_t)r, size);
                         cr_assert_eq((size_t)r, strlen(buf));
                         cr_assert(json_line(buf, NULL, NULL, NULL), "size %zu: %s", size, buf);
@@ -456,25 +459,42 @@ Test(audit, cut_every_size) {
                 }
                 free(buf);
         }
-        /* Fails only below the record with both strings cut to "...". */
-        char *cut = malloc(strlen(big) + 1);
-        gd_audit_record small = rec;
-        small.cmdline = "...";
-        small.reason = "...";
-        cr_assert_eq(gd_audit_format(&small, cut, strlen(big) + 1), shortest);
-        free(cut);
+        /* Fails only below the record with all three strings cut to "...". */
+        assert_value(first, "cmdline", "\"...\"");
+        assert_value(first, "reason", "\"...\"");
+        assert_value(first, "cgroup", "\"...\"");
+        assert_value(first, "truncated", "\"cmdline,reason,cgroup\"");
+        assert_value(big, "truncated", "null");
 }
 
-Test(audit, too_long_without_cuttable_strings) {
+/* Every kill gets its record: a cgroup path too long for the line (4 KiB
+ * of names, control bytes escaped six-fold) is cut and marked, and a short
+ * command line and reason are not sacrificed for it. */
+Test(audit, a_long_cgroup_is_cut_and_marked) {
         gd_audit_record rec = full_record();
         char buf[GD_AUDIT_RECORD_MAX];
-        char *cg = euros(9000);
+        char cg[4096];
 
+        for (size_t i = 0; i < sizeof(cg) - 1; i++)
+                cg[i] = i % 250 == 0 ? '/' : (char)(1 + i % 31); /* control bytes: \u00XX */
+        cg[sizeof(cg) - 1] = '\0';
         rec.cgroup = cg;
-        memset(buf, 'X', sizeof(buf));
-        cr_assert_eq(gd_audit_format(&rec, buf, sizeof(buf)), -ENOBUFS);
-        cr_assert_eq(buf[0], '\0');
-        free(cg);
+        int r = gd_audit_format(&rec, buf, sizeof(buf));
+        cr_assert_gt(r, 0);
+        cr_assert(json_line(buf, NULL, NULL, NULL), "%s", buf);
+        assert_value(buf, "truncated", "\"cgroup\"");
+        assert_value(buf, "cmdline", "\"java -Xmx4g -jar app.jar\"");
+        char *v = json_value(buf, "cgroup");
+        cr_assert_gt(strlen(v), 4000, "the cgroup gets the room that is left");
+        cr_assert_str_eq(v + strlen(v) - 4, "...\"");
+        free(v);
+
+        /* Even a comm and a workload name are no reason to lose the record. */
+        rec.cmdline = cg;
+        rec.reason = cg;
+        r = gd_audit_format(&rec, buf, sizeof(buf));
+        cr_assert_gt(r, 0);
+        assert_value(buf, "truncated", "\"cmdline,reason,cgroup\"");
 }
 
 /* ---- the file ---- */

@@ -301,12 +301,12 @@ Test(decide_reason, limit) {
         a.file = b.file = 7 * MIB; /* 243.0M unreclaimable, 94.9% */
         a.events.max = 5;
         b.events.max = 8;
-        b.events.oom_kill = 1;
+        b.events.oom = 1;
         feed(&t, &st, &a);
         gd_decision d = feed(&t, &st, &b);
         assert_fires(d, GD_TRIGGER_LIMIT);
         cr_assert_str_eq(d.reason,
-                         "memory.events max +3 oom_kill +1, unreclaimable 243.0M of memory.max "
+                         "memory.events max +3 oom +1, unreclaimable 243.0M of memory.max "
                          "256.0M (95%)");
 }
 
@@ -365,13 +365,12 @@ Test(decide_reason, huge_numbers_fit) {
 
         a.max = b.max = UINT64_MAX - 1;
         a.current = b.current = UINT64_MAX - 1;
-        b.events = (cg_memory_events){ .max = UINT64_MAX, .oom = UINT64_MAX,
-                                       .oom_kill = UINT64_MAX };
+        b.events = (cg_memory_events){ .max = UINT64_MAX, .oom = UINT64_MAX };
         feed(&t, &st, &a);
         gd_decision d = feed(&t, &st, &b);
         assert_fires(d, GD_TRIGGER_LIMIT);
         cr_assert_lt(strlen(d.reason), sizeof(d.reason));
-        cr_assert(strstr(d.reason, "oom_kill +18446744073709551615"), "%s", d.reason);
+        cr_assert(strstr(d.reason, "oom +18446744073709551615"), "%s", d.reason);
         cr_assert(strstr(d.reason, "16.0E"), "%s", d.reason);
 }
 

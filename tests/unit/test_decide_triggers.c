@@ -126,9 +126,12 @@ ParameterizedTestParameters(decide_limit, edges) {
                 { AT_LIMIT, 10 * MIB, 20 * MIB, MAX, 1, 0, 0, 0, 0, true },
                 /* cache larger than current (racy reads): nothing unreclaimable */
                 { 10 * MIB, 20 * MIB, 0, MAX, 1, 0, 0, 0, 0, false },
-                /* the kernel's own OOM counters count as LIMIT */
+                /* the kernel's own OOM counter counts as LIMIT */
                 { MAX, 0, 0, MAX, 0, 1, 0, 0, 0, true },
-                { MAX, 0, 0, MAX, 0, 0, 1, 0, 0, true },
+                /* but when it has just killed, its victim's memory is on its way
+                 * back: nothing fires until that settles (kernel_kill_settles) */
+                { MAX, 0, 0, MAX, 0, 0, 1, 0, 0, false },
+                { MAX, 0, 0, MAX, 5, 1, 1, 0, 0, false },
                 /* full but no max/oom event: not LIMIT */
                 { MAX, 0, 0, MAX, 0, 0, 0, 0, 0, false },
                 /* low and high events are not the limit */
@@ -168,6 +171,27 @@ ParameterizedTest(struct limit_case *c, decide_limit, edges) {
         } else {
                 assert_none(d);
         }
+}
+
+/* The kernel's OOM kill: guardian takes no second victim while the first
+ * one's memory comes back; trouble still there after that is new trouble. */
+Test(decide_limit, kernel_kill_settles) {
+        gd_thresholds t = defaults();
+        gd_cgroup_state st = { 0 };
+        gd_sample a = calm(1000), b = calm(2000), c = calm(2000 + GD_KERNEL_KILL_SETTLE_MS - 1),
+                  d = calm(2000 + GD_KERNEL_KILL_SETTLE_MS);
+
+        a.current = b.current = c.current = d.current = AT_LIMIT;
+        a.events.max = 10;
+        b.events = (cg_memory_events){ .max = 11, .oom = 1, .oom_kill = 1 };
+        c.events = (cg_memory_events){ .max = 12, .oom = 1, .oom_kill = 1 };
+        d.events = (cg_memory_events){ .max = 13, .oom = 1, .oom_kill = 1 };
+        assert_none(feed(&t, &st, &a));
+        assert_none(feed(&t, &st, &b));
+        cr_assert_eq(st.kernel_kill_ms, 2000);
+        assert_none(feed(&t, &st, &c));
+        gd_decision dd = feed(&t, &st, &d);
+        assert_fires(dd, GD_TRIGGER_LIMIT);
 }
 
 Test(decide_limit, value_is_unreclaimable_over_max) {

@@ -231,9 +231,14 @@ Test(verdict, a_dying_process_means_wait) {
         cr_assert(gd_verdict_dying(&snap, &i));
         cr_assert_eq(i, 2);
 
-        /* Its memory already returned (exit_mm done): nothing to wait for. */
+        /* mm detached, still exiting: exit_mmap() is freeing it. */
         procs[2].info.mem.has_mm = false;
+        procs[2].info.stat.state = 'D';
+        cr_assert(gd_verdict_dying(&snap, &i));
+        /* A zombie: its memory is back, nothing to wait for. */
+        procs[2].info.stat.state = 'Z';
         cr_assert_not(gd_verdict_dying(&snap, &i));
+        procs[2].info.stat.state = 'S';
 
         /* A leader that exited is not a process that exits: its thread's
          * flags decide. */

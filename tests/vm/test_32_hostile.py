@@ -118,7 +118,7 @@ def fast(t):
                          if r["event"] in ("kill", "kill-failed", "kill-cgroup")]
                 alive = sum(1 for p in small if p.poll() is None)
                 label = f"fast #{rep}"
-                who = "guardian" if kills else "the kernel"
+                who = "guardian" if any(r["pid"] == big.pid for r in kills) else "the kernel"
                 print(f"info {label}: the big one was killed by {who}", flush=True)
                 t.check(f"{label}: the big one dies", rc == -signal.SIGKILL, f"exit {rc}")
                 t.check(f"{label}: guardian killed no bystander",
