@@ -432,13 +432,19 @@ int gd_audit_write(gd_audit *audit, const gd_audit_record *rec) {
                 return len;
         /* One write() on an O_APPEND fd: the line lands whole, after any
          * other writer's, or not at all. Never continue a short write: the
-         * rest would land apart from its beginning. */
+         * rest would land apart from its beginning. A short one (a full
+         * disk, a file size limit) is cut off again, so the next record
+         * starts a line of its own instead of finishing a broken one. */
+        struct stat st;
+        if (fstat(audit->fd, &st) < 0)
+                return -errno;
         do
                 w = write(audit->fd, buf, (size_t)len);
         while (w < 0 && errno == EINTR);
-        if (w < 0)
+        if (w == len)
+                return 0;
+        int r = w < 0 ? -errno : -ENOSPC;
+        if (w > 0 && ftruncate(audit->fd, st.st_size) < 0)
                 return -errno;
-        if (w != len)
-                return -EIO;
-        return 0;
+        return r;
 }

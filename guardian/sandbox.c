@@ -60,13 +60,13 @@ static const gd_sandbox_cap ipc_lock_cap = {
  * kexec or module calls. Order does not matter to libseccomp. */
 static const char *const allowed[] = {
         /* Files: /proc, the cgroup tree, a reloaded policy (its directory
-         * listed), the audit log (fsync: records survive a crash), libcgroup's
+         * listed), the audit log (fsync: records survive a crash; ftruncate: a short write on a full disk is cut off), libcgroup's
          * knob writes (stdio: fstat, lseek; its error paths call access() and
          * realpath(), which glibc makes the access and readlink calls). */
         "read", "pread64", "readv", "write", "pwrite64", "writev", "openat", "close",
         "newfstatat", "fstat", "statx", "statfs", "fstatfs", "lseek", "getdents64",
         "readlinkat", "readlink", "access", "faccessat", "faccessat2", "fcntl", "dup",
-        "fsync", "fdatasync",
+        "fsync", "fdatasync", "ftruncate",
         /* The event loop: epoll, the tick timer, cgroups coming and going
          * (inotify), pidfd readiness (poll in gd_act_exited()). */
         "epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "timerfd_settime",

@@ -648,8 +648,9 @@ Test(audit_file, bad_arguments) {
 }
 
 /* The file size limit makes the kernel write only part of a record: the
- * record is not continued (its rest would land apart from it) but reported. */
-Test(audit_file, short_write_is_eio) {
+ * record is not continued (its rest would land apart from it), the part
+ * written is cut off again, and the caller hears of it. */
+Test(audit_file, short_write_is_reported_and_undone) {
         char *path = fx_path(dir, "audit.log");
         gd_audit *a = NULL;
         gd_audit_record rec = full_record();
@@ -660,11 +661,56 @@ Test(audit_file, short_write_is_eio) {
         cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
         rl.rlim_cur = 100;
         cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-        cr_assert_eq(gd_audit_write(a, &rec), -EIO);
-        cr_assert_eq(gd_audit_write(a, &rec), -EFBIG);
-        gd_audit_close(a);
+        cr_assert_eq(gd_audit_write(a, &rec), -ENOSPC);
         struct stat st;
         cr_assert_eq(stat(path, &st), 0);
-        cr_assert_eq(st.st_size, 100);
+        cr_assert_eq(st.st_size, 0, "no broken line left behind");
+        gd_audit_close(a);
+        free(path);
+}
+
+/* A full disk (here: a file size limit, which makes write() short the same
+ * way): the broken line is cut off again and the next record starts a
+ * line of its own; every line in the file is one whole record. */
+Test(audit_file, a_short_write_leaves_no_broken_line) {
+        char *path = fx_path(dir, "audit.log");
+        gd_audit *a = NULL;
+        gd_audit_record rec = full_record();
+        char line[GD_AUDIT_RECORD_MAX];
+        int len = gd_audit_format(&rec, line, sizeof(line));
+
+        cr_assert_gt(len, 0);
+        signal(SIGXFSZ, SIG_IGN);
+        cr_assert_eq(gd_audit_open(path, &a), 0);
+        /* Room for one record and half of the next. */
+        struct rlimit rl = {.rlim_cur = (rlim_t)len + (rlim_t)len / 2, .rlim_max = RLIM_INFINITY};
+        cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+        cr_assert_eq(gd_audit_write(a, &rec), 0);
+        cr_assert_lt(gd_audit_write(a, &rec), 0, "the second record does not fit");
+        struct stat st;
+        cr_assert_eq(stat(path, &st), 0);
+        cr_assert_eq(st.st_size, len, "the half-written line is gone");
+        /* Room again (the disk was cleaned up): the next record is whole. */
+        rl.rlim_cur = RLIM_INFINITY;
+        cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+        rec.pid = 4343;
+        cr_assert_eq(gd_audit_write(a, &rec), 0);
+        gd_audit_close(a);
+
+        size_t n;
+        char *all = fx_read(dir, "audit.log", &n);
+        cr_assert_not_null(all);
+        size_t lines = 0;
+        for (char *p = all, *nl; (nl = memchr(p, '\n', n - (size_t)(p - all))); p = nl + 1) {
+                char one[GD_AUDIT_RECORD_MAX];
+                size_t l = (size_t)(nl + 1 - p);
+                cr_assert_lt(l, sizeof(one));
+                memcpy(one, p, l);
+                one[l] = '\0';
+                cr_assert(json_line(one, NULL, NULL, NULL), "line %zu: %s", lines, one);
+                lines++;
+        }
+        cr_assert_eq(lines, 2);
+        free(all);
         free(path);
 }
