@@ -1,6 +1,7 @@
 #include "guardian/enforce.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,20 +38,22 @@ static int apply_knob(gd_watched *c, const pol_workload *w, const char *name, ui
                 return 0;
         char text[32];
         gd_format_bytes(want, text, sizeof(text));
+        char cgq[PATH_MAX];
+        gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq));
         if (dry_run) {
-                gd_log(GD_LOG_INFO, "would set %s of cgroup %s to %s (workload %s)", name, c->rel,
+                gd_log(GD_LOG_INFO, "would set %s of cgroup=%s to %s (workload %s)", name, cgq,
                        text, w->name);
                 return 1;
         }
         int r = cg_knob_write(c->rel, name, want);
         if (r < 0) {
                 if (!cg_is_gone(r))
-                        gd_log(GD_LOG_WARNING, "cannot set %s of cgroup %s (workload %s): %s, "
+                        gd_log(GD_LOG_WARNING, "cannot set %s of cgroup=%s (workload %s): %s, "
                                                "ignoring",
-                               name, c->rel, w->name, strerror(-r));
+                               name, cgq, w->name, strerror(-r));
                 return 0;
         }
-        gd_log(GD_LOG_NOTICE, "set %s of cgroup %s to %s (workload %s)", name, c->rel, text,
+        gd_log(GD_LOG_NOTICE, "set %s of cgroup=%s to %s (workload %s)", name, cgq, text,
                w->name);
         return 1;
 }

@@ -102,17 +102,11 @@ static void fill_record(gd_audit_record *rec, const pending_kill *p, const char 
 }
 
 static void log_kill(const char *what, const pending_kill *p, const char *result) {
-        char comm[PROC_COMM_MAX];
-        size_t i = 0;
-        for (; p->comm[i]; i++)
-                comm[i] = (unsigned char)p->comm[i] < 0x20 || p->comm[i] == '"' ||
-                                  p->comm[i] == '\\'
-                                  ? '?'
-                                  : p->comm[i];
-        comm[i] = '\0';
+        char comm[PROC_COMM_MAX * 2 + 3];
+        gd_log_value(p->comm, comm, sizeof(comm));
         char cgq[PATH_MAX];
         gd_log(GD_LOG_WARNING,
-               "%s cgroup=%s workload=%s pid=%d comm=\"%s\" score=%" PRId64 " rss_pages=%" PRIu64
+               "%s cgroup=%s workload=%s pid=%d comm=%s score=%" PRId64 " rss_pages=%" PRIu64
                " oom_score_adj=%d trigger=%s value=%.3f threshold=%.3f result=%s reason=\"%s\"",
                what, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)), p->workload[0] ? p->workload : "-",
                (int)p->cand.pid, comm, p->cand.points, p->cand.rss_pages, p->cand.oom_score_adj,
@@ -197,10 +191,13 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
                         gd_finish_pending(d, p, "timeout", now);
                 else if (!p->term_only && !p->slow_logged &&
                          now + GD_KILL_DEADLINE_MS >= p->deadline_ms + GD_KILL_SLOW_MS) {
+                        char cgq[PATH_MAX];
                         p->slow_logged = true;
-                        gd_log(GD_LOG_WARNING, "pid %d (cgroup %s) still exiting %ds after "
+                        gd_log(GD_LOG_WARNING, "pid=%d cgroup=%s still exiting %ds after "
                                                "SIGKILL, waiting",
-                               (int)p->cand.pid, p->cgroup, GD_KILL_SLOW_MS / 1000);
+                               (int)p->cand.pid, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq,
+                                                              sizeof(cgq)),
+                               GD_KILL_SLOW_MS / 1000);
                 }
                 any = any || p->used;
         }
@@ -276,9 +273,10 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
         int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
                                  d->host.page_size, &snap);
         if (r < 0) {
+                char cgq[PATH_MAX];
                 if (!cg_is_gone(r))
-                        gd_log(GD_LOG_ERR, "cannot read cgroup %s to pick a victim: %s, ignoring",
-                               *rel ? rel : "/", strerror(-r));
+                        gd_log(GD_LOG_ERR, "cannot read cgroup=%s to pick a victim: %s, ignoring",
+                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), strerror(-r));
                 return GD_KILL_FAILED;
         }
         done = kill_preconditions(c, rel, dec, &snap, now);
@@ -296,17 +294,19 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                         break;
                 }
         }
+        char relq[PATH_MAX];
+        gd_log_value(*rel ? rel : "/", relq, sizeof(relq));
         if (!victim) {
-                gd_log(GD_LOG_WARNING, "cgroup %s is in trouble (%s) but has nothing guardian may "
+                gd_log(GD_LOG_WARNING, "cgroup=%s is in trouble (%s) but has nothing guardian may "
                                        "kill",
-                       *rel ? rel : "/", dec->reason);
+                       relq, dec->reason);
                 goto out;
         }
 
         pending_kill *p = pending_slot(d);
         if (!p) {
-                gd_log(GD_LOG_WARNING, "%d kills already in flight, ignoring %s for now",
-                       GD_MAX_PENDING, *rel ? rel : "/");
+                gd_log(GD_LOG_WARNING, "%d kills already in flight, ignoring cgroup=%s for now",
+                       GD_MAX_PENDING, relq);
                 goto out;
         }
         const gd_proc_entry *e = &snap.procs[victim->proc];

@@ -115,11 +115,14 @@ static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
                         close(fd);
                 if (err != ENOENT && err != ENODEV && err != EMFILE && err != ENFILE) {
                         w->psi_triggers = false;
+                        char cgq[PATH_MAX];
                         if (!w->psi_refusal_logged)
                                 gd_log(GD_LOG_NOTICE,
-                                       "the kernel refused a PSI trigger on %s/memory.pressure "
-                                       "(%s): polling pressure averages on a timer instead",
-                                       *c->rel ? c->rel : ".", strerror(err));
+                                       "the kernel refused a PSI trigger on cgroup=%s "
+                                       "memory.pressure (%s): polling pressure averages on a "
+                                       "timer instead",
+                                       gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq)),
+                                       strerror(err));
                         w->psi_refusal_logged = true;
                 }
         }
@@ -189,11 +192,12 @@ static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
         if (childfd_dup < 0) {
                 int r = -errno;
                 if (r == -EMFILE && !w->emfile_logged) {
+                        char cgq[PATH_MAX];
                         w->emfile_logged = true;
-                        gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: cgroup %s and "
+                        gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: cgroup=%s and "
                                            "others are NOT watched (raise LimitNOFILE / ulimit -n; "
                                            "guardian needs 4 per cgroup)",
-                               w->n_watched, *rel ? rel : "/");
+                               w->n_watched, gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)));
                 }
                 return r;
         }

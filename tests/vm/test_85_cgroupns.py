@@ -101,7 +101,7 @@ def private_namespace(t):
         t.check("the hog in gd-pod: no kill (nor attempt) by guardian", not pod_recs,
                 f"records {pod_recs}")
         t.check("the hog in gd-pod: guardian saw the trouble and had nothing it may kill",
-                "cgroup gd-pod is in trouble" in g.text() and "nothing guardian may kill" in g.text(),
+                "cgroup=gd-pod is in trouble" in g.text() and "nothing guardian may kill" in g.text(),
                 g.text()[-2000:])
         t.check("the hog in gd-pod: ended by the kernel (memory.max), not by guardian",
                 rc == -signal.SIGKILL and events(POD)["oom_kill"] >= 1,
