@@ -18,6 +18,7 @@
 #include "guardian/host.h"
 #include "guardian/notify.h"
 #include "guardian/policyload.h"
+#include "guardian/snapshot.h"
 #include "guardian/stats.h"
 #include "guardian/watch.h"
 #include "policy/policy.h"
@@ -98,6 +99,16 @@ typedef enum gd_kill_result {
         GD_KILL_WAITING, /* no kill: a process is already dying with its memory, or the
                           * trouble went away since the decision; look again later */
 } gd_kill_result;
+
+/* Before any ranking of snap (the subtree of rel, c its watched cgroup or
+ * NULL): GD_KILL_FAILED when a candidate could not be read (a kill is made
+ * on a complete set only), GD_KILL_WAITING while a process of it is dying
+ * with its memory (for at most 5 s per process) or when dec no longer
+ * holds against the usage the snapshot read, GD_KILL_STARTED to go on.
+ * Logs why it stops. */
+gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
+                                     const gd_decision *dec, const gd_snapshot *snap,
+                                     uint64_t now);
 
 /* Kill the worst process of rel's subtree as the policy ranks it. c is the
  * watched cgroup that triggered (NULL for host-wide pressure). Kills only

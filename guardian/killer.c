@@ -214,11 +214,9 @@ static struct {
         uint64_t start_time, since_ms;
 } waiting;
 
-/* Before any ranking: is the snapshot complete, is nothing already dying,
- * does the decision still hold? GD_KILL_STARTED means "go on". */
-static gd_kill_result kill_preconditions(const gd_watched *c, const char *rel,
-                                         const gd_decision *dec, const gd_snapshot *snap,
-                                         uint64_t now) {
+gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
+                                     const gd_decision *dec, const gd_snapshot *snap,
+                                     uint64_t now) {
         char cgq[PATH_MAX];
         size_t dying;
 
@@ -279,7 +277,7 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                                gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), strerror(-r));
                 return GD_KILL_FAILED;
         }
-        done = kill_preconditions(c, rel, dec, &snap, now);
+        done = gd_kill_preconditions(c, rel, dec, &snap, now);
         if (done != GD_KILL_STARTED)
                 goto out;
         done = GD_KILL_FAILED;

@@ -1,0 +1,73 @@
+/* The kill path's preconditions (guardian/killer.c), fed literal snapshots
+ * and a fake clock: a kill is made on a complete candidate set only, never
+ * while a process is already dying with its memory (for a bounded time),
+ * and not when the limit decision no longer holds. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "guardian/daemon_ctx.h"
+
+static gd_proc_entry procs[3];
+static char *cgroups[1] = {"batch"};
+static uint64_t currents[1];
+static gd_snapshot snap;
+static gd_watched watched;
+static const gd_decision near = {.action = GD_ACTION_KILL_PROCESS,
+                                 .trigger = GD_TRIGGER_NEAR_LIMIT, .threshold = 0.95};
+
+static void setup(void) {
+        memset(&snap, 0, sizeof(snap));
+        memset(procs, 0, sizeof(procs));
+        memset(&watched, 0, sizeof(watched));
+        for (int i = 0; i < 3; i++) {
+                procs[i].info.stat.pid = 100 + i;
+                procs[i].info.stat.state = 'S';
+                procs[i].info.stat.start_time = 1000 + (uint64_t)i;
+                procs[i].info.mem.has_mm = true;
+                procs[i].info.mem.rss_pages = 256;
+                snprintf(procs[i].info.stat.comm, sizeof(procs[i].info.stat.comm), "p%d", i);
+        }
+        snap.procs = procs;
+        snap.n_procs = 3;
+        snap.cgroups = cgroups;
+        snap.n_cgroups = 1;
+        currents[0] = 250ULL << 20;
+        snap.cgroup_currents = currents;
+        watched.max = 256ULL << 20;
+}
+
+TestSuite(kill_preconditions, .init = setup);
+
+Test(kill_preconditions, a_complete_set_goes_on) {
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 1000), GD_KILL_STARTED);
+}
+
+Test(kill_preconditions, an_unreadable_candidate_blocks_the_kill) {
+        snap.n_unreadable = 1;
+        snap.first_unreadable_error = -EBADMSG;
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 1000), GD_KILL_FAILED);
+        /* Vanished processes are no gap. */
+        snap.n_unreadable = 0;
+        snap.n_gone = 5;
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 1000), GD_KILL_STARTED);
+}
+
+Test(kill_preconditions, a_dying_process_is_waited_for_a_bounded_time) {
+        procs[1].info.mem.kill_pending = true;
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 10000), GD_KILL_WAITING);
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 14999), GD_KILL_WAITING);
+        /* Stuck in its exit: it must not disarm guardian. */
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 15000), GD_KILL_STARTED);
+        /* Another process dying: a wait of its own. */
+        procs[1].info.mem.kill_pending = false;
+        procs[2].info.stat.flags = PROC_PF_EXITING;
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 15001), GD_KILL_WAITING);
+}
+
+Test(kill_preconditions, the_memory_came_back) {
+        currents[0] = 100ULL << 20;
+        cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 1000), GD_KILL_WAITING);
+        /* Host pressure (no watched cgroup) has no limit to re-check. */
+        cr_assert_eq(gd_kill_preconditions(NULL, "batch", &near, &snap, 1000), GD_KILL_STARTED);
+}
