@@ -188,7 +188,10 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                         b->current = c->last_current;
                         b->protection = min > low ? min : low;
                         b->growth = c->growth;
-                        b->n_killable = npids;
+                        /* Cgroups below that are not watched on their own
+                         * (depth cap, fd budget) answer to this one: their
+                         * processes may be the ones to blame. */
+                        b->n_killable = npids + (c->unwatched_below ? 1 : 0);
                         const pol_workload *cw = gd_watch_workload(&d->watch, c, d->policy);
                         b->protected_cgroup = gd_cgroup_protected(d, c->rel) ||
                                               (cw && cw->protect.mode == POL_PROTECT_NEVER);
@@ -318,6 +321,8 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
         }
         evaluate_host(d, now);
         any_hot = gd_pending_tick(d, now) || any_hot;
+        if (light_due)
+                gd_watch_rescan(&d->watch, now);
         if (d->reload_pending && now >= d->reload_at_ms)
                 reload_policy(d);
         gd_control_tick(&d->control, now);
@@ -401,7 +406,10 @@ static void protect_self(void) {
                         gd_log(GD_LOG_WARNING, "open files limited to %llu: about %llu cgroups "
                                                "can be watched",
                                (unsigned long long)rl.rlim_cur,
-                               (unsigned long long)rl.rlim_cur / 4);
+                               rl.rlim_cur > GD_WATCH_FD_RESERVE
+                                       ? (unsigned long long)(rl.rlim_cur - GD_WATCH_FD_RESERVE) /
+                                                 GD_WATCH_FDS_PER_CGROUP
+                                       : 1ULL);
                 }
         }
 }
@@ -663,6 +671,9 @@ int gd_cmd_run(int argc, char **argv) {
                 gd_log(GD_LOG_ERR, "inotify: %s", strerror(-r));
                 goto out;
         }
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+                gd_watch_set_fd_budget(&d->watch, nofile.rlim_cur);
         r = gd_watch_add_tree(&d->watch, "");
         if (r < 0) {
                 gd_log(GD_LOG_ERR, "cannot watch %s: %s", d->host.root.path, strerror(-r));

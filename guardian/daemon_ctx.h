@@ -100,6 +100,12 @@ typedef enum gd_kill_result {
                           * trouble went away since the decision; look again later */
 } gd_kill_result;
 
+/* Never victims, whatever the policy: pid 1, guardian itself, its own
+ * cgroup and the init system's, and the processes of the root cgroup
+ * itself (system daemons on a host without systemd, or on a hybrid host
+ * where host pressure ranks the whole tree). */
+bool gd_kill_never_victim(const daemon_ctx *d, const gd_snapshot *snap, const gd_proc_entry *e);
+
 /* Before any ranking of snap (the subtree of rel, c its watched cgroup or
  * NULL): GD_KILL_FAILED when a candidate could not be read (a kill is made
  * on a complete set only), GD_KILL_WAITING while a process of it is dying

@@ -53,12 +53,11 @@ bool gd_cgroup_protected(const daemon_ctx *d, const char *rel) {
                (d->self_cgroup[1] && cg_rel_under(rel, d->self_cgroup + 1));
 }
 
-/* Never victims, whatever the policy: pid 1, guardian itself, its own
- * cgroup and the init system's. */
-static bool protected_process(const daemon_ctx *d, const gd_snapshot *snap,
-                              const gd_proc_entry *e) {
-        return e->info.stat.pid == getpid() || e->info.stat.pid == 1 ||
-               gd_cgroup_protected(d, snap->cgroups[e->cgroup_index]);
+bool gd_kill_never_victim(const daemon_ctx *d, const gd_snapshot *snap,
+                          const gd_proc_entry *e) {
+        const char *cg = snap->cgroups[e->cgroup_index];
+        return e->info.stat.pid == getpid() || e->info.stat.pid == 1 || !*cg ||
+               gd_cgroup_protected(d, cg);
 }
 
 static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
@@ -287,7 +286,7 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                 if (verdicts[i].forfeited)
                         gd_log(GD_LOG_WARNING, "pid %d: %s", (int)snap.procs[verdicts[i].proc].info.stat.pid,
                                verdicts[i].why);
-                if (!protected_process(d, &snap, &snap.procs[verdicts[i].proc])) {
+                if (!gd_kill_never_victim(d, &snap, &snap.procs[verdicts[i].proc])) {
                         victim = &verdicts[i];
                         break;
                 }
@@ -416,19 +415,59 @@ static bool shelters_protected(const daemon_ctx *d, const char *rel) {
                (d->self_cgroup[1] && cg_rel_under(d->self_cgroup + 1, rel));
 }
 
+/* Does a process of rel's subtree forbid killing it whole (a "never"
+ * workload under budget, oom_score_adj -1000, pid 1, guardian)? Says which
+ * in why. A subtree that cannot be read fully counts as sheltering: the
+ * one-process path then refuses too, on the same incomplete set. */
+static bool subtree_shelters(const daemon_ctx *d, const char *rel, char *why, size_t why_size) {
+        gd_snapshot snap;
+        size_t choosable = 0, i;
+        bool found = false;
+
+        int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
+                                 d->host.page_size, &snap);
+        if (r < 0 || snap.n_unreadable) {
+                snprintf(why, why_size, "its processes could not all be read");
+                gd_snapshot_free(&snap);
+                return !(r < 0 && cg_is_gone(r));
+        }
+        gd_verdict *v = gd_verdict_rank(&snap, d->policy, &choosable);
+        if (!v && snap.n_procs) {
+                snprintf(why, why_size, "out of memory ranking it");
+                found = true;
+        } else if (v && gd_verdict_shelters(&snap, v, snap.n_procs, &i)) {
+                const proc_info *p = &snap.procs[v[i].proc].info;
+                char comm[PROC_COMM_MAX * 4 + 3];
+                snprintf(why, why_size, "pid %d comm=%s is %s", (int)p->stat.pid,
+                         gd_log_value(p->stat.comm, comm, sizeof(comm)),
+                         v[i].protected_never ? "protected (never)" : "oom_score_adj -1000");
+                found = true;
+        }
+        for (i = 0; !found && i < snap.n_procs; i++)
+                if (gd_kill_never_victim(d, &snap, &snap.procs[i])) {
+                        snprintf(why, why_size, "pid %d is guardian, pid 1 or in the root cgroup",
+                                 (int)snap.procs[i].info.stat.pid);
+                        found = true;
+                }
+        free(v);
+        gd_snapshot_free(&snap);
+        return found;
+}
+
 void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                     uint64_t memory_before, uint64_t now) {
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
         gd_audit_record rec;
         gd_thresholds t;
+        char why[256] = "guardian or init.scope is in it";
         int r = 0;
 
-        if (shelters_protected(d, c->rel)) {
+        if (shelters_protected(d, c->rel) || subtree_shelters(d, c->rel, why, sizeof(why))) {
                 char cgq[PATH_MAX];
-                gd_log(GD_LOG_WARNING, "not killing cgroup=%s whole: guardian or init.scope is "
-                                       "in it; its worst other process instead",
-                       gd_log_value(c->rel, cgq, sizeof(cgq)));
+                gd_log(GD_LOG_WARNING, "not killing cgroup=%s whole: %s; its worst other "
+                                       "process instead",
+                       gd_log_value(c->rel, cgq, sizeof(cgq)), why);
                 gd_kill_result k = gd_kill_worst(d, c, c->rel, dec, now, memory_before, now);
                 if ((k == GD_KILL_FAILED) || (k == GD_KILL_STARTED && d->dry_run)) {
                         gd_thresholds_for(d, w, &t);

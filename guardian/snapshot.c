@@ -10,8 +10,9 @@
 #include "cgroup/cgroup.h"
 #include "guardian/badness.h"
 
-/* Deep enough for any real hierarchy (systemd + kubelet nest ~6 levels);
- * a deeper tree is cut rather than recursed without bound. */
+/* Levels below the cgroup scanned, deep enough for any real hierarchy
+ * (systemd + kubelet nest ~6); what is deeper is not recursed into and
+ * makes the snapshot incomplete: no kill is made on it. */
 #define SNAPSHOT_MAX_DEPTH 64
 
 static int append_proc(gd_snapshot *snap, size_t *cap, const gd_proc_entry *e) {
@@ -100,9 +101,6 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
         }
         free(pids);
 
-        if (depth >= SNAPSHOT_MAX_DEPTH)
-                return 0;
-
         char **names = NULL;
         size_t n_names = 0;
         r = cg_list_children(cgfd, &names, &n_names);
@@ -112,11 +110,20 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
                 note_unreadable(snap, r);
                 return 0;
         }
-        for (size_t i = 0; i < n_names && r >= 0; i++) {
+        /* Deeper than the walk goes, or a path too long to name: what is
+         * there is not seen, so the set is not complete (no kill on it). */
+        size_t n_walk = n_names;
+        if (depth >= SNAPSHOT_MAX_DEPTH && n_names) {
+                note_unreadable(snap, -ELOOP);
+                n_walk = 0;
+        }
+        for (size_t i = 0; i < n_walk && r >= 0; i++) {
                 char child_rel[PATH_MAX];
                 if (snprintf(child_rel, sizeof(child_rel), "%s%s%s", rel, *rel ? "/" : "",
-                             names[i]) >= (int)sizeof(child_rel))
+                             names[i]) >= (int)sizeof(child_rel)) {
+                        note_unreadable(snap, -ENAMETOOLONG);
                         continue;
+                }
                 int childfd = openat(cgfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (childfd < 0)
                         continue; /* removed since the listing */

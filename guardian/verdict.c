@@ -106,3 +106,16 @@ bool gd_verdict_dying(const gd_snapshot *snap, size_t *ret_proc) {
                 }
         return false;
 }
+
+bool gd_verdict_shelters(const gd_snapshot *snap, const gd_verdict *verdicts, size_t n,
+                         size_t *ret_verdict) {
+        for (size_t i = 0; i < n; i++) {
+                const proc_info *p = &snap->procs[verdicts[i].proc].info;
+                if ((verdicts[i].protected_never && !verdicts[i].forfeited) ||
+                    p->oom_score_adj == GD_OOM_SCORE_ADJ_MIN) {
+                        *ret_verdict = i;
+                        return true;
+                }
+        }
+        return false;
+}

@@ -56,3 +56,11 @@ gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
  * that memory rather than take a second victim. Returns true and its index
  * into snap->procs in *ret_proc, false when there is none. Pure. */
 bool gd_verdict_dying(const gd_snapshot *snap, size_t *ret_proc);
+
+/* The first process of the ranked snap (verdicts from gd_verdict_rank, n of
+ * them) that a whole-cgroup kill must not take: a "never" workload's
+ * process under its budget, or one with oom_score_adj -1000 (the kernel's
+ * own memory.oom.group kill spares those too). Returns true and its index
+ * into verdicts in *ret_verdict, false when the whole cgroup may go. Pure. */
+bool gd_verdict_shelters(const gd_snapshot *snap, const gd_verdict *verdicts, size_t n,
+                         size_t *ret_verdict);

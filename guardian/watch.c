@@ -25,7 +25,8 @@
 #define HOT_RATIO 0.80
 /* Polled PSI (no trigger): a stall share above this makes the cgroup hot. */
 #define POLL_HOT_SHARE 0.10
-/* Deeper hierarchies are not followed: bounds the recursion. */
+/* Levels below the root watched: bounds the recursion. A deeper subtree
+ * answers to its ancestor at this level (gd_watched.unwatched_below). */
 #define MAX_DEPTH 32
 
 static int open_ro(int dirfd, const char *name) {
@@ -187,35 +188,146 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
         return 1;
 }
 
-static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
-        int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        if (childfd_dup < 0) {
-                int r = -errno;
-                if (r == -EMFILE && !w->emfile_logged) {
-                        char cgq[PATH_MAX];
-                        w->emfile_logged = true;
-                        gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: cgroup=%s and "
-                                           "others are NOT watched (raise LimitNOFILE / ulimit -n; "
-                                           "guardian needs 4 per cgroup)",
-                               w->n_watched, gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)));
+/* Something below rel is not watched on its own (depth cap, fd budget, a
+ * path too long to name): the nearest watched cgroup at or above rel
+ * answers for it. Its memory.current and memory.events count it already;
+ * host-pressure blame then counts its processes too. */
+static void cover(gd_watch *w, const char *rel) {
+        char anc[PATH_MAX];
+        snprintf(anc, sizeof(anc), "%s", rel);
+        for (;;) {
+                long s = find_rel(w, anc);
+                if (s >= 0) {
+                        w->slots[s].unwatched_below = true;
+                        return;
                 }
-                return r;
+                char *slash = strrchr(anc, '/');
+                if (!*anc)
+                        return;
+                if (slash)
+                        *slash = '\0';
+                else
+                        anc[0] = '\0';
         }
-        int added = add_one(w, childfd_dup, rel);
-        if (added < 0)
-                return added;
-        if (depth >= MAX_DEPTH)
-                return added;
+}
+
+static void log_deep(gd_watch *w, const char *rel) {
+        if (w->deep_logged)
+                return;
+        char cgq[PATH_MAX];
+        w->deep_logged = true;
+        gd_log(GD_LOG_WARNING, "cgroup=%s is %d levels deep and has children: they are not "
+                               "watched on their own, their memory and processes count to it",
+               gd_log_value(rel, cgq, sizeof(cgq)), MAX_DEPTH);
+}
+
+/* Is the cgroup at dirfd worth an fd budget slot: processes of its own, or a
+ * memory limit? An empty cgroup without limits can give way. */
+static bool worth_watching(int dirfd) {
+        uint64_t v;
+        pid_t *pids = NULL;
+        size_t n = 0;
+        if (cg_read_u64_or_max(dirfd, "memory.max", &v) == 0 && v != CG_UNLIMITED)
+                return true;
+        if (cg_read_u64_or_max(dirfd, "memory.high", &v) == 0 && v != CG_UNLIMITED)
+                return true;
+        if (cg_read_pids(dirfd, &pids, &n) == 0)
+                free(pids);
+        return n > 0;
+}
+
+/* At the fd budget, make room for a cgroup worth watching: stop watching
+ * one that is empty and has no limit (the stated order of degradation).
+ * Returns true when a slot was freed. */
+static bool make_room(gd_watch *w) {
+        if (w->no_room)
+                return false;
+        for (size_t k = 0; k < w->n_slots; k++) {
+                size_t i = (w->evict_cursor + k) % w->n_slots;
+                gd_watched *c = &w->slots[i];
+                if (!c->in_use || !*c->rel || c->kill_pending || c->unwatched_below ||
+                    worth_watching(c->dirfd))
+                        continue;
+                char rel[PATH_MAX];
+                snprintf(rel, sizeof(rel), "%s", c->rel);
+                gd_watch_remove(w, i);
+                w->n_unwatched++;
+                cover(w, rel);
+                w->evict_cursor = i + 1;
+                return true;
+        }
+        /* Every slot is worth keeping: do not look again in this walk (a
+         * tenant's thousands of cgroups with limits would make it n^2). */
+        w->no_room = true;
+        return false;
+}
+
+/* May one more cgroup (at dirfd) be watched under the fd budget? */
+static bool within_budget(gd_watch *w, int dirfd, const char *rel) {
+        if (!w->max_watched || w->n_watched < w->max_watched || find_rel(w, rel) >= 0)
+                return true;
+        if (worth_watching(dirfd) && make_room(w))
+                return true;
+        w->n_unwatched++;
+        if (!w->budget_logged) {
+                char cgq[PATH_MAX];
+                w->budget_logged = true;
+                gd_log(GD_LOG_WARNING, "fd budget reached: %zu cgroups watched (%d fds each, %d "
+                                       "kept for the kill path); cgroup=%s and others are not "
+                                       "watched on their own, their nearest watched ancestor "
+                                       "answers for them; empty cgroups without limits give way "
+                                       "to ones with processes or limits (rescanned every %d s)",
+                       w->n_watched, GD_WATCH_FDS_PER_CGROUP, GD_WATCH_FD_RESERVE,
+                       gd_log_value(rel, cgq, sizeof(cgq)), GD_WATCH_RESCAN_MS / 1000);
+        }
+        return false;
+}
+
+static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
+        int added = 0;
+        bool watched = within_budget(w, dirfd, rel);
+        if (!watched) {
+                cover(w, rel);
+        } else {
+                int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+                if (childfd_dup < 0) {
+                        int r = -errno;
+                        if (r == -EMFILE && !w->emfile_logged) {
+                                char cgq[PATH_MAX];
+                                w->emfile_logged = true;
+                                gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: "
+                                                   "cgroup=%s and others are NOT watched (raise "
+                                                   "LimitNOFILE / ulimit -n; guardian needs 4 "
+                                                   "per cgroup)",
+                                       w->n_watched,
+                                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)));
+                        }
+                        return r;
+                }
+                added = add_one(w, childfd_dup, rel);
+                if (added < 0)
+                        return added;
+        }
 
         char **names = NULL;
         size_t n = 0;
         if (cg_list_children(dirfd, &names, &n) < 0)
                 return added; /* vanished, or unreadable: its own files still report */
+        if (depth >= MAX_DEPTH) {
+                if (n) {
+                        cover(w, rel);
+                        log_deep(w, rel);
+                }
+                cg_free_names(names, n);
+                return added;
+        }
         for (size_t i = 0; i < n; i++) {
                 char child[PATH_MAX];
                 if (snprintf(child, sizeof(child), "%s%s%s", rel, *rel ? "/" : "", names[i]) >=
-                    (int)sizeof(child))
+                    (int)sizeof(child)) {
+                        cover(w, rel); /* too long to name: its parent answers */
                         continue;
+                }
                 int fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0)
                         continue; /* removed since the listing */
@@ -233,9 +345,22 @@ int gd_watch_add_tree(gd_watch *w, const char *rel) {
                       : fcntl(w->rootfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return -errno;
-        unsigned depth = 0;
+        /* "" is the root at depth 0, "a" is 1, "a/b" 2. */
+        unsigned depth = *rel ? 1 : 0;
+        const char *cut = NULL;
         for (const char *p = rel; *p; p++)
-                depth += *p == '/';
+                if (*p == '/' && ++depth == MAX_DEPTH + 1)
+                        cut = p;
+        if (cut) {
+                /* Created below the cap: its ancestor at the cap answers. */
+                char anc[PATH_MAX];
+                close(fd);
+                snprintf(anc, sizeof(anc), "%.*s", (int)(cut - rel), rel);
+                cover(w, anc);
+                log_deep(w, anc);
+                return 0;
+        }
+        w->no_room = false;
         int r = add_tree(w, fd, rel, depth);
         close(fd);
         return r;
@@ -436,4 +561,18 @@ void gd_watch_free(gd_watch *w) {
         if (w->inotify_fd >= 0)
                 close(w->inotify_fd);
         w->inotify_fd = -1;
+}
+
+void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile) {
+        uint64_t spare = nofile > GD_WATCH_FD_RESERVE ? nofile - GD_WATCH_FD_RESERVE : 0;
+        uint64_t n = spare / GD_WATCH_FDS_PER_CGROUP;
+        w->max_watched = n ? (size_t)n : 1; /* the root, at least */
+}
+
+int gd_watch_rescan(gd_watch *w, uint64_t now_ms) {
+        if (!w->n_unwatched || now_ms - w->last_rescan_ms < GD_WATCH_RESCAN_MS)
+                return 0;
+        w->last_rescan_ms = now_ms;
+        w->n_unwatched = 0;
+        return gd_watch_add_tree(w, "");
 }

@@ -50,6 +50,8 @@ typedef struct gd_watched {
         uint64_t hot_until_ms;      /* sample on every fast tick until then */
         uint64_t trouble_since_ms;  /* first sign of trouble, for the audit's latency */
         bool kill_pending;
+        bool unwatched_below; /* cgroups below are not watched on their own
+                               * (depth cap, fd budget): it answers for them */
         gd_cgroup_state state;
         /* gd_watch_workload's cache: the workload by path alone, found in
          * workload_policy at the watch's policy_gen (NULL: not looked up;
@@ -67,6 +69,13 @@ typedef struct gd_watch {
         bool psi_triggers;     /* false once the kernel refused one */
         bool psi_refusal_logged;
         bool emfile_logged;
+        bool deep_logged;
+        bool budget_logged;
+        size_t max_watched;    /* the fd budget in cgroups; 0: no budget */
+        size_t n_unwatched;    /* cgroups left out for the budget (last walk) */
+        size_t evict_cursor;   /* where make_room looks next: spreads evictions */
+        bool no_room;          /* this walk found nothing to evict */
+        uint64_t last_rescan_ms;
         gd_watched *slots;
         size_t n_slots;        /* slots in use or free, up to cap */
         size_t cap;
@@ -80,6 +89,18 @@ typedef struct gd_watch {
  * stalled, short enough to forget yesterday's start-up. */
 #define GD_GROWTH_WINDOW_MS 30000
 
+/* fds a watched cgroup holds: its directory, memory.events, memory.current,
+ * memory.pressure. */
+#define GD_WATCH_FDS_PER_CGROUP 4
+/* fds never spent on watching: the kill path's snapshot (a directory per
+ * level, up to 65, and /proc reads), 16 pidfds, control clients, hooks,
+ * the audit and policy files. */
+#define GD_WATCH_FD_RESERVE 256
+/* While cgroups are left out for the budget, the tree is walked again this
+ * often: new cgroups below unwatched ones are found, and ones that got
+ * processes or limits take the place of empty ones. */
+#define GD_WATCH_RESCAN_MS 10000
+
 /* Set up: an inotify instance registered in epfd. Returns 0 or -errno. */
 int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
 
@@ -87,6 +108,15 @@ int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
  * Returns the number added, or a negative errno for rel itself (-ENOENT:
  * gone already, which callers treat as normal). */
 int gd_watch_add_tree(gd_watch *w, const char *rel);
+
+/* Bound the cgroups watched by the open-files limit nofile, keeping
+ * GD_WATCH_FD_RESERVE fds for everything else. */
+void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile);
+
+/* While cgroups are left out for the fd budget, walk the tree again (at
+ * most every GD_WATCH_RESCAN_MS): recounts them, adds what fits, lets ones
+ * worth watching take the place of empty ones. Returns the number added. */
+int gd_watch_rescan(gd_watch *w, uint64_t now_ms);
 
 /* Stop watching one slot: close its fds, free its path. */
 void gd_watch_remove(gd_watch *w, size_t slot);

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "guardian/daemon_ctx.h"
 
@@ -70,4 +71,28 @@ Test(kill_preconditions, the_memory_came_back) {
         cr_assert_eq(gd_kill_preconditions(&watched, "batch", &near, &snap, 1000), GD_KILL_WAITING);
         /* Host pressure (no watched cgroup) has no limit to re-check. */
         cr_assert_eq(gd_kill_preconditions(NULL, "batch", &near, &snap, 1000), GD_KILL_STARTED);
+}
+
+/* Whatever the policy and the ranking: pid 1, guardian itself, init.scope,
+ * guardian's own cgroup and the root cgroup's own processes (host pressure
+ * on a hybrid host ranks the whole tree) are never victims. */
+Test(kill_preconditions, who_is_never_a_victim) {
+        static daemon_ctx d; /* large: not on the stack */
+        char *cgs[4] = {"", "init.scope", "system.slice/guardian.service", "batch"};
+
+        memset(&d, 0, sizeof(d));
+        snprintf(d.self_cgroup, sizeof(d.self_cgroup), "/system.slice/guardian.service");
+        snap.cgroups = cgs;
+        snap.n_cgroups = 4;
+        for (size_t i = 0; i < 3; i++)
+                procs[i].cgroup_index = 3;
+        cr_assert_not(gd_kill_never_victim(&d, &snap, &procs[0]), "a batch job may go");
+        procs[0].info.stat.pid = 1;
+        cr_assert(gd_kill_never_victim(&d, &snap, &procs[0]), "pid 1");
+        procs[0].info.stat.pid = getpid();
+        cr_assert(gd_kill_never_victim(&d, &snap, &procs[0]), "guardian itself");
+        for (size_t cg = 0; cg < 3; cg++) {
+                procs[1].cgroup_index = cg;
+                cr_assert(gd_kill_never_victim(&d, &snap, &procs[1]), "in %s", cgs[cg]);
+        }
 }

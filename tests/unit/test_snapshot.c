@@ -247,3 +247,47 @@ Test(snapshot, json_output_is_well_formed_for_hostile_names) {
         free(c);
         gd_snapshot_free(&snap);
 }
+
+/* What the walk cannot see is a gap, not an absence: a subtree deeper than
+ * it goes (64 levels below the cgroup scanned) makes the set incomplete,
+ * and no kill is made on it. */
+Test(snapshot, a_subtree_too_deep_to_walk_is_not_a_complete_set) {
+        char rel[1024] = "x", procs[1100];
+        size_t n = 1;
+        for (int i = 1; i <= 65; i++) {
+                n += (size_t)snprintf(rel + n, sizeof(rel) - n, "/d");
+                snprintf(procs, sizeof(procs), "cg/%s/cgroup.procs", rel);
+                fx_write(tree, procs, "");
+        }
+        fx_write(tree, "cg/x/cgroup.procs", "300\n");
+        add_proc(300, "top", 0, 400, 8, 0);
+        snprintf(procs, sizeof(procs), "cg/%s/cgroup.procs", rel);
+        fx_write(tree, procs, "301\n");
+        add_proc(301, "deep", 0, 40000, 8, 0);
+        open_roots();
+
+        gd_snapshot snap;
+        cr_assert_eq(gd_snapshot_take(rootfd, procfd, "x", true, PAGE, &snap), 0);
+        cr_assert_eq(snap.n_procs, 1, "64 levels below x are walked, the 65th is not");
+        cr_assert_eq(snap.n_unreadable, 1, "%zu unreadable, first %d", snap.n_unreadable,
+                     snap.first_unreadable_error);
+        cr_assert_eq(snap.first_unreadable_error, -ELOOP);
+        gd_snapshot_free(&snap);
+
+        /* One level less and it is seen. */
+        char *last = fx_path(tree, procs);
+        cr_assert_eq(unlink(last), 0);
+        free(last);
+        char *dir = fx_path(tree, "cg");
+        char leaf[1200];
+        snprintf(leaf, sizeof(leaf), "%s/%s", dir, rel);
+        cr_assert_eq(rmdir(leaf), 0, "%s", leaf);
+        free(dir);
+        rel[strlen(rel) - 2] = '\0';
+        snprintf(procs, sizeof(procs), "cg/%s/cgroup.procs", rel);
+        fx_write(tree, procs, "301\n");
+        cr_assert_eq(gd_snapshot_take(rootfd, procfd, "x", true, PAGE, &snap), 0);
+        cr_assert_eq(snap.n_procs, 2);
+        cr_assert_eq(snap.n_unreadable, 0);
+        gd_snapshot_free(&snap);
+}

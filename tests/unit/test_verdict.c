@@ -249,3 +249,37 @@ Test(verdict, a_dying_process_means_wait) {
         procs[2].info.mm_flags = PROC_PF_EXITING;
         cr_assert(gd_verdict_dying(&snap, &i));
 }
+
+/* A whole-cgroup kill (memory.oom.group, action: kill-cgroup) takes every
+ * process: it must not when one is protected by "never" under its budget,
+ * or carries -1000 (the kernel's own group kill spares those). */
+Test(verdict, what_shelters_a_cgroup_from_a_whole_kill) {
+        pol_workload w = workload("mysql", mysqld_patterns, NULL);
+        w.protect.mode = POL_PROTECT_NEVER;
+        w.protect.budget = 200u << 20;
+        pol_policy p = policy_of(&w, 1);
+        uint64_t current[2] = {150u << 20, 100u << 20};
+        size_t choosable = 0, i = 99;
+
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
+        cr_assert_not(gd_verdict_shelters(&snap, v, snap.n_procs, &i), "no policy, no -1000");
+        cr_assert_eq(i, 99, "untouched when nothing shelters");
+        free(v);
+
+        snap.cgroup_currents = current;
+        v = gd_verdict_rank(&snap, &p, &choosable);
+        cr_assert(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
+        cr_assert_eq(procs[v[i].proc].info.stat.pid, 100, "mysqld, never");
+        free(v);
+
+        current[0] = 300u << 20; /* over budget: forfeited, the cgroup may go */
+        v = gd_verdict_rank(&snap, &p, &choosable);
+        cr_assert_not(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
+        free(v);
+
+        procs[2].info.oom_score_adj = -1000;
+        v = gd_verdict_rank(&snap, &p, &choosable);
+        cr_assert(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
+        cr_assert_eq(procs[v[i].proc].info.stat.pid, 201, "-1000 holds in a group kill too");
+        free(v);
+}

@@ -3,6 +3,8 @@
  * (Kernel wake-ups on memory.events and PSI triggers are tested in the VM.) */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -193,4 +195,45 @@ Test(watch, workload_cached_per_slot_and_policy) {
         cr_assert_null(gd_watch_workload(&w, e, p2));
         pol_free(p1);
         pol_free(p2);
+}
+
+/* d/l2/.../lN below the fixture's root. */
+static void deep_path(char *buf, size_t size, unsigned levels) {
+        size_t n = (size_t)snprintf(buf, size, "d");
+        for (unsigned i = 2; i <= levels && n < size; i++)
+                n += (size_t)snprintf(buf + n, size - n, "/l%u", i);
+}
+
+/* Depth is no hiding place: below the cap (32 levels) nothing is watched
+ * on its own, and the cgroup at the cap is marked to answer for it, at
+ * start and for a subtree created later. */
+Test(watch, a_subtree_below_the_depth_cap_answers_to_its_ancestor) {
+        char p32[PATH_MAX], p35[PATH_MAX], p31[PATH_MAX];
+        deep_path(p35, sizeof(p35), 35);
+        deep_path(p32, sizeof(p32), 32);
+        deep_path(p31, sizeof(p31), 31);
+        fx_mkdir(tree, p35);
+
+        cr_assert_gt(gd_watch_add_tree(&w, ""), 0);
+        gd_watched *at_cap = find(p32);
+        cr_assert_not_null(at_cap, "32 levels are watched");
+        cr_assert(at_cap->unwatched_below, "it has children guardian does not watch");
+        cr_assert_not(find(p31)->unwatched_below, "above the cap the tree is walked");
+        char p33[PATH_MAX];
+        deep_path(p33, sizeof(p33), 33);
+        cr_assert_null(find(p33));
+
+        /* Created later, below the cap: not watched, the ancestor answers. */
+        at_cap->unwatched_below = false;
+        cr_assert_eq(gd_watch_add_tree(&w, p33), 0);
+        cr_assert_null(find(p33));
+        cr_assert(find(p32)->unwatched_below);
+
+        /* A leaf at the cap has nothing below it. */
+        char q[PATH_MAX];
+        deep_path(q, sizeof(q), 31);
+        strncat(q, "/leaf", sizeof(q) - strlen(q) - 1);
+        fx_mkdir(tree, q);
+        cr_assert_eq(gd_watch_add_tree(&w, q), 1);
+        cr_assert_not(find(q)->unwatched_below);
 }

@@ -3,6 +3,7 @@
 stress-ng neighbour exhausts the memory they share; what the kernel alone
 does with the same load; reloads, good and bad, of a file and a directory."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,6 +90,9 @@ class MariaDB:
             self.proc.kill()
         self.proc.wait()
         self.log.close()
+        # The datadir is on the VM's tmpfs: left behind, it is memory the
+        # tests after this one do not have.
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def rss_mb(pid):
@@ -270,8 +274,62 @@ def reload_dir(t):
         t.check("policy dir: guardian exits 0", g.stop() == 0, g.text()[-2000:])
 
 
+GROUP_POLICY = """version: 1
+workloads:
+  - name: mariadb
+    match:
+      comm: [mariadbd]
+    protect:
+      mode: never
+      budget: 1G
+"""
+
+
+def oom_group_never(t):
+    """memory.oom.group = 1 (the kubelet sets it on every container) on a
+    cgroup that holds a "never" database and a hog: a whole-cgroup kill
+    would take the database with it. guardian kills the hog alone, and
+    says why it did not kill the cgroup whole. No oom_score_adj here: the
+    policy's "never" alone must hold."""
+    policy = "/tmp/policy-group.yaml"
+    gdvm.write(policy, GROUP_POLICY)
+    pod = make_cgroup("grp-pod", {"memory.max": "384M", "memory.high": "256M",
+                                  "memory.swap.max": "0", "memory.oom.group": "1"})
+    db, hog, g = None, None, None
+    try:
+        db = MariaDB(pod, "grp-db")
+        g = Guardian("policy-group", "--policy", policy)
+        hog = gdvm.start_eater(pod, grow_ms=2)
+        try:
+            rc = hog.wait(90)
+        except subprocess.TimeoutExpired:
+            rc = None
+        recs = g.wait_records(lambda r: r["event"] in ("kill", "kill-cgroup"))
+        t.check("oom.group + never: the hog is SIGKILLed", rc == -signal.SIGKILL, f"exit {rc}")
+        t.check("oom.group + never: one process killed, not the cgroup",
+                [r["pid"] for r in recs if r["event"] == "kill"] == [hog.pid]
+                and not any(r["event"] == "kill-cgroup" for r in g.records()), f"{recs}")
+        t.check("oom.group + never: mariadbd survives", db.proc.poll() is None,
+                f"exit {db.proc.poll()}")
+        t.check("oom.group + never: it says why",
+                f"not killing cgroup=grp-pod whole: pid {db.proc.pid} comm=mariadbd is "
+                "protected (never)" in g.text(), g.text()[-2000:])
+        t.check("oom.group + never: before the kernel's OOM killer",
+                events(pod)["oom_kill"] == 0, f"{events(pod)}")
+    finally:
+        if hog and hog.poll() is None:
+            hog.kill()
+            hog.wait()
+        if g:
+            t.check("oom.group + never: guardian exits 0", g.stop() == 0, g.text()[-2000:])
+        if db:
+            db.stop()
+        gdvm.remove_cgroup(pod)
+
+
 def main():
-    return gdvm.run_scenarios("policy", (kernel_alone, protected_by_policy, reload_file, reload_dir))
+    return gdvm.run_scenarios("policy", (kernel_alone, protected_by_policy, oom_group_never, reload_file,
+                                            reload_dir))
 
 
 if __name__ == "__main__":
