@@ -224,9 +224,11 @@ void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
                         continue;
                 /* Its grace is cut short: nobody would send the SIGKILL
                  * later, and guardian decided this process must go. */
-                gd_log(GD_LOG_WARNING, "stopping: pid=%d is still in its SIGTERM grace, "
-                                       "SIGKILL now",
-                       (int)p->cand.pid);
+                char cgq[PATH_MAX];
+                gd_log(GD_LOG_WARNING, "stopping: pid=%d cgroup=%s is still in its SIGTERM "
+                                       "grace, SIGKILL now",
+                       (int)p->cand.pid,
+                       gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)));
                 send_sigkill(d, p, now);
         }
         for (;;) {
@@ -236,8 +238,11 @@ void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
                         pending_kill *p = &d->pending[i];
                         if (!p->used)
                                 continue;
-                        if (gd_act_exited(p->pidfd) == 1)
+                        int exited = gd_act_exited(p->pidfd);
+                        if (exited == 1)
                                 gd_finish_pending(d, p, "killed", now);
+                        else if (exited < 0) /* cannot be watched: poll would not wait */
+                                gd_finish_pending(d, p, "unfinished", now);
                         else
                                 fds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
                 }
