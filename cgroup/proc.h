@@ -93,6 +93,24 @@ int proc_read_info(int procfd, pid_t pid, uint64_t page_size, proc_info *ret_inf
 /* Read just the identity (start time) for the race check before a kill. */
 int proc_read_start_time(int procfd, pid_t pid, uint64_t *ret_start_time);
 
+/* Open /proc/PID as a directory fd and check, through it, that pid still
+ * names the process read before with start_time. Files opened relative to
+ * the fd belong to that process (ENOENT or ESRCH once it is reaped), never
+ * to a later one that got the pid: a write through it cannot hit the wrong
+ * process. Returns 0 and *ret_piddir (O_CLOEXEC; the caller closes it),
+ * -ESRCH when gone, -ESTALE when the pid names another process now, or
+ * -EBADMSG. */
+int proc_open_pid(int procfd, pid_t pid, uint64_t start_time, int *ret_piddir);
+
+/* oom_score_adj of the process behind piddir (proc_open_pid). Returns 0,
+ * -ESRCH when it is gone, -EBADMSG. */
+int proc_read_oom_score_adj_at(int piddir, int *ret_adj);
+
+/* Set oom_score_adj (-1000..1000) of the process behind piddir. Returns 0,
+ * -ESRCH when it is gone, -EINVAL out of range, or another negative errno
+ * (-EACCES: lowering it takes CAP_SYS_RESOURCE). */
+int proc_write_oom_score_adj_at(int piddir, int adj);
+
 /* Read the v2 cgroup path of pid into ret_path. */
 int proc_read_cgroup(int procfd, pid_t pid, char *ret_path, size_t size);
 

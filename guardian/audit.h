@@ -40,7 +40,9 @@ typedef struct gd_audit_record {
         int64_t trigger_to_kill_ms;   /* from the first sign of trouble to the signal */
         int64_t trigger_to_death_ms;  /* to the pidfd reporting exit; -1 if unknown */
         const char *result;       /* "killed", "dry-run", "gone", "pid-reused", "moved",
-                                     "timeout", or an errno name */
+                                     "cgroupns-unknown", "timeout", "unfinished"
+                                     (guardian stopped before the exit was seen),
+                                     or an errno name */
 } gd_audit_record;
 
 typedef struct gd_audit gd_audit;

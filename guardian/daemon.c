@@ -522,8 +522,11 @@ static int loop(daemon_ctx *d) {
                                 set_tick(d, true);
                                 break;
                         case GD_TAG_PIDFD: {
-                                pending_kill *p = &d->pending[gd_tag_slot(tag) % GD_MAX_PENDING];
-                                if (p->used)
+                                /* Stale (NULL): that kill is over, and the slot
+                                 * may hold another victim that is still alive. */
+                                pending_kill *p = gd_pending_for_tag(d->pending, GD_MAX_PENDING,
+                                                                     tag);
+                                if (p && gd_act_exited(p->pidfd) == 1)
                                         gd_finish_pending(d, p, "killed", now);
                                 break;
                         }
@@ -730,11 +733,9 @@ int gd_cmd_run(int argc, char **argv) {
         status = loop(d);
         gd_sdnotify_stopping(&d->sdnotify);
 
-        /* A kill whose victim has not been seen dying yet still gets its
-         * record: the signal was sent. */
-        for (size_t i = 0; i < GD_MAX_PENDING; i++)
-                if (d->pending[i].used)
-                        gd_finish_pending(d, &d->pending[i], "killed", gd_now_ms());
+        /* Before the reaper and the hook runner stop: the last SIGKILLs
+         * still get their early release, and their post-kill hooks go out. */
+        gd_pending_shutdown(d, GD_SHUTDOWN_WAIT_MS);
 out:
         gd_control_close(&d->control);
         gd_policy_unwatch(&d->policy_src);

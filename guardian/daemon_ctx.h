@@ -30,6 +30,11 @@
  * next. Until then no other victim is taken for the same trouble: the
  * memory of the one dying is coming back. */
 #define GD_KILL_DEADLINE_MS 30000
+/* At shutdown, kills in flight are waited for this long: a SIGKILLed
+ * process with a CPU is gone in milliseconds, so most records can say
+ * "killed", and the stop stays well inside systemd's TimeoutStopSec=30s
+ * and Kubernetes' 30 s termination grace. */
+#define GD_SHUTDOWN_WAIT_MS 2000
 /* Kills in flight at once; more would mean guardian is not the answer. */
 #define GD_MAX_PENDING 16
 
@@ -39,6 +44,10 @@ typedef struct pending_kill {
         bool slow_logged;
         int pidfd;
         uint32_t slot, generation; /* the watched cgroup; slot UINT32_MAX: host-wide */
+        /* In the pidfd's epoll tag: a wake-up left over from an earlier kill
+         * in this slot (even one in the same epoll_wait batch) does not
+         * match, and never finishes this one. */
+        uint32_t tag_generation;
         uint64_t trigger_ms, kill_ms, sigkill_at_ms, deadline_ms;
         gd_decision decision;
         char cgroup[PATH_MAX];
@@ -72,6 +81,7 @@ typedef struct daemon_ctx {
         bool host_hot;         /* host memory use above HOST_HOT_RATIO */
         bool host_psi_trigger; /* the host's PSI trigger is armed */
         pending_kill pending[GD_MAX_PENDING];
+        uint32_t pending_generation; /* the last tag_generation given out */
         uint64_t decisions, kills;
         uint64_t last_light_ms;
         uint64_t slow_tick_ms; /* the policy's poll_interval */
@@ -139,9 +149,22 @@ void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint6
 void gd_kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event, const char *outcome,
                   uint64_t now);
 
+/* The kill in flight a GD_TAG_PIDFD wake-up is for: the tag's slot of
+ * pending (n of them), in use, with the tag's generation. NULL for a tag of
+ * another kind, a slot out of range, or a stale wake-up (its kill finished
+ * and the slot is free or holds a newer kill). Pure. */
+pending_kill *gd_pending_for_tag(pending_kill *pending, size_t n, uint64_t tag);
+
 /* Kills in flight on a tick: exits seen, SIGTERM graces run out, deadlines.
  * Returns true while any kill is in flight. */
 bool gd_pending_tick(daemon_ctx *d, uint64_t now);
+
+/* Guardian is stopping: close out every kill in flight truthfully. A
+ * victim still in its SIGTERM grace gets its SIGKILL now; then all are
+ * waited for at once, at most wait_ms (GD_SHUTDOWN_WAIT_MS; tests pass
+ * less). A victim seen exiting is recorded "killed", one still alive
+ * "unfinished". */
+void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms);
 
 /* The control socket's documents from the daemon's state (a
  * gd_control_render_fn; userdata is the daemon_ctx). */

@@ -64,6 +64,24 @@ static int apply_knobs(gd_watched *c, const pol_workload *w, bool dry_run) {
                apply_knob(c, w, "memory.high", w->protect.memory_high, dry_run);
 }
 
+int gd_enforce_set_adj(int procfd, pid_t pid, uint64_t start_time, int want) {
+        int piddir, have, r;
+
+        r = proc_open_pid(procfd, pid, start_time, &piddir);
+        if (r < 0)
+                return r;
+        /* Read again through the same directory: it is this process's
+         * value, and the write below goes to this process too. */
+        r = proc_read_oom_score_adj_at(piddir, &have);
+        if (r == 0 && have != want) {
+                r = proc_write_oom_score_adj_at(piddir, want);
+                if (r == 0)
+                        r = 1;
+        }
+        close(piddir);
+        return r;
+}
+
 static int apply_adj(const gd_host *host, const proc_info *p, const pol_workload *w,
                      bool dry_run) {
         if (!w->protect.has_oom_score_adj || p->oom_score_adj == w->protect.oom_score_adj)
@@ -73,21 +91,17 @@ static int apply_adj(const gd_host *host, const proc_info *p, const pol_workload
                        (int)p->stat.pid, w->protect.oom_score_adj, w->name);
                 return 1;
         }
-        char path[32], text[16];
-        snprintf(path, sizeof(path), "%d/oom_score_adj", (int)p->stat.pid);
-        int len = snprintf(text, sizeof(text), "%d", w->protect.oom_score_adj);
-        int fd = openat(host->procfd, path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, text, (size_t)len) != len) {
-                int err = errno;
-                if (fd >= 0)
-                        close(fd);
-                if (err != ENOENT && err != ESRCH)
+        int r = gd_enforce_set_adj(host->procfd, p->stat.pid, p->stat.start_time,
+                                   w->protect.oom_score_adj);
+        if (r <= 0) {
+                /* Gone, or its pid taken by another process since the
+                 * scan: nothing of ours to set; the next pass looks anew. */
+                if (r < 0 && r != -ESRCH && r != -ESTALE)
                         gd_log(GD_LOG_WARNING, "cannot set oom_score_adj of pid %d (workload "
                                                "%s): %s, ignoring",
-                               (int)p->stat.pid, w->name, strerror(err));
+                               (int)p->stat.pid, w->name, strerror(-r));
                 return 0;
         }
-        close(fd);
         gd_log(GD_LOG_NOTICE, "set oom_score_adj of pid %d to %d (workload %s)", (int)p->stat.pid,
                w->protect.oom_score_adj, w->name);
         return 1;

@@ -59,7 +59,7 @@ typedef struct gd_hook_info {
         const char *workload;
         const char *trigger;   /* gd_trigger_name() */
         const char *reason;
-        const char *outcome;   /* post-kill: "killed", "timeout", "gone", ... */
+        const char *outcome;   /* post-kill: "killed", "timeout", "unfinished", "gone", ... */
         bool has_process;      /* score, rss and uid are known */
         int64_t score;
         uint64_t rss_bytes;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,9 @@ void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint6
                         rec.memory_after = after;
         }
         audit_write(d, &rec);
-        log_kill("killed", p, result);
+        /* "killed" only for an exit seen: a timeout or a kill left at
+         * shutdown says so. */
+        log_kill(strcmp(result, "killed") == 0 ? "killed" : "kill unconfirmed", p, result);
         gd_kill_hook(d, p, GD_HOOK_POST_KILL, result, now);
         record_outcome(d, p, c, strcmp(result, "killed") == 0, now);
         if (p->pidfd >= 0) {
@@ -162,6 +165,13 @@ void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint6
         }
         p->pidfd = -1;
         p->used = false;
+}
+
+pending_kill *gd_pending_for_tag(pending_kill *pending, size_t n, uint64_t tag) {
+        if (gd_tag_kind_of(tag) != GD_TAG_PIDFD || gd_tag_slot(tag) >= n)
+                return NULL;
+        pending_kill *p = &pending[gd_tag_slot(tag)];
+        return p->used && p->tag_generation == gd_tag_generation(tag) ? p : NULL;
 }
 
 static void send_sigkill(daemon_ctx *d, pending_kill *p, uint64_t now) {
@@ -201,6 +211,49 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
                 any = any || p->used;
         }
         return any;
+}
+
+void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
+        struct pollfd fds[GD_MAX_PENDING];
+        uint64_t now = gd_now_ms(), until = now + wait_ms;
+
+        for (size_t i = 0; i < GD_MAX_PENDING; i++) {
+                pending_kill *p = &d->pending[i];
+                if (!p->used || !p->term_only || gd_act_exited(p->pidfd) == 1)
+                        continue;
+                /* Its grace is cut short: nobody would send the SIGKILL
+                 * later, and guardian decided this process must go. */
+                char cgq[PATH_MAX];
+                gd_log(GD_LOG_WARNING, "stopping: pid=%d cgroup=%s is still in its SIGTERM "
+                                       "grace, SIGKILL now",
+                       (int)p->cand.pid,
+                       gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)));
+                send_sigkill(d, p, now);
+        }
+        for (;;) {
+                nfds_t n = 0;
+                now = gd_now_ms();
+                for (size_t i = 0; i < GD_MAX_PENDING; i++) {
+                        pending_kill *p = &d->pending[i];
+                        if (!p->used)
+                                continue;
+                        int exited = gd_act_exited(p->pidfd);
+                        if (exited == 1)
+                                gd_finish_pending(d, p, "killed", now);
+                        else if (exited < 0) /* cannot be watched: poll would not wait */
+                                gd_finish_pending(d, p, "unfinished", now);
+                        else
+                                fds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+                }
+                if (n == 0 || now >= until)
+                        break;
+                /* Any exit wakes it; EINTR just goes round again. */
+                poll(fds, n, (int)(until - now));
+        }
+        /* Signalled, exit not seen: what happened next is not known. */
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                if (d->pending[i].used)
+                        gd_finish_pending(d, &d->pending[i], "unfinished", now);
 }
 
 /* The process guardian is waiting for (dying with its memory): logged
@@ -375,9 +428,10 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                 gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
                        (int)p->cand.pid);
         }
+        p->tag_generation = ++d->pending_generation;
         struct epoll_event ev = {
                 .events = EPOLLIN,
-                .data.u64 = gd_tag(GD_TAG_PIDFD, (uint32_t)(p - d->pending), 0),
+                .data.u64 = gd_tag(GD_TAG_PIDFD, (uint32_t)(p - d->pending), p->tag_generation),
         };
         epoll_ctl(d->epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
         p->used = true;

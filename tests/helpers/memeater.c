@@ -1,7 +1,7 @@
 /* memeater: a process of a chosen size for the VM tests.
  *
  *   memeater [--cgroup DIR] [--adj N] [--mb N] [--until-oom-kill] [--grow-ms N]
- *            [--grow-fast] [--leader-exit]
+ *            [--grow-fast] [--leader-exit] [--ignore-sigterm]
  *
  * Joins DIR (writes its pid to DIR/cgroup.procs) and sets oom_score_adj
  * before it allocates anything, so it is born where and how the test wants
@@ -16,7 +16,9 @@
  * loop with no pause: faster than anyone can sample).
  * --leader-exit: the memory is touched and held by a second thread, and
  * the main thread calls pthread_exit(): /proc/PID/status then shows no
- * memory, while the kernel still finds it through the other thread. */
+ * memory, while the kernel still finds it through the other thread.
+ * --ignore-sigterm: a SIGTERM only prints "sigterm" (a victim that does
+ * not go in its grace period, so SIGKILL must follow). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -71,6 +73,13 @@ static long read_oom_kill(const char *events_path) {
         return p ? strtol(p + 10, NULL, 10) : -1;
 }
 
+static void on_sigterm(int sig) {
+        (void)sig;
+        if (write(STDOUT_FILENO, "sigterm\n", 8) < 0) {
+                /* nobody to tell */
+        }
+}
+
 static size_t opt_mb;
 static long opt_grow_ms;
 static int opt_grow_fast;
@@ -101,6 +110,7 @@ int main(int argc, char **argv) {
                 {"grow-ms", required_argument, NULL, 'g'},
                 {"grow-fast", no_argument, NULL, 'f'},
                 {"leader-exit", no_argument, NULL, 'l'},
+                {"ignore-sigterm", no_argument, NULL, 't'},
                 {0},
         };
         const char *cgroup = NULL, *adj = NULL;
@@ -118,6 +128,11 @@ int main(int argc, char **argv) {
                 case 'g': grow_ms = strtol(optarg, NULL, 10); break;
                 case 'f': opt_grow_fast = 1; break;
                 case 'l': leader_exit = 1; break;
+                case 't': {
+                        struct sigaction sa = {.sa_handler = on_sigterm, .sa_flags = SA_RESTART};
+                        sigaction(SIGTERM, &sa, NULL);
+                        break;
+                }
                 default: return 2;
                 }
         }

@@ -347,6 +347,63 @@ Test(proc_read, start_time_and_cgroup) {
         cr_assert_eq(proc_read_cgroup(procfd, 7643, cg, sizeof(cg)), -ENOENT);
 }
 
+Test(proc_read, open_pid_checks_the_start_time) {
+        int piddir = -7, adj = 5;
+
+        put_fixture("7643/stat", "self.stat");
+        puts_("7643/oom_score_adj", "0\n");
+        cr_assert_eq(proc_open_pid(procfd, 7643, 1279564, &piddir), -ESTALE);
+        cr_assert_eq(piddir, -7, "untouched on failure");
+        cr_assert_eq(proc_open_pid(procfd, 7644, 1279563, &piddir), -ESRCH);
+        cr_assert_eq(proc_open_pid(procfd, 7643, 1279563, &piddir), 0);
+        cr_assert_geq(piddir, 0);
+        cr_assert_eq(proc_read_oom_score_adj_at(piddir, &adj), 0);
+        cr_assert_eq(adj, 0);
+        cr_assert_eq(proc_write_oom_score_adj_at(piddir, -1000), 0);
+        char *have = fx_read(tree, "7643/oom_score_adj", NULL);
+        cr_assert_str_eq(have, "-1000\n");
+        free(have);
+        cr_assert_eq(proc_read_oom_score_adj_at(piddir, &adj), 0);
+        cr_assert_eq(adj, -1000);
+        cr_assert_eq(proc_write_oom_score_adj_at(piddir, 1001), -EINVAL);
+        cr_assert_eq(proc_write_oom_score_adj_at(piddir, -1001), -EINVAL);
+        puts_("7643/oom_score_adj", "-1001\n");
+        adj = 5;
+        cr_assert_eq(proc_read_oom_score_adj_at(piddir, &adj), -EBADMSG);
+        cr_assert_eq(adj, 5, "untouched on failure");
+        close(piddir);
+}
+
+Test(proc_read, a_pid_directory_fd_never_reaches_the_next_process) {
+        int piddir = -1;
+
+        put_fixture("7643/stat", "self.stat");
+        puts_("7643/oom_score_adj", "0\n");
+        cr_assert_eq(proc_open_pid(procfd, 7643, 1279563, &piddir), 0);
+        /* The process is reaped and its pid goes to a new one (the fake
+         * tree: the old directory moves away, a new one takes the name). */
+        char *old = fx_path(tree, "7643"), *moved = fx_path(tree, "reaped");
+        cr_assert_eq(rename(old, moved), 0);
+        puts_("7643/oom_score_adj", "0\n");
+        cr_assert_eq(proc_write_oom_score_adj_at(piddir, 500), 0);
+        char *next = fx_read(tree, "7643/oom_score_adj", NULL);
+        char *first = fx_read(tree, "reaped/oom_score_adj", NULL);
+        cr_assert_str_eq(next, "0\n", "the new process is untouched");
+        cr_assert_str_eq(first, "500\n", "the write went where the fd points");
+        free(next);
+        free(first);
+        free(old);
+        free(moved);
+        /* Once the old one's files are gone (reaped): gone, not an error. */
+        char *f = fx_path(tree, "reaped/oom_score_adj");
+        cr_assert_eq(unlink(f), 0);
+        free(f);
+        cr_assert_eq(proc_write_oom_score_adj_at(piddir, 500), -ESRCH);
+        int adj;
+        cr_assert_eq(proc_read_oom_score_adj_at(piddir, &adj), -ESRCH);
+        close(piddir);
+}
+
 Test(proc_read, meminfo_and_swappiness) {
         uint64_t ram = 1, swap = 1;
         int sw = -1;

@@ -26,13 +26,15 @@ def read(path):
 
 
 def start_eater(cgroup, mb=0, adj=None, until_oom_kill=False, grow_ms=0, timeout=60,
-                grow_fast=False, leader_exit=False):
+                grow_fast=False, leader_exit=False, ignore_sigterm=False):
     """Start a memeater inside cgroup and wait until it has its memory."""
     args = [MEMEATER, "--cgroup", cgroup, "--mb", str(mb)]
     if grow_fast:
         args.append("--grow-fast")
     if leader_exit:
         args.append("--leader-exit")
+    if ignore_sigterm:
+        args.append("--ignore-sigterm")
     if adj is not None:
         args += ["--adj", str(adj)]
     if until_oom_kill:
