@@ -140,3 +140,7 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now);
 /* The control socket's documents from the daemon's state (a
  * gd_control_render_fn; userdata is the daemon_ctx). */
 int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t *ret_len);
+
+/* The daemon's state generation for the control socket's cache (a
+ * gd_control_generation_fn): moves on kills, decisions and reloads. */
+uint64_t gd_daemon_generation(void *userdata);
