@@ -435,7 +435,8 @@ static void run_usage(FILE *out) {
               "it exists, else the embedded default policy (guardian default-policy).\n"
               "The control socket (guardian status, /metrics) is root-only, by default\n"
               "$RUNTIME_DIRECTORY/" GD_CONTROL_SOCKET_NAME " or " GD_CONTROL_DEFAULT_DIR "/" GD_CONTROL_SOCKET_NAME "; --metrics-address\n"
-              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT).\n"
+              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT);\n"
+              "a port taken at start is retried every second, and guardian runs meanwhile.\n"
               "Before the loop it drops all capabilities but a few and installs a seccomp\n"
               "allow-list (see guardian(8), SANDBOX); --no-sandbox is for debugging only.\n",
               out);
