@@ -64,7 +64,9 @@ static const gd_sandbox_cap bind_service_cap = {
 
 /* The allow-list, grouped by what needs it. Only fd-based calls: no
  * socket(), connect(), bind(), fork, exec, ptrace, mount, setuid, bpf,
- * kexec or module calls. Order does not matter to libseccomp. */
+ * kexec or module calls (bind() and listen() on one fd, the metrics
+ * socket whose port was taken, have a rule of their own). Order does not
+ * matter to libseccomp. */
 static const char *const allowed[] = {
         /* Files: /proc, the cgroup tree, a reloaded policy (its directory
          * listed), the audit log (fsync: records survive a crash; ftruncate: a short write on a full disk is cut off), libcgroup's
