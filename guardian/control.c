@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "guardian/log.h"
@@ -150,210 +149,17 @@ int gd_control_parse_address(const char *s, struct sockaddr_storage *ret_addr,
         return 0;
 }
 
-/* ---- listeners, made at start-up ---- */
-
-int gd_control_default_path(char *buf, size_t size) {
-        const char *rt = getenv("RUNTIME_DIRECTORY"); /* systemd's RuntimeDirectory= */
-        int n;
-
-        if (rt && *rt) {
-                const char *colon = strchr(rt, ':');
-                int len = colon ? (int)(colon - rt) : (int)strlen(rt);
-                n = snprintf(buf, size, "%.*s/%s", len, rt, GD_CONTROL_SOCKET_NAME);
-        } else {
-                n = snprintf(buf, size, "%s/%s", GD_CONTROL_DEFAULT_DIR, GD_CONTROL_SOCKET_NAME);
-        }
-        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-/* The socket's directory must be ours and closed to others: anyone who
- * can write there could swap the socket for their own. */
-static int check_dir(const char *path, bool create) {
-        char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-        struct stat st;
-        const char *slash = strrchr(path, '/');
-
-        if (!slash)
-                snprintf(dir, sizeof(dir), ".");
-        else
-                snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-        if (create && mkdir(dir, 0700) < 0 && errno != EEXIST) {
-                gd_log(GD_LOG_ERR, "cannot create %s for the control socket: %s", dir,
-                       strerror(errno));
-                return -errno;
-        }
-        if (lstat(dir, &st) < 0) {
-                gd_log(GD_LOG_ERR, "control socket directory %s: %s", dir, strerror(errno));
-                return -errno;
-        }
-        /* The default directory, ours but open to others: a Kubernetes
-         * emptyDir is created 0777. Not a sticky /tmp-like directory. */
-        if (create && S_ISDIR(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
-            !(st.st_mode & S_ISVTX) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-                if (chmod(dir, 0700) == 0 && lstat(dir, &st) == 0)
-                        gd_log(GD_LOG_NOTICE, "control socket directory %s was writable by "
-                                              "others: now mode 0700", dir);
-        }
-        if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-            (st.st_mode & (S_IWGRP | S_IWOTH))) {
-                gd_log(GD_LOG_ERR, "refusing to put the control socket in %s: it must be a "
-                                   "directory (not a symlink) owned by root or by guardian's "
-                                   "user and writable by nobody else",
-                       dir);
-                return -EPERM;
-        }
-        return 0;
-}
-
-/* A socket file left by a guardian that is gone is replaced; a live one,
- * or anything that is not a socket, is not. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa) {
-        struct stat st;
-
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISSOCK(st.st_mode)) {
-                gd_log(GD_LOG_ERR, "refusing to replace %s with the control socket: it exists "
-                                   "and is not a socket",
-                       path);
-                return -EEXIST;
-        }
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-        int err = errno;
-        close(fd);
-        if (r == 0 || err == EAGAIN) {
-                gd_log(GD_LOG_ERR, "another guardian is running with the control socket %s "
-                                   "(give this one --control-socket PATH or none)",
-                       path);
-                return -EADDRINUSE;
-        }
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        return 0;
-}
-
-static int listen_unix(gd_control *c, const char *path, bool is_default) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int r;
-
-        if (strlen(path) >= sizeof(sa.sun_path)) {
-                gd_log(GD_LOG_ERR, "control socket path %s is too long (at most %zu bytes)", path,
-                       sizeof(sa.sun_path) - 1);
-                return -ENAMETOOLONG;
-        }
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        r = check_dir(path, is_default);
-        if (r < 0)
-                return r;
-        r = clear_stale(path, &sa);
-        if (r < 0)
-                return r;
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        /* Born 0600: no moment when others could connect. */
-        mode_t old = umask(0177);
-        r = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
-        int err = errno;
-        umask(old);
-        if (r < 0 || listen(fd, GD_CONTROL_MAX_CLIENTS) < 0) {
-                err = r < 0 ? err : errno;
-                gd_log(GD_LOG_ERR, "cannot listen on the control socket %s: %s", path,
-                       strerror(err));
-                close(fd);
-                return -err;
-        }
-        c->unix_fd = fd;
-        snprintf(c->path, sizeof(c->path), "%s", path);
-        return 0;
-}
-
-static int listen_tcp(gd_control *c, const char *address) {
-        struct sockaddr_storage ss;
-        socklen_t sl;
-        int r = gd_control_parse_address(address, &ss, &sl);
-
-        if (r == -EADDRNOTAVAIL) {
-                gd_log(GD_LOG_ERR, "refusing --metrics-address %s: not a loopback address; "
-                                   "guardian serves metrics on 127.0.0.1 or [::1] only (expose "
-                                   "them further with a proxy, or scrape the control socket)",
-                       address);
-                return r;
-        }
-        if (r < 0) {
-                gd_log(GD_LOG_ERR, "bad --metrics-address %s: want 127.0.0.1:PORT or [::1]:PORT",
-                       address);
-                return r;
-        }
-        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, GD_CONTROL_MAX_CLIENTS) < 0) {
-                r = -errno;
-                gd_log(GD_LOG_ERR, "cannot listen on %s for metrics: %s", address, strerror(-r));
-                close(fd);
-                return r;
-        }
-        c->tcp_fd = fd;
-        return 0;
-}
-
-int gd_control_open(gd_control *c, int epfd, const char *socket_path,
-                    const char *metrics_address, gd_control_render_fn render, void *userdata) {
-        char def[sizeof(c->path)];
-        int r = 0;
-
-        memset(c, 0, sizeof(*c));
-        c->epfd = epfd;
-        c->unix_fd = c->tcp_fd = -1;
-        c->render = render;
-        c->userdata = userdata;
-        c->next_generation = 1;
-        for (size_t i = 0; i < GD_CONTROL_MAX_CLIENTS; i++)
-                c->conns[i].fd = -1;
-        /* glibc reads the time zone file on the first gmtime_r: now, not
-         * from the sandboxed loop when a status shows a kill's time. */
-        time_t epoch = 0;
-        struct tm tm;
-        (void)gmtime_r(&epoch, &tm);
-
-        if (metrics_address) {
-                r = listen_tcp(c, metrics_address);
-                if (r < 0)
-                        return r;
-        }
-        if (!socket_path || strcmp(socket_path, "none") != 0) {
-                bool is_default = !socket_path;
-                if (is_default && gd_control_default_path(def, sizeof(def)) == 0)
-                        socket_path = def;
-                r = socket_path ? listen_unix(c, socket_path, is_default) : -ENAMETOOLONG;
-        }
-        struct epoll_event ev = {.events = EPOLLIN};
-        if (c->unix_fd >= 0) {
-                ev.data.u64 = gd_tag(GD_TAG_CONTROL_LISTEN, 0, 0);
-                epoll_ctl(epfd, EPOLL_CTL_ADD, c->unix_fd, &ev);
-        }
-        if (c->tcp_fd >= 0) {
-                ev.data.u64 = gd_tag(GD_TAG_CONTROL_LISTEN, 1, 0);
-                epoll_ctl(epfd, EPOLL_CTL_ADD, c->tcp_fd, &ev);
-        }
-        return r;
-}
 
 /* ---- connections, in the loop ---- */
 
 static void conn_close(gd_control *c, gd_control_conn *k) {
         if (k->fd >= 0)
                 close(k->fd); /* also leaves epoll: the fd is never dup'ed */
-        free(k->out);
-        k->out = NULL;
+        gd_control_blob_unref(k->body);
+        k->body = NULL;
         k->fd = -1;
-        k->responding = false;
+        k->state = GD_CONN_READING;
+        k->pollout = false;
 }
 
 static const char *status_text(int status) {
@@ -375,53 +181,103 @@ static const char *content_type(gd_control_doc doc) {
         }
 }
 
-/* The whole response into k->out: headers, then the body. */
-static void conn_prepare(gd_control *c, gd_control_conn *k, int status, gd_control_doc doc) {
-        char *body = NULL, *out = NULL;
-        size_t body_len = 0, out_len = 0;
+/* An error's body: a line, never cached. NULL when out of memory. */
+static gd_control_blob *error_blob(const gd_control_conn *k, int status) {
+        gd_control_blob *b = calloc(1, sizeof(*b));
         char msg[160];
 
-        if (status == 200 && c->render(c->userdata, doc, &body, &body_len) < 0)
-                status = 500;
-        if (status != 200) {
-                snprintf(msg, sizeof(msg), "guardian: %d %s%s\n", status, status_text(status),
-                         status == 404 ? (k->metrics_only ? ": only /metrics is served here"
-                                                          : ": try /status, /status.json or "
-                                                            "/metrics")
-                                       : "");
-                free(body);
-                body = NULL;
-                body_len = strlen(msg);
+        snprintf(msg, sizeof(msg), "guardian: %d %s%s\n", status, status_text(status),
+                 status == 404 ? (k->metrics_only ? ": only /metrics is served here"
+                                                  : ": try /status, /status.json or /metrics")
+                               : "");
+        if (b && !(b->data = strdup(msg))) {
+                free(b);
+                b = NULL;
         }
-        FILE *f = open_memstream(&out, &out_len);
-        if (f) {
-                fprintf(f, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                           "%sConnection: close\r\n\r\n",
-                        status, status_text(status), content_type(status == 200 ? doc : GD_DOC_STATUS),
-                        body_len, status == 405 ? "Allow: GET\r\n" : "");
-                fwrite(body ? body : msg, 1, body_len, f);
-                if (fclose(f) != 0) {
-                        free(out);
-                        out = NULL;
-                }
+        if (b) {
+                b->refs = 1;
+                b->len = strlen(msg);
         }
-        free(body);
-        k->out = out;
-        k->out_len = out ? out_len : 0;
-        k->out_off = 0;
-        k->responding = true;
+        return b;
 }
 
-/* Write what the socket takes; the rest waits for EPOLLOUT. */
+/* The answer into k: its headers, and a reference to the body (cached
+ * bytes for a document). Returns 0, -EAGAIN when the document needs a
+ * render this wake-up has no room for, -ENOMEM. */
+static int conn_prepare(gd_control *c, gd_control_conn *k, int status, gd_control_doc doc,
+                        uint64_t now_ms) {
+        gd_control_blob *body = NULL;
+
+        if (status == 200) {
+                int r = gd_control_document(c, doc, now_ms, &body);
+                if (r == -EAGAIN)
+                        return r;
+                if (r < 0)
+                        status = 500;
+        }
+        if (status != 200 && !(body = error_blob(k, status)))
+                return -ENOMEM;
+        int n = snprintf(k->head, sizeof(k->head),
+                         "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                         "%sConnection: close\r\n\r\n",
+                         status, status_text(status),
+                         content_type(status == 200 ? doc : GD_DOC_STATUS), body->len,
+                         status == 405 ? "Allow: GET\r\n" : "");
+        if (n < 0 || (size_t)n >= sizeof(k->head)) {
+                gd_control_blob_unref(body);
+                return -ENOMEM; /* cannot happen: the longest is ~180 bytes */
+        }
+        k->head_len = (size_t)n;
+        k->body = body;
+        k->out_off = 0;
+        k->state = GD_CONN_WRITING;
+        return 0;
+}
+
+/* Wait for the socket to take more (EPOLLOUT, level-triggered: at once
+ * when it has room). Returns false when the client had to be closed. */
+static bool conn_pollout(gd_control *c, gd_control_conn *k, uint64_t tag) {
+        struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = tag};
+
+        if (k->pollout)
+                return true;
+        if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, k->fd, &ev) < 0) {
+                conn_close(c, k);
+                return false;
+        }
+        k->pollout = true;
+        return true;
+}
+
+/* Write what the socket takes, at most GD_CONTROL_WRITE_BUDGET bytes this
+ * wake-up; the rest waits for EPOLLOUT. */
 static void conn_flush(gd_control *c, gd_control_conn *k, uint64_t tag, uint64_t now_ms) {
-        while (k->out_off < k->out_len) {
-                ssize_t n = write(k->fd, k->out + k->out_off, k->out_len - k->out_off);
+        size_t total = k->head_len + k->body->len, budget = GD_CONTROL_WRITE_BUDGET;
+
+        while (k->out_off < total) {
+                if (budget == 0) {
+                        conn_pollout(c, k, tag);
+                        return;
+                }
+                struct iovec iov[2];
+                struct msghdr mh = {.msg_iov = iov};
+                size_t left = budget;
+                if (k->out_off < k->head_len) {
+                        size_t l = k->head_len - k->out_off;
+                        l = l < left ? l : left;
+                        iov[mh.msg_iovlen++] = (struct iovec){k->head + k->out_off, l};
+                        left -= l;
+                }
+                size_t boff = k->out_off > k->head_len ? k->out_off - k->head_len : 0;
+                size_t bl = k->body->len - boff < left ? k->body->len - boff : left;
+                if (bl)
+                        iov[mh.msg_iovlen++] = (struct iovec){k->body->data + boff, bl};
+                /* MSG_NOSIGNAL: a client gone is EPIPE, not SIGPIPE. */
+                ssize_t n = sendmsg(k->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
-                        struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = tag};
-                        if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, k->fd, &ev) < 0)
-                                conn_close(c, k);
+                        conn_pollout(c, k, tag);
                         return;
                 }
                 if (n <= 0) {
@@ -429,10 +285,29 @@ static void conn_flush(gd_control *c, gd_control_conn *k, uint64_t tag, uint64_t
                         return;
                 }
                 k->out_off += (size_t)n;
+                budget -= (size_t)n < budget ? (size_t)n : budget;
                 k->deadline_ms = now_ms + GD_CONTROL_IDLE_MS;
         }
         shutdown(k->fd, SHUT_WR);
         conn_close(c, k);
+}
+
+/* Answer a parsed request, or park it until a render is allowed. */
+static void conn_answer(gd_control *c, gd_control_conn *k, int status, gd_control_doc doc,
+                        uint64_t tag, uint64_t now_ms) {
+        int r = conn_prepare(c, k, status, doc, now_ms);
+
+        if (r == -EAGAIN) {
+                k->state = GD_CONN_WAITING;
+                k->doc = doc;
+                conn_pollout(c, k, tag);
+                return;
+        }
+        if (r < 0) {
+                conn_close(c, k);
+                return;
+        }
+        conn_flush(c, k, tag, now_ms);
 }
 
 static void conn_read(gd_control *c, gd_control_conn *k, uint64_t tag, uint64_t now_ms) {
@@ -460,8 +335,7 @@ static void conn_read(gd_control *c, gd_control_conn *k, uint64_t tag, uint64_t 
                 conn_close(c, k);
                 return;
         }
-        conn_prepare(c, k, status, doc);
-        conn_flush(c, k, tag, now_ms);
+        conn_answer(c, k, status, doc, tag, now_ms);
 }
 
 static void accept_clients(gd_control *c, int lfd, bool metrics_only, uint64_t now_ms) {
@@ -499,7 +373,9 @@ static void accept_clients(gd_control *c, int lfd, bool metrics_only, uint64_t n
                 k->fd = fd;
                 k->generation = c->next_generation++;
                 k->metrics_only = metrics_only;
-                k->responding = false;
+                k->state = GD_CONN_READING;
+                k->pollout = false;
+                k->body = NULL;
                 k->req_len = 0;
                 k->deadline_ms = now_ms + GD_CONTROL_IDLE_MS;
                 struct epoll_event ev = {
@@ -515,7 +391,7 @@ void gd_control_handle(gd_control *c, uint64_t tag, uint32_t events, uint64_t no
         uint32_t slot = gd_tag_slot(tag);
 
         if (gd_tag_kind_of(tag) == GD_TAG_CONTROL_LISTEN) {
-                int lfd = slot == 0 ? c->unix_fd : c->tcp_fd;
+                int lfd = slot == 0 ? c->unix_fd : c->metrics.listening ? c->tcp_fd : -1;
                 if (lfd >= 0)
                         accept_clients(c, lfd, slot == 1, now_ms);
                 return;
@@ -525,15 +401,16 @@ void gd_control_handle(gd_control *c, uint64_t tag, uint32_t events, uint64_t no
         gd_control_conn *k = &c->conns[slot];
         if (k->fd < 0 || k->generation != gd_tag_generation(tag))
                 return; /* closed earlier in this batch of events */
-        if (k->responding) {
-                if (events & (EPOLLERR | EPOLLHUP))
-                        conn_close(c, k);
-                else
-                        conn_flush(c, k, tag, now_ms);
+        if (k->state != GD_CONN_READING && (events & (EPOLLERR | EPOLLHUP))) {
+                conn_close(c, k);
                 return;
         }
-        /* Read even on RDHUP/HUP: the request may be in the buffer. */
-        conn_read(c, k, tag, now_ms);
+        if (k->state == GD_CONN_WAITING)
+                conn_answer(c, k, 200, k->doc, tag, now_ms);
+        else if (k->state == GD_CONN_WRITING)
+                conn_flush(c, k, tag, now_ms);
+        else /* Read even on RDHUP/HUP: the request may be in the buffer. */
+                conn_read(c, k, tag, now_ms);
 }
 
 void gd_control_tick(gd_control *c, uint64_t now_ms) {
@@ -544,12 +421,13 @@ void gd_control_tick(gd_control *c, uint64_t now_ms) {
                 if (c->unix_fd >= 0)
                         epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->unix_fd, &ev);
                 ev.data.u64 = gd_tag(GD_TAG_CONTROL_LISTEN, 1, 0);
-                if (c->tcp_fd >= 0)
+                if (c->metrics.listening)
                         epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->tcp_fd, &ev);
         }
         for (size_t i = 0; i < GD_CONTROL_MAX_CLIENTS; i++)
                 if (c->conns[i].fd >= 0 && now_ms >= c->conns[i].deadline_ms)
                         conn_close(c, &c->conns[i]);
+        gd_control_metrics_retry(c, now_ms);
 }
 
 void gd_control_close(gd_control *c) {
@@ -557,9 +435,14 @@ void gd_control_close(gd_control *c) {
                 return; /* never opened */
         for (size_t i = 0; i < GD_CONTROL_MAX_CLIENTS; i++)
                 conn_close(c, &c->conns[i]);
+        for (size_t i = 0; i < GD_CONTROL__N_DOCS; i++) {
+                gd_control_blob_unref(c->cache[i].blob);
+                c->cache[i].blob = NULL;
+        }
         if (c->unix_fd >= 0)
                 close(c->unix_fd);
         if (c->tcp_fd >= 0)
                 close(c->tcp_fd);
         c->unix_fd = c->tcp_fd = -1;
+        c->metrics.listening = false;
 }

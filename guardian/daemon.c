@@ -443,7 +443,8 @@ static void run_usage(FILE *out) {
               "it exists, else the embedded default policy (guardian default-policy).\n"
               "The control socket (guardian status, /metrics) is root-only, by default\n"
               "$RUNTIME_DIRECTORY/" GD_CONTROL_SOCKET_NAME " or " GD_CONTROL_DEFAULT_DIR "/" GD_CONTROL_SOCKET_NAME "; --metrics-address\n"
-              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT).\n"
+              "also serves /metrics on a loopback TCP address (127.0.0.1:PORT, [::1]:PORT);\n"
+              "a port taken at start is retried every second, and guardian runs meanwhile.\n"
               "Before the loop it drops all capabilities but a few and installs a seccomp\n"
               "allow-list (see guardian(8), SANDBOX); --no-sandbox is for debugging only.\n",
               out);
@@ -473,6 +474,7 @@ static int loop(daemon_ctx *d) {
                         return 1;
                 }
                 uint64_t now = gd_now_ms(), t0 = gd_stats_now_ns();
+                bool clients = false;
                 for (int i = 0; i < n; i++) {
                         uint64_t tag = events[i].data.u64;
                         switch (gd_tag_kind_of(tag)) {
@@ -539,11 +541,24 @@ static int loop(daemon_ctx *d) {
                                 break;
                         case GD_TAG_CONTROL_LISTEN:
                         case GD_TAG_CONTROL_CONN:
-                                gd_control_handle(&d->control, tag, events[i].events, now);
+                                clients = true; /* below */
                                 break;
                         default:
                                 break;
                         }
+                }
+                /* Clients last: what the kernel reported in the same wake-up
+                 * (a trigger, a victim's exit) goes first, and a wake-up
+                 * renders at most one document (control.h). */
+                if (clients) {
+                        gd_control_wakeup(&d->control);
+                        now = gd_now_ms();
+                }
+                for (int i = 0; clients && i < n; i++) {
+                        uint64_t tag = events[i].data.u64;
+                        gd_tag_kind kind = gd_tag_kind_of(tag);
+                        if (kind == GD_TAG_CONTROL_LISTEN || kind == GD_TAG_CONTROL_CONN)
+                                gd_control_handle(&d->control, tag, events[i].events, now);
                 }
                 gd_stats_loop(&d->stats, gd_stats_now_ns() - t0);
         }
@@ -700,19 +715,25 @@ int gd_cmd_run(int argc, char **argv) {
         d->start_ms = gd_now_ms();
         d->start_unix_ms = (int64_t)time(NULL) * 1000;
         r = gd_control_open(&d->control, d->epfd, control_socket, metrics_address,
-                            gd_daemon_render, d);
+                            gd_daemon_render, gd_daemon_generation, d);
         if (r < 0 && (control_socket || metrics_address))
                 goto out; /* asked for explicitly: not without it */
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "no control socket: guardian status and the metrics "
                                        "are not available, continuing");
         else if (*d->control.path)
-                gd_log(GD_LOG_INFO, "control socket %s%s%s", d->control.path,
+                gd_log(GD_LOG_INFO, "control socket %s%s%s%s", d->control.path,
                        metrics_address ? "; metrics on " : "",
-                       metrics_address ? metrics_address : "");
+                       metrics_address ? metrics_address : "",
+                       metrics_address && !d->control.metrics.listening ? " (not listening yet)"
+                                                                        : "");
         /* Everything is set up: the loop runs sandboxed. Threads start
          * after it, with the reduced capabilities (they are per thread). */
-        if (gd_sandbox_start(sandbox) < 0)
+        gd_sandbox_listen retry = {
+                .fd = d->control.metrics.listening ? -1 : d->control.tcp_fd,
+                .privileged_port = d->control.metrics.privileged_port,
+        };
+        if (gd_sandbox_start(sandbox, &retry) < 0)
                 goto out;
         d->sandboxed = sandbox;
         r = gd_reaper_start(&d->reaper);

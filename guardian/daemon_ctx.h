@@ -169,3 +169,7 @@ void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms);
 /* The control socket's documents from the daemon's state (a
  * gd_control_render_fn; userdata is the daemon_ctx). */
 int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t *ret_len);
+
+/* The daemon's state generation for the control socket's cache (a
+ * gd_control_generation_fn): moves on kills, decisions and reloads. */
+uint64_t gd_daemon_generation(void *userdata);

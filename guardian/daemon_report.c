@@ -70,6 +70,7 @@ static int by_path(const void *a, const void *b) {
 
 int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t *ret_len) {
         daemon_ctx *d = userdata;
+        const gd_control_metrics *m = &d->control.metrics;
         uint64_t now = gd_now_ms();
         gd_report_cgroup *cgs = calloc(d->watch.n_slots ? d->watch.n_slots : 1, sizeof(*cgs));
         size_t n = 0;
@@ -96,6 +97,12 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
                 .n_workloads = d->policy ? d->policy->n_workloads : 0,
                 .dry_run = d->dry_run,
                 .sandboxed = d->sandboxed,
+                .metrics_address = *m->address ? m->address : NULL,
+                .metrics_listening = m->listening,
+                .metrics_error = m->error,
+                .metrics_failed_attempts = m->failed_attempts,
+                .metrics_down_ms = m->listening ? 0 : now - m->down_since_ms,
+                .metrics_retry_ms = GD_CONTROL_METRICS_RETRY_MS,
                 .cgroups = cgs,
                 .n_cgroups = n,
                 .stats = &d->stats,
@@ -120,4 +127,9 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
         *ret_body = body;
         *ret_len = len;
         return 0;
+}
+
+uint64_t gd_daemon_generation(void *userdata) {
+        const daemon_ctx *d = userdata;
+        return d->stats.generation + d->stats.reloads_ok + d->stats.reloads_error;
 }

@@ -65,6 +65,11 @@ static void uptime(char *buf, size_t size, uint64_t ms) {
                 snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
 }
 
+static const char *errno_name(int err) {
+        const char *s = err ? strerrorname_np(err) : NULL;
+        return s ? s : "?";
+}
+
 static uint64_t total_kills(const gd_stats *s) {
         uint64_t n = 0;
         for (size_t i = 0; i < s->n_kill_keys; i++)
@@ -132,6 +137,16 @@ void gd_report_text(FILE *out, const gd_report *r) {
         text_safe(out, r->policy_source, 0);
         fprintf(out, " (%zu workloads)%s\n", r->n_workloads, r->dry_run ? ", DRY RUN" : "");
         fprintf(out, "sandbox: %s\n", r->sandboxed ? "yes" : "no");
+        if (!r->metrics_address)
+                fputs("metrics: on the control socket only\n", out);
+        else if (r->metrics_listening)
+                fprintf(out, "metrics: %s, listening\n", r->metrics_address);
+        else
+                fprintf(out, "metrics: %s, NOT LISTENING: %s (%s); %" PRIu64 " failed attempts "
+                             "in %" PRIu64 " s, retried every %.1f s\n",
+                        r->metrics_address, strerror(r->metrics_error),
+                        errno_name(r->metrics_error), r->metrics_failed_attempts,
+                        r->metrics_down_ms / 1000, (double)r->metrics_retry_ms / 1000.0);
         fprintf(out, "kills:   %" PRIu64 " (%" PRIu64 " failed)\n", total_kills(r->stats),
                 r->stats->kill_failures);
         fprintf(out, "cgroups: %zu watched\n\n", r->n_cgroups);
@@ -207,9 +222,23 @@ void gd_report_json(FILE *out, const gd_report *r) {
                      ",\"policy\":",
                 (int)r->pid, (double)r->uptime_ms / 1000.0, r->start_time_unix_ms);
         gd_json_string(out, r->policy_source);
-        fprintf(out, ",\"workloads\":%zu,\"dry_run\":%s,\"sandbox\":%s,\"watched_cgroups\":%zu},",
+        fprintf(out, ",\"workloads\":%zu,\"dry_run\":%s,\"sandbox\":%s,\"watched_cgroups\":%zu",
                 r->n_workloads, r->dry_run ? "true" : "false", r->sandboxed ? "true" : "false",
                 r->n_cgroups);
+        fputs(",\"metrics_listener\":", out);
+        if (!r->metrics_address) {
+                fputs("null", out);
+        } else {
+                fputs("{\"address\":", out);
+                gd_json_string(out, r->metrics_address);
+                fprintf(out, ",\"listening\":%s,\"error\":", r->metrics_listening ? "true" : "false");
+                json_opt_string(out, r->metrics_listening ? NULL : errno_name(r->metrics_error));
+                fputs(",\"error_text\":", out);
+                json_opt_string(out, r->metrics_listening ? NULL : strerror(r->metrics_error));
+                fprintf(out, ",\"failed_attempts\":%" PRIu64 ",\"down_seconds\":%.3f}",
+                        r->metrics_failed_attempts, (double)r->metrics_down_ms / 1000.0);
+        }
+        fputs("},", out);
         fprintf(out, "\"counters\":{\"kills\":%" PRIu64 ",\"kill_failures\":%" PRIu64,
                 total_kills(s), s->kill_failures);
         fputs(",\"decisions\":{", out);
@@ -363,6 +392,19 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
                "Log lines lost because stderr was full (a stalled journal or log reader).");
         fprintf(out, "guardian_log_lines_dropped_total %" PRIu64 "\n", s->log_lines_dropped);
         metrics_loop(out, s);
+        if (r->metrics_address) {
+                family(out, "guardian_metrics_listener_up", "gauge",
+                       "1 when the --metrics-address listener accepts connections, 0 while "
+                       "its port cannot be bound (taken by another process; retried).");
+                fputs("guardian_metrics_listener_up{address=", out);
+                gd_prom_label_value(out, r->metrics_address);
+                fprintf(out, "} %d\n", r->metrics_listening ? 1 : 0);
+                family(out, "guardian_metrics_listener_failed_attempts_total", "counter",
+                       "Failed attempts to bind and listen on the --metrics-address.");
+                fputs("guardian_metrics_listener_failed_attempts_total{address=", out);
+                gd_prom_label_value(out, r->metrics_address);
+                fprintf(out, "} %" PRIu64 "\n", r->metrics_failed_attempts);
+        }
 
         cgroup_family(out, r, CM_CURRENT, "guardian_cgroup_memory_current_bytes",
                       "memory.current of a watched cgroup.");

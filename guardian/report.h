@@ -32,6 +32,13 @@ typedef struct gd_report {
         size_t n_workloads;
         bool dry_run;
         bool sandboxed;
+        /* The --metrics-address listener: NULL when none is configured. */
+        const char *metrics_address;
+        bool metrics_listening;
+        int metrics_error;               /* errno of its last failed bind or listen */
+        uint64_t metrics_failed_attempts;
+        uint64_t metrics_down_ms;        /* how long without it */
+        uint64_t metrics_retry_ms;       /* how often it is retried */
         const gd_report_cgroup *cgroups;
         size_t n_cgroups;
         const gd_stats *stats;

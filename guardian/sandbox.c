@@ -55,9 +55,18 @@ static const gd_sandbox_cap ipc_lock_cap = {
         "RLIMIT_MEMLOCK could not be lifted and mlockall(MCL_FUTURE) locks every new mapping",
 };
 
+/* Not in the table either: kept only while a metrics listener on a port
+ * below 1024 waits for its port (inet_bind() asks for it there). */
+static const gd_sandbox_cap bind_service_cap = {
+        CAP_NET_BIND_SERVICE, "cap_net_bind_service",
+        "the metrics listener's port (below 1024) was taken at start: bind() is retried",
+};
+
 /* The allow-list, grouped by what needs it. Only fd-based calls: no
  * socket(), connect(), bind(), fork, exec, ptrace, mount, setuid, bpf,
- * kexec or module calls. Order does not matter to libseccomp. */
+ * kexec or module calls (bind() and listen() on one fd, the metrics
+ * socket whose port was taken, have a rule of their own). Order does not
+ * matter to libseccomp. */
 static const char *const allowed[] = {
         /* Files: /proc, the cgroup tree, a reloaded policy (its directory
          * listed), the audit log (fsync: records survive a crash; ftruncate: a short write on a full disk is cut off), libcgroup's
@@ -131,13 +140,15 @@ const char *const *gd_sandbox_syscalls(size_t *ret_n) {
         return allowed;
 }
 
-uint64_t gd_sandbox_keep_mask(uint64_t held, bool need_ipc_lock) {
+uint64_t gd_sandbox_keep_mask(uint64_t held, bool need_ipc_lock, bool need_bind_service) {
         uint64_t want = 0;
 
         for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
                 want |= UINT64_C(1) << keep_caps[i].cap;
         if (need_ipc_lock)
                 want |= UINT64_C(1) << ipc_lock_cap.cap;
+        if (need_bind_service)
+                want |= UINT64_C(1) << bind_service_cap.cap;
         return want & held;
 }
 
@@ -145,7 +156,9 @@ static const char *cap_name(int cap) {
         for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
                 if (keep_caps[i].cap == cap)
                         return keep_caps[i].name;
-        return cap == ipc_lock_cap.cap ? ipc_lock_cap.name : NULL;
+        return cap == ipc_lock_cap.cap           ? ipc_lock_cap.name
+               : cap == bind_service_cap.cap ? bind_service_cap.name
+                                             : NULL;
 }
 
 const char *gd_sandbox_cap_names(uint64_t mask, char *buf, size_t size) {
@@ -245,7 +258,8 @@ static int caps_drop(uint64_t keep, uint64_t held, const char **ret_step) {
         return 0;
 }
 
-static scmp_filter_ctx filter_build(uint32_t default_action, const char **ret_step) {
+static scmp_filter_ctx filter_build(uint32_t default_action, const gd_sandbox_listen *retry,
+                                    const char **ret_step) {
         scmp_filter_ctx ctx = seccomp_init(default_action);
         int r = 0;
 
@@ -271,6 +285,16 @@ static scmp_filter_ctx filter_build(uint32_t default_action, const char **ret_st
                                             SCMP_A0(SCMP_CMP_EQ, SAN_TRACER_CLONE))) < 0)
                 *ret_step = "clone (LeakSanitizer)";
 #endif
+        /* The metrics listener still to bind: bind() and listen() on its fd
+         * alone. Without socket() no other fd can be a fresh socket. */
+        if (r == 0 && retry && retry->fd >= 0 &&
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(bind), 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)retry->fd))) < 0)
+                *ret_step = "bind (metrics listener)";
+        if (r == 0 && retry && retry->fd >= 0 &&
+            (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(listen), 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)retry->fd))) < 0)
+                *ret_step = "listen (metrics listener)";
         /* isatty() in a library (stdio deciding how to buffer) asks with an
          * ioctl: "not a terminal" is the right answer, not death. Every
          * other ioctl gets it too; none is needed. */
@@ -325,7 +349,7 @@ static void test_forbidden_syscall(void) {
 }
 #endif
 
-int gd_sandbox_apply(const char **ret_step) {
+int gd_sandbox_apply(const gd_sandbox_listen *retry, const char **ret_step) {
         const char *step = NULL;
         uint64_t held = 0, keep;
         char names[256];
@@ -335,7 +359,7 @@ int gd_sandbox_apply(const char **ret_step) {
         if (!ret_step)
                 ret_step = &step;
         /* Built first: a table error costs nothing yet. */
-        scmp_filter_ctx ctx = filter_build(test_default_action(), ret_step);
+        scmp_filter_ctx ctx = filter_build(test_default_action(), retry, ret_step);
         if (!ctx)
                 return -errno;
         r = threads_now();
@@ -349,7 +373,8 @@ int gd_sandbox_apply(const char **ret_step) {
                 *ret_step = "capget";
                 goto out;
         }
-        keep = gd_sandbox_keep_mask(held, need_ipc_lock());
+        keep = gd_sandbox_keep_mask(held, need_ipc_lock(),
+                                    retry && retry->fd >= 0 && retry->privileged_port);
         r = caps_drop(keep, held, ret_step);
         if (r < 0)
                 goto out;
@@ -365,15 +390,17 @@ int gd_sandbox_apply(const char **ret_step) {
         }
         n = N_ALLOWED + N_ALLOWED_SAN;
         gd_log(GD_LOG_NOTICE, "sandbox: capabilities kept: %s; no_new_privs; seccomp: %zu "
-                              "syscalls allowed (clone for threads only), others kill guardian",
-               gd_sandbox_cap_names(keep, names, sizeof(names)), n + 1);
+                              "syscalls allowed (clone for threads only%s), others kill guardian",
+               gd_sandbox_cap_names(keep, names, sizeof(names)),
+               n + 1 + (retry && retry->fd >= 0 ? 2 : 0),
+               retry && retry->fd >= 0 ? "; bind and listen on the metrics socket only" : "");
         test_forbidden_syscall();
 out:
         seccomp_release(ctx);
         return r;
 }
 
-int gd_sandbox_start(bool enabled) {
+int gd_sandbox_start(bool enabled, const gd_sandbox_listen *retry) {
         const char *step = "?";
 
         if (!enabled) {
@@ -381,7 +408,7 @@ int gd_sandbox_start(bool enabled) {
                                        "(for debugging only)");
                 return 0;
         }
-        int r = gd_sandbox_apply(&step);
+        int r = gd_sandbox_apply(retry, &step);
         if (r < 0)
                 gd_log(GD_LOG_ERR, "cannot set up the sandbox (%s: %s): not starting without it "
                                    "(--no-sandbox runs without, for debugging only)",

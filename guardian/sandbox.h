@@ -23,15 +23,25 @@ typedef struct gd_sandbox_cap {
         const char *why;
 } gd_sandbox_cap;
 
-/* The kept capabilities (a static table; *ret_n entries). CAP_IPC_LOCK is
- * not in it: gd_sandbox_keep_mask() adds it only when asked. */
+/* A socket whose bind() and listen() the loop retries: the metrics
+ * listener whose port was taken at start. The filter allows those two
+ * calls on this one fd (no socket() still: nothing else can be bound), and
+ * CAP_NET_BIND_SERVICE stays when its port is below 1024. */
+typedef struct gd_sandbox_listen {
+        int fd;               /* -1: none */
+        bool privileged_port;
+} gd_sandbox_listen;
+
+/* The kept capabilities (a static table; *ret_n entries). CAP_IPC_LOCK and
+ * CAP_NET_BIND_SERVICE are not in it: gd_sandbox_keep_mask() adds them
+ * only when asked. */
 const gd_sandbox_cap *gd_sandbox_caps(size_t *ret_n);
 
 /* The mask (bit n = capability n) of the capabilities to keep, given the
  * permitted set held now: the table's, plus CAP_IPC_LOCK when
- * need_ipc_lock, each only if held (capset() cannot add what is not
- * held). Pure. */
-uint64_t gd_sandbox_keep_mask(uint64_t held, bool need_ipc_lock);
+ * need_ipc_lock and CAP_NET_BIND_SERVICE when need_bind_service, each
+ * only if held (capset() cannot add what is not held). Pure. */
+uint64_t gd_sandbox_keep_mask(uint64_t held, bool need_ipc_lock, bool need_bind_service);
 
 /* "cap_kill,cap_sys_ptrace" for mask (numbers for capabilities the table
  * does not name: "cap_40"), "none" for 0, into buf (truncated to size).
@@ -48,14 +58,15 @@ const char *const *gd_sandbox_syscalls(size_t *ret_n);
 const char *const *gd_sandbox_sanitizer_syscalls(size_t *ret_n);
 
 /* Drop capabilities, set no_new_privs, install the filter (on every
- * thread), and log one line saying what was kept. Returns 0, or a negative
- * errno with *ret_step (when not NULL) naming what failed ("seccomp_load",
- * "capset", ...): the daemon must then not start. -EBUSY: the process has
- * more than one thread (a thread would keep its capabilities). */
-int gd_sandbox_apply(const char **ret_step);
+ * thread), and log one line saying what was kept. retry: a listener still
+ * to bind, or NULL. Returns 0, or a negative errno with *ret_step (when
+ * not NULL) naming what failed ("seccomp_load", "capset", ...): the daemon
+ * must then not start. -EBUSY: the process has more than one thread (a
+ * thread would keep its capabilities). */
+int gd_sandbox_apply(const gd_sandbox_listen *retry, const char **ret_step);
 
 /* What `guardian run` calls: with enabled, gd_sandbox_apply(), logging
  * an error line naming the failed step; without (--no-sandbox), a warning
  * that the daemon runs unsandboxed. Returns 0, or a negative errno: the
  * daemon must then not start. */
-int gd_sandbox_start(bool enabled);
+int gd_sandbox_start(bool enabled, const gd_sandbox_listen *retry);

@@ -37,6 +37,7 @@ static void count_kill(gd_stats *s, const char *workload, const char *reason) {
 void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
         bool cgroup_kill = is(rec->event, "kill-cgroup");
 
+        s->generation++;
         if (is(rec->event, "kill") || (cgroup_kill && is(rec->result, "killed")))
                 count_kill(s, rec->workload, rec->trigger);
         if (is(rec->event, "kill-failed") || (cgroup_kill && !is(rec->result, "killed")) ||
@@ -59,6 +60,7 @@ void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
 }
 
 void gd_stats_decision(gd_stats *s, gd_action action, pol_action policy_action) {
+        s->generation++;
         if (policy_action == POL_ACTION_NOTIFY)
                 s->decisions[GD_DECISION_NOTIFY]++;
         else if (action == GD_ACTION_KILL_CGROUP || policy_action == POL_ACTION_KILL_CGROUP)

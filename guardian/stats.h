@@ -72,6 +72,9 @@ typedef struct gd_stats {
         /* Loop latency: per bucket (not cumulative), the last one +Inf. */
         uint64_t loop_buckets[GD_STATS_LOOP_BUCKETS + 1];
         uint64_t loop_count, loop_sum_ns;
+        /* Grows on every record and decision: what the control socket's
+         * cache compares (a new kill is shown at once). */
+        uint64_t generation;
         gd_recent_kill recent[GD_STATS_RECENT];
         size_t recent_next, n_recent; /* ring: next slot to write, how many held */
 } gd_stats;

@@ -14,7 +14,7 @@ NCG=${BENCH_CPU_CGROUPS:-2000}
 NPROCS=${BENCH_CPU_PROCS:-200}
 BIN=build/bench/cpu_bench
 PHASES=(floor_light light_check workload_find workload_cached floor_fx score_fx
-        floor_host score_host enforce)
+        floor_host score_host enforce render_uncached render_cached)
 
 skip() { echo; echo "5. guardian's steady-state paths (callgrind): skipped: $*"; exit 0; }
 command -v valgrind >/dev/null || skip "valgrind not installed"
@@ -87,4 +87,17 @@ awk '
         row("floor_host", "scoring floor, host /proc", "", "")
         row("score_host", "scoring, per host process", "floor_host", "floor")
         row("enforce", "enforcement pass, per cgroup (" items["score_fx"] " procs)", "", "")
+        row("render_cached", "/metrics, per request, cached (control.h)", "", "")
+        row("render_uncached", "/metrics, per request, rendered", "render_cached", "cached")
     }' "$TMP/items" "$TMP/ir" "$TMP/sc"
+
+# The same two natively, for wall time (callgrind runs ~50x slower and
+# counts no system call): 3 passes of 5 requests each.
+"$BIN" "${ARGS[@]}" --only render --reps 3 2>/dev/null | awk -v n="$NCG" '
+    $1 == "wall" { ns[$2] = $4 }
+    END {
+        if (!ns["render_uncached"]) exit
+        c = ns["render_cached"] > 0 ? ns["render_cached"] : 1
+        printf "   /metrics at %d cgroups, wall (native): rendered %.1f ms, cached %.2f us: %.0fx\n",
+            n, ns["render_uncached"] / 1e6, ns["render_cached"] / 1e3, ns["render_uncached"] / c
+    }'

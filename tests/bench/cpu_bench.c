@@ -13,21 +13,31 @@
  * and an exe symlink. Also, unless --only, one pass over the host's real
  * /proc (its process count varies: per process only).
  *
+ * The /metrics render of the control socket over the same N cgroups, twice:
+ * render_uncached renders on every request (a request per period),
+ * render_cached serves requests within one period from the cache.
+ *
  * Prints one line per phase: "phase NAME items N" (what the counts are
- * divided by). Not a test: exits 1 only when it cannot set up. */
+ * divided by), and for the render phases "wall NAME ns_per_item N" (only
+ * meaningful natively, not under callgrind: cpu.sh runs --only render for
+ * it). Not a test: exits 1 only when it cannot set up. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup/proc.h"
+#include "guardian/control.h"
+#include "guardian/daemon_ctx.h"
 #include "guardian/enforce.h"
 #include "guardian/host.h"
 #include "guardian/watch.h"
@@ -236,6 +246,38 @@ NOINLINE void bench_enforce(const gd_host *host, const pol_policy *p, gd_watch *
         (void)gd_enforce_pass(host, p, w, false, true);
 }
 
+/* Requests per render phase: a few, so one odd one does not decide. */
+#define RENDER_REQUESTS 5
+
+static uint64_t wall_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Each request a period after the last: every one renders. */
+NOINLINE void bench_render_uncached(gd_control *c, uint64_t now) {
+        for (int i = 0; i < RENDER_REQUESTS; i++) {
+                gd_control_blob *b = NULL;
+                gd_control_wakeup(c);
+                if (gd_control_document(c, GD_DOC_METRICS, now + (uint64_t)i * GD_CONTROL_CACHE_MS,
+                                        &b) < 0)
+                        die("render");
+                gd_control_blob_unref(b);
+        }
+}
+
+/* Requests within one period, after a render: every one is a cache hit. */
+NOINLINE void bench_render_cached(gd_control *c, uint64_t now) {
+        for (int i = 0; i < RENDER_REQUESTS; i++) {
+                gd_control_blob *b = NULL;
+                gd_control_wakeup(c);
+                if (gd_control_document(c, GD_DOC_METRICS, now + (uint64_t)i, &b) < 0)
+                        die("cached");
+                gd_control_blob_unref(b);
+        }
+}
+
 /* ---- set-up ---- */
 
 static size_t list_pids(int procfd, pid_t **ret) {
@@ -265,8 +307,11 @@ static size_t list_pids(int procfd, pid_t **ret) {
 }
 
 static bool want(const char *only, const char *phase) {
-        return !only || strcmp(only, phase) == 0;
+        return !only || strcmp(only, phase) == 0 ||
+               (strcmp(only, "render") == 0 && strncmp(phase, "render_", 7) == 0);
 }
+
+static daemon_ctx dctx; /* big: not on the stack */
 
 int main(int argc, char **argv) {
         int ncg = 2000, nprocs = 200, reps = 1;
@@ -326,6 +371,13 @@ int main(int argc, char **argv) {
         pid_t *real = NULL;
         size_t nreal = list_pids(realproc, &real);
 
+        /* The daemon as the render sees it: the watch, the policy, no kills. */
+        dctx.watch = w;
+        dctx.policy = policy;
+        dctx.policy_src.file = policy_path;
+        gd_control_init(&dctx.control, -1, gd_daemon_render, gd_daemon_generation, &dctx);
+        uint64_t render_ns[2] = {0, 0}, t0;
+
         for (int rep = 0; rep < reps; rep++) {
                 if (want(only, "floor_light"))
                         bench_floor_light(&w);
@@ -345,6 +397,29 @@ int main(int argc, char **argv) {
                 }
                 if (want(only, "enforce"))
                         bench_enforce(&host, policy, &w);
+                /* Periods of their own per rep: 1,000 s apart. */
+                uint64_t base = 1000000 * (uint64_t)(rep + 1);
+                if (want(only, "render_uncached")) {
+                        t0 = wall_ns();
+                        bench_render_uncached(&dctx.control, base);
+                        render_ns[0] += wall_ns() - t0;
+                }
+                if (want(only, "render_cached")) {
+                        /* Within the period of the uncached phase's last
+                         * render (made here when that phase did not run:
+                         * callgrind counts it in neither). */
+                        uint64_t last = base + (RENDER_REQUESTS - 1) * GD_CONTROL_CACHE_MS;
+                        if (!want(only, "render_uncached")) {
+                                gd_control_blob *b = NULL;
+                                gd_control_wakeup(&dctx.control);
+                                if (gd_control_document(&dctx.control, GD_DOC_METRICS, last, &b) < 0)
+                                        die("render");
+                                gd_control_blob_unref(b);
+                        }
+                        t0 = wall_ns();
+                        bench_render_cached(&dctx.control, last + 1);
+                        render_ns[1] += wall_ns() - t0;
+                }
         }
         printf("phase floor_light items %zu\n", w.n_watched - 1);
         printf("phase light_check items %zu\n", w.n_watched - 1);
@@ -355,6 +430,14 @@ int main(int argc, char **argv) {
         printf("phase floor_host items %zu\n", nreal);
         printf("phase score_host items %zu\n", nreal);
         printf("phase enforce items %zu\n", w.n_watched);
+        printf("phase render_uncached items %d\n", RENDER_REQUESTS);
+        printf("phase render_cached items %d\n", RENDER_REQUESTS);
+        printf("wall render_uncached ns_per_item %" PRIu64 "\n",
+               render_ns[0] / (uint64_t)(RENDER_REQUESTS * reps));
+        printf("wall render_cached ns_per_item %" PRIu64 "\n",
+               render_ns[1] / (uint64_t)(RENDER_REQUESTS * reps));
+
+        gd_control_close(&dctx.control);
 
         gd_watch_free(&w);
         pol_free(policy);

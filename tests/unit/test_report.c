@@ -1,6 +1,7 @@
 /* The status and metrics documents, rendered from literal snapshots; the
  * counters that feed them. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,5 +256,58 @@ Test(report, text) {
         memset(&stats, 0, sizeof(stats));
         t = render(gd_report_text, &rep);
         cr_assert(strstr(t, "recent kills: none\n"));
+        free(t);
+}
+
+Test(report, metrics_listener_down_is_shown_everywhere) {
+        gd_report r = report();
+        r.metrics_address = "127.0.0.1:9187";
+        r.metrics_error = EADDRINUSE;
+        r.metrics_failed_attempts = 12;
+        r.metrics_down_ms = 11500;
+        r.metrics_retry_ms = 1000;
+
+        char *t = render(gd_report_text, &r);
+        cr_expect(strstr(t, "metrics: 127.0.0.1:9187, NOT LISTENING: Address already in use "
+                            "(EADDRINUSE); 12 failed attempts in 11 s, retried every 1.0 s\n"),
+                  "%s", t);
+        free(t);
+        t = render(gd_report_json, &r);
+        cr_expect(strstr(t, "\"metrics_listener\":{\"address\":\"127.0.0.1:9187\",\"listening\":"
+                            "false,\"error\":\"EADDRINUSE\",\"error_text\":\"Address already in "
+                            "use\",\"failed_attempts\":12,\"down_seconds\":11.500}},"),
+                  "%s", t);
+        free(t);
+        t = render(gd_report_metrics, &r);
+        cr_expect(strstr(t, "# TYPE guardian_metrics_listener_up gauge\n"
+                            "guardian_metrics_listener_up{address=\"127.0.0.1:9187\"} 0\n"),
+                  "%s", t);
+        cr_expect(strstr(t, "guardian_metrics_listener_failed_attempts_total{address=\"127.0.0.1:"
+                            "9187\"} 12\n"));
+        free(t);
+
+        r.metrics_listening = true;
+        r.metrics_error = 0;
+        t = render(gd_report_text, &r);
+        cr_expect(strstr(t, "metrics: 127.0.0.1:9187, listening\n"), "%s", t);
+        free(t);
+        t = render(gd_report_json, &r);
+        cr_expect(strstr(t, "\"listening\":true,\"error\":null,\"error_text\":null"), "%s", t);
+        free(t);
+        t = render(gd_report_metrics, &r);
+        cr_expect(strstr(t, "guardian_metrics_listener_up{address=\"127.0.0.1:9187\"} 1\n"));
+        free(t);
+}
+
+Test(report, no_metrics_listener_configured) {
+        gd_report r = report();
+        char *t = render(gd_report_text, &r);
+        cr_expect(strstr(t, "metrics: on the control socket only\n"), "%s", t);
+        free(t);
+        t = render(gd_report_json, &r);
+        cr_expect(strstr(t, "\"metrics_listener\":null}"), "%s", t);
+        free(t);
+        t = render(gd_report_metrics, &r);
+        cr_expect_null(strstr(t, "guardian_metrics_listener"), "a family with no sample");
         free(t);
 }

@@ -82,18 +82,24 @@ Test(sandbox, sanitizer_additions_only_in_a_sanitizer_build) {
 }
 
 Test(sandbox, keeps_the_documented_caps_of_a_full_root) {
-        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), false), DOCUMENTED);
-        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), false) & BIT(CAP_SYS_ADMIN), 0);
-        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), true), DOCUMENTED | BIT(CAP_IPC_LOCK));
+        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), false, false), DOCUMENTED);
+        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), false, false) & BIT(CAP_SYS_ADMIN), 0);
+        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), true, false), DOCUMENTED | BIT(CAP_IPC_LOCK));
+}
+
+Test(sandbox, keeps_net_bind_service_only_for_a_low_metrics_port_to_retry) {
+        cr_expect_eq(gd_sandbox_keep_mask(~UINT64_C(0), false, true),
+                     DOCUMENTED | BIT(CAP_NET_BIND_SERVICE));
+        cr_expect_eq(gd_sandbox_keep_mask(BIT(CAP_KILL), false, true), BIT(CAP_KILL));
 }
 
 Test(sandbox, keeps_only_what_is_held) {
         /* A container without CAP_SYS_RESOURCE (the dev machines). */
         uint64_t held = 0x1fffeffffffULL;
-        cr_expect_eq(gd_sandbox_keep_mask(held, true),
+        cr_expect_eq(gd_sandbox_keep_mask(held, true, false),
                      BIT(CAP_DAC_OVERRIDE) | BIT(CAP_KILL) | BIT(CAP_SYS_PTRACE) | BIT(CAP_IPC_LOCK));
-        cr_expect_eq(gd_sandbox_keep_mask(0, true), 0);
-        cr_expect_eq(gd_sandbox_keep_mask(BIT(CAP_KILL) | BIT(CAP_NET_ADMIN), false), BIT(CAP_KILL));
+        cr_expect_eq(gd_sandbox_keep_mask(0, true, true), 0);
+        cr_expect_eq(gd_sandbox_keep_mask(BIT(CAP_KILL) | BIT(CAP_NET_ADMIN), false, false), BIT(CAP_KILL));
 }
 
 Test(sandbox, the_table_explains_each_cap) {
