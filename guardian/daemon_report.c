@@ -105,6 +105,8 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
                 .metrics_retry_ms = GD_CONTROL_METRICS_RETRY_MS,
                 .cgroups = cgs,
                 .n_cgroups = n,
+                .n_unwatched = d->watch.n_unwatched,
+                .max_watched = d->watch.max_watched,
                 .stats = &d->stats,
         };
         FILE *f = open_memstream(&body, &len);

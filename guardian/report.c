@@ -149,7 +149,12 @@ void gd_report_text(FILE *out, const gd_report *r) {
                         r->metrics_down_ms / 1000, (double)r->metrics_retry_ms / 1000.0);
         fprintf(out, "kills:   %" PRIu64 " (%" PRIu64 " failed)\n", total_kills(r->stats),
                 r->stats->kill_failures);
-        fprintf(out, "cgroups: %zu watched\n\n", r->n_cgroups);
+        fprintf(out, "cgroups: %zu watched", r->n_cgroups);
+        if (r->n_unwatched)
+                fprintf(out, ", %zu NOT WATCHED on their own: the fd budget (%zu cgroups) is "
+                             "reached, their nearest watched ancestor answers for them",
+                        r->n_unwatched, r->max_watched);
+        fputs("\n\n", out);
         text_cgroups(out, r);
         fputc('\n', out);
         text_recent(out, r->stats);
@@ -222,9 +227,10 @@ void gd_report_json(FILE *out, const gd_report *r) {
                      ",\"policy\":",
                 (int)r->pid, (double)r->uptime_ms / 1000.0, r->start_time_unix_ms);
         gd_json_string(out, r->policy_source);
-        fprintf(out, ",\"workloads\":%zu,\"dry_run\":%s,\"sandbox\":%s,\"watched_cgroups\":%zu",
+        fprintf(out, ",\"workloads\":%zu,\"dry_run\":%s,\"sandbox\":%s,\"watched_cgroups\":%zu"
+                     ",\"unwatched_cgroups\":%zu,\"max_watched_cgroups\":%zu",
                 r->n_workloads, r->dry_run ? "true" : "false", r->sandboxed ? "true" : "false",
-                r->n_cgroups);
+                r->n_cgroups, r->n_unwatched, r->max_watched);
         fputs(",\"metrics_listener\":", out);
         if (!r->metrics_address) {
                 fputs("null", out);
@@ -353,6 +359,9 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
         fprintf(out, "guardian_policy_workloads %zu\n", r->n_workloads);
         family(out, "guardian_watched_cgroups", "gauge", "Cgroups guardian watches.");
         fprintf(out, "guardian_watched_cgroups %zu\n", r->n_cgroups);
+        family(out, "guardian_unwatched_cgroups", "gauge",
+               "Cgroups not watched on their own for the fd budget (at the last walk).");
+        fprintf(out, "guardian_unwatched_cgroups %zu\n", r->n_unwatched);
 
         family(out, "guardian_kills_total", "counter",
                "Kills (a signal sent, or cgroup.kill written), by the victim's workload and "

@@ -41,6 +41,10 @@ typedef struct gd_report {
         uint64_t metrics_retry_ms;       /* how often it is retried */
         const gd_report_cgroup *cgroups;
         size_t n_cgroups;
+        /* Left out for the fd budget (their nearest watched ancestor
+         * answers for them), and what the budget is (0: none). */
+        size_t n_unwatched;
+        size_t max_watched;
         const gd_stats *stats;
 } gd_report;
 

@@ -237,3 +237,47 @@ Test(watch, a_subtree_below_the_depth_cap_answers_to_its_ancestor) {
         cr_assert_eq(gd_watch_add_tree(&w, q), 1);
         cr_assert_not(find(q)->unwatched_below);
 }
+
+/* fds run out before cgroups do: past the budget a cgroup is not watched
+ * on its own (its ancestor answers for it, and it is counted), and one
+ * with processes or a limit takes the place of an empty one without. */
+Test(watch, the_fd_budget_degrades_in_order) {
+        gd_watch_set_fd_budget(&w, GD_WATCH_FD_RESERVE + 3 * GD_WATCH_FDS_PER_CGROUP);
+        cr_assert_eq(w.max_watched, 3);
+        cr_assert_eq(gd_watch_add_tree(&w, ""), 3, "the root, a, a/b");
+
+        fx_mkdir(tree, "c");
+        cr_assert_eq(gd_watch_add_tree(&w, "c"), 0, "an empty cgroup past the budget");
+        cr_assert_null(find("c"));
+        cr_assert_eq(w.n_unwatched, 1);
+        cr_assert(find("")->unwatched_below, "the root answers for c");
+
+        fx_write(tree, "d/memory.high", "1048576\n");
+        cr_assert_eq(gd_watch_add_tree(&w, "d"), 1, "a cgroup with a limit gets a place");
+        cr_assert_not_null(find("d"));
+        cr_assert_null(find("a/b"), "the empty one without limits gave way");
+        cr_assert_not_null(find("a"), "a has memory.max: kept");
+        cr_assert(find("a")->unwatched_below, "a answers for a/b now");
+        cr_assert_eq(w.n_watched, 3);
+        cr_assert_eq(w.n_unwatched, 2);
+
+        /* Nothing left to give way: e stays out. */
+        fx_write(tree, "e/memory.max", "1048576\n");
+        cr_assert_eq(gd_watch_add_tree(&w, "e"), 0);
+        cr_assert_null(find("e"));
+
+        /* The rescan recounts; too soon after the last, it does nothing. */
+        cr_assert_eq(gd_watch_rescan(&w, GD_WATCH_RESCAN_MS + 1), 0);
+        cr_assert_eq(w.n_unwatched, 3, "a/b, c and e");
+        cr_assert_eq(gd_watch_rescan(&w, GD_WATCH_RESCAN_MS + 2), 0);
+        cr_assert_eq(w.n_unwatched, 3);
+
+        /* Room again (d removed): the next rescan fills it, and with one
+         * worth watching whatever the order it walks them in. */
+        gd_watch_remove(&w, (size_t)(find("d") - w.slots));
+        cr_assert_geq(gd_watch_rescan(&w, 2 * GD_WATCH_RESCAN_MS + 2), 1);
+        cr_assert_eq(w.n_watched, 3);
+        cr_assert(find("d") || find("e"));
+        cr_assert_null(find("a/b"));
+        cr_assert_null(find("c"));
+}

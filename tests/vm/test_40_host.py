@@ -227,7 +227,7 @@ def squeeze(t, thrash=False, deep=0):
     name = "thrash" if thrash else f"deep {deep}" if deep else "squeeze"
     dmesg0, oom0 = len(dmesg_lines()), vmstat_oom_kill()
     steady_cg = make_cgroup("steady")
-    growing_rel = make_deep(deep) if deep else "growing"
+    growing_rel = make_deep(deep or 1)
     growing_cg = f"{CG}/{growing_rel}"
     procs, g, tl = [], None, None
     wall_offset = time.time() - boottime()
