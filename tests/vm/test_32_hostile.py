@@ -16,6 +16,10 @@ Scenarios (issue "never the wrong victim"):
   group     action: kill-cgroup on a tenant's cgroup that holds a "never"
             workload's cgroup: the hog alone dies, the protected ones live
             (memory.oom.group with a real database: test_50_policy).
+  names     a cgroup path of ~3.9 KiB whose names carry ESC, newline and
+            tab bytes: its hog is killed, the audit record is one valid JSON
+            line (cut fields named in "truncated"), and guardian's log has
+            no raw control byte.
   leader    a process whose main thread has exited (pthread_exit) while a
             second thread holds 120 MiB: guardian ranks it first, the kernel's
             own memcg OOM killer picks it too, and the daemon kills it rather
@@ -194,6 +198,48 @@ def group(t):
         gdvm.remove_cgroup(top)
 
 
+def names(t):
+    level = "\x1b[31mred\nline\tx" + "n" * 230  # 250 bytes, under NAME_MAX
+    rel = "hostile-names"
+    top = make_cgroup(rel)
+    for _ in range(15):
+        gdvm.write(f"{gdvm.CG}/{rel}/cgroup.subtree_control", "+memory")
+        rel += "/" + level
+        os.mkdir(f"{gdvm.CG}/{rel}")
+    leaf = f"{gdvm.CG}/{rel}"
+    for k, v in {"memory.max": "256M", "memory.high": "128M", "memory.swap.max": "0"}.items():
+        gdvm.write(f"{leaf}/{k}", v)
+    g, hog = None, None
+    try:
+        g = Guardian("hostile-names")
+        hog = gdvm.start_eater(leaf, grow_ms=2)
+        rc = wait_exit(hog, 60)
+        recs = g.wait_records(lambda r: r["event"] == "kill" and r["pid"] == hog.pid)
+        kill = [r for r in recs if r["event"] == "kill" and r["pid"] == hog.pid]
+        t.check(f"names: the hog {len(rel)} bytes deep in names with control bytes dies",
+                rc == -signal.SIGKILL and kill, f"exit {rc}, {recs}")
+        with open(g.audit, "rb") as f:
+            lines = f.read().splitlines()
+        t.check("names: every audit record is one JSON line",
+                all(json.loads(x) for x in lines) and lines, f"{lines[:2]}")
+        cg = kill[0]["cgroup"] if kill else ""
+        t.check("names: the record's cgroup is the real path, or cut and marked so",
+                cg == rel or (rel.startswith(cg) and "cgroup" in (kill[0]["truncated"] or "")),
+                f"{len(cg)} bytes, truncated {kill[0]['truncated'] if kill else None}")
+        raw = open(g.log_path, "rb").read()
+        t.check("names: guardian's log has no raw ESC or tab, one message per line",
+                b"\x1b" not in raw and b"\t" not in raw
+                and all(x.startswith(b"guardian") or not x for x in raw.split(b"\n")),
+                repr(raw[-600:]))
+    finally:
+        if hog and hog.poll() is None:
+            hog.kill()
+            hog.wait()
+        if g:
+            t.check("names: guardian exits 0", g.stop() == 0, g.text()[-2000:])
+        gdvm.remove_cgroup(top)
+
+
 def leader(t):
     cg = make_cgroup("hostile-leader", {"memory.max": "256M", "memory.swap.max": "0"})
     procs = []
@@ -268,4 +314,4 @@ def leader(t):
 
 
 if __name__ == "__main__":
-    sys.exit(gdvm.run_scenarios("hostile", [group, leader, maxonly, fast]))
+    sys.exit(gdvm.run_scenarios("hostile", [names, group, leader, maxonly, fast]))
