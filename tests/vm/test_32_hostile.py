@@ -16,7 +16,7 @@ Scenarios (issue "never the wrong victim"):
   group     action: kill-cgroup on a tenant's cgroup that holds a "never"
             workload's cgroup: the hog alone dies, the protected ones live
             (memory.oom.group with a real database: test_50_policy).
-  names     a cgroup path of ~3.9 KiB whose names carry ESC, newline and
+  names     a cgroup path of ~3.9 KiB whose names carry ESC, DEL, ^A and
             tab bytes: its hog is killed, the audit record is one valid JSON
             line (cut fields named in "truncated"), and guardian's log has
             no raw control byte.
@@ -199,7 +199,9 @@ def group(t):
 
 
 def names(t):
-    level = "\x1b[31mred\nline\tx" + "n" * 230  # 250 bytes, under NAME_MAX
+    # The kernel refuses a newline in a cgroup name (/proc/PID/cgroup is
+    # line-based); every other byte but '/' is allowed.
+    level = "\x1b[31mred\x01\x7fline\tx" + "n" * 230  # 251 bytes, under NAME_MAX
     rel = "hostile-names"
     top = make_cgroup(rel)
     for _ in range(15):
@@ -228,7 +230,7 @@ def names(t):
                 f"{len(cg)} bytes, truncated {kill[0]['truncated'] if kill else None}")
         raw = open(g.log_path, "rb").read()
         t.check("names: guardian's log has no raw ESC or tab, one message per line",
-                b"\x1b" not in raw and b"\t" not in raw
+                not any(c in raw for c in (b"\x1b", b"\t", b"\x01", b"\x7f"))
                 and all(x.startswith(b"guardian") or not x for x in raw.split(b"\n")),
                 repr(raw[-600:]))
     finally:
