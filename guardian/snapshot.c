@@ -10,10 +10,6 @@
 #include "cgroup/cgroup.h"
 #include "guardian/badness.h"
 
-/* Deep enough for any real hierarchy (systemd + kubelet nest ~6 levels);
- * a deeper tree is cut rather than recursed without bound. */
-#define SNAPSHOT_MAX_DEPTH 64
-
 static int append_proc(gd_snapshot *snap, size_t *cap, const gd_proc_entry *e) {
         if (snap->n_procs == *cap) {
                 size_t ncap = *cap ? *cap * 2 : 64;
@@ -100,9 +96,6 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
         }
         free(pids);
 
-        if (depth >= SNAPSHOT_MAX_DEPTH)
-                return 0;
-
         char **names = NULL;
         size_t n_names = 0;
         r = cg_list_children(cgfd, &names, &n_names);
@@ -112,14 +105,27 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
                 note_unreadable(snap, r);
                 return 0;
         }
-        for (size_t i = 0; i < n_names && r >= 0; i++) {
+        /* The kernel walks every level: a subtree left out may hold its
+         * victim (a delegated cgroup can nest without bound), so what is
+         * cut counts as unread and the set is not complete. */
+        size_t n_walk = n_names;
+        if (depth >= GD_SNAPSHOT_MAX_DEPTH && n_names > 0) {
+                note_unreadable(snap, -ELOOP);
+                n_walk = 0;
+        }
+        for (size_t i = 0; i < n_walk && r >= 0; i++) {
                 char child_rel[PATH_MAX];
                 if (snprintf(child_rel, sizeof(child_rel), "%s%s%s", rel, *rel ? "/" : "",
-                             names[i]) >= (int)sizeof(child_rel))
+                             names[i]) >= (int)sizeof(child_rel)) {
+                        note_unreadable(snap, -ENAMETOOLONG);
                         continue;
+                }
                 int childfd = openat(cgfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (childfd < 0)
-                        continue; /* removed since the listing */
+                if (childfd < 0) {
+                        if (errno != ENOENT) /* ENOENT: removed since the listing */
+                                note_unreadable(snap, -errno);
+                        continue;
+                }
                 r = walk(childfd, procfd, child_rel, depth + 1, cap, snap);
                 close(childfd);
         }
