@@ -134,7 +134,12 @@ void gd_report_text(FILE *out, const gd_report *r) {
         fprintf(out, "sandbox: %s\n", r->sandboxed ? "yes" : "no");
         fprintf(out, "kills:   %" PRIu64 " (%" PRIu64 " failed)\n", total_kills(r->stats),
                 r->stats->kill_failures);
-        fprintf(out, "cgroups: %zu watched\n\n", r->n_cgroups);
+        fprintf(out, "cgroups: %zu watched", r->n_cgroups);
+        if (r->stats->watch_failures)
+                fprintf(out, ", %" PRIu64 " without a directory watch (%" PRIu64
+                             " inotify watches refused; listed every second instead)",
+                        r->stats->unwatched_cgroups, r->stats->watch_failures);
+        fputs("\n\n", out);
         text_cgroups(out, r);
         fputc('\n', out);
         text_recent(out, r->stats);
@@ -212,6 +217,8 @@ void gd_report_json(FILE *out, const gd_report *r) {
                 r->n_cgroups);
         fprintf(out, "\"counters\":{\"kills\":%" PRIu64 ",\"kill_failures\":%" PRIu64,
                 total_kills(s), s->kill_failures);
+        fprintf(out, ",\"inotify_watch_failures\":%" PRIu64 ",\"unwatched_cgroups\":%" PRIu64,
+                s->watch_failures, s->unwatched_cgroups);
         fputs(",\"decisions\":{", out);
         for (int k = 0; k < GD_DECISION__N; k++)
                 fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", gd_decision_kind_name(k),
@@ -362,6 +369,13 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
         family(out, "guardian_log_lines_dropped_total", "counter",
                "Log lines lost because stderr was full (a stalled journal or log reader).");
         fprintf(out, "guardian_log_lines_dropped_total %" PRIu64 "\n", s->log_lines_dropped);
+        family(out, "guardian_inotify_watch_failures_total", "counter",
+               "Directory watches inotify refused (fs.inotify.max_user_watches reached): "
+               "new cgroups below are found by listing on the slow tick.");
+        fprintf(out, "guardian_inotify_watch_failures_total %" PRIu64 "\n", s->watch_failures);
+        family(out, "guardian_unwatched_cgroups", "gauge",
+               "Watched cgroups without a directory watch for their children.");
+        fprintf(out, "guardian_unwatched_cgroups %" PRIu64 "\n", s->unwatched_cgroups);
         metrics_loop(out, s);
 
         cgroup_family(out, r, CM_CURRENT, "guardian_cgroup_memory_current_bytes",

@@ -67,6 +67,11 @@ typedef struct gd_watch {
         bool psi_triggers;     /* false once the kernel refused one */
         bool psi_refusal_logged;
         bool emfile_logged;
+        /* inotify_add_watch refused (max_user_watches reached: ENOSPC):
+         * those cgroups' new children are found by gd_watch_rescan. */
+        bool watch_failure_logged;
+        uint64_t watch_failures;  /* refusals so far, retries included */
+        size_t n_unwatched;       /* cgroups in use without a directory watch */
         gd_watched *slots;
         size_t n_slots;        /* slots in use or free, up to cap */
         size_t cap;
@@ -87,6 +92,11 @@ int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
  * Returns the number added, or a negative errno for rel itself (-ENOENT:
  * gone already, which callers treat as normal). */
 int gd_watch_add_tree(gd_watch *w, const char *rel);
+
+/* For the slow tick: every cgroup whose directory watch was refused gets
+ * it retried, then its children listed, so a child created meanwhile is
+ * added (with its subtree). Returns the number of cgroups added. */
+int gd_watch_rescan(gd_watch *w);
 
 /* Stop watching one slot: close its fds, free its path. */
 void gd_watch_remove(gd_watch *w, size_t slot);
