@@ -7,7 +7,8 @@ Scenarios:
             watch. guardian says so once (naming a cgroup and ENOSPC), counts
             it (`guardian status`, /metrics), and still finds a cgroup created
             later below one whose watch was refused (by listing it on the slow
-            tick): a memory.high hog there is killed."""
+            tick): it shows in `guardian status`, and a memory.high hog there is
+            killed."""
 import json
 import os
 import signal
@@ -84,6 +85,16 @@ def watches(t):
         # The last parent was created past the limit: nothing reports its
         # children but the listing on the slow tick.
         job = make_cgroup("lim-5/job", {"memory.high": "64M", "memory.swap.max": "0"})
+        # Found, not merely reached through lim-5's hierarchical counters
+        # (a kill would come from lim-5's own snapshot as well).
+        deadline, seen = time.monotonic() + 10, []
+        while time.monotonic() < deadline:
+            seen = [c["cgroup"] for c in json.loads(status("--json").stdout)["cgroups"]]
+            if any(c.strip("/") == "lim-5/job" for c in seen):
+                break
+            time.sleep(0.2)
+        t.check("watches: a cgroup created below one without a watch is watched",
+                any(c.strip("/") == "lim-5/job" for c in seen), f"{seen}")
         hog = gdvm.start_eater(job, grow_ms=1)
         start = time.monotonic()
         try:
