@@ -304,8 +304,12 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
          * (with slack: a 1 s tick may be measured as 999 ms). */
         bool light_due = now - d->last_light_ms >= d->slow_tick_ms - FAST_TICK_MS / 2;
 
-        if (light_due)
+        if (light_due) {
                 d->last_light_ms = now;
+                /* Cgroups whose directory watch was refused: their new
+                 * children are found by listing, once a second. */
+                gd_watch_retry_dir_watches(&d->watch);
+        }
         gd_sdnotify_watchdog(&d->sdnotify, now * 1000);
         for (size_t i = 0; i < d->watch.n_slots; i++) {
                 gd_watched *c = &d->watch.slots[i];

@@ -88,6 +88,8 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
         qsort(cgs, n, sizeof(*cgs), by_path);
         gd_hooks_counts(d->hooks, &d->stats.hooks_sent, &d->stats.hooks_dropped);
         d->stats.log_lines_dropped = gd_log_dropped_total();
+        d->stats.watch_failures = d->watch.watch_failures;
+        d->stats.no_dir_watch_cgroups = d->watch.n_no_dir_watch;
         gd_report r = {
                 .version = GUARDIAN_VERSION,
                 .pid = getpid(),

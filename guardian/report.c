@@ -154,6 +154,10 @@ void gd_report_text(FILE *out, const gd_report *r) {
                 fprintf(out, ", %zu NOT WATCHED on their own: the fd budget (%zu cgroups) is "
                              "reached, their nearest watched ancestor answers for them",
                         r->n_unwatched, r->max_watched);
+        if (r->stats->watch_failures)
+                fprintf(out, ", %" PRIu64 " without a directory watch (%" PRIu64
+                             " inotify watches refused; listed every second instead)",
+                        r->stats->no_dir_watch_cgroups, r->stats->watch_failures);
         fputs("\n\n", out);
         text_cgroups(out, r);
         fputc('\n', out);
@@ -247,6 +251,8 @@ void gd_report_json(FILE *out, const gd_report *r) {
         fputs("},", out);
         fprintf(out, "\"counters\":{\"kills\":%" PRIu64 ",\"kill_failures\":%" PRIu64,
                 total_kills(s), s->kill_failures);
+        fprintf(out, ",\"inotify_watch_failures\":%" PRIu64 ",\"cgroups_without_dir_watch\":%" PRIu64,
+                s->watch_failures, s->no_dir_watch_cgroups);
         fputs(",\"decisions\":{", out);
         for (int k = 0; k < GD_DECISION__N; k++)
                 fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", gd_decision_kind_name(k),
@@ -400,6 +406,13 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
         family(out, "guardian_log_lines_dropped_total", "counter",
                "Log lines lost because stderr was full (a stalled journal or log reader).");
         fprintf(out, "guardian_log_lines_dropped_total %" PRIu64 "\n", s->log_lines_dropped);
+        family(out, "guardian_inotify_watch_failures_total", "counter",
+               "Directory watches inotify refused (fs.inotify.max_user_watches reached): "
+               "new cgroups below are found by listing on the slow tick.");
+        fprintf(out, "guardian_inotify_watch_failures_total %" PRIu64 "\n", s->watch_failures);
+        family(out, "guardian_cgroups_without_dir_watch", "gauge",
+               "Watched cgroups without a directory watch for their children.");
+        fprintf(out, "guardian_cgroups_without_dir_watch %" PRIu64 "\n", s->no_dir_watch_cgroups);
         metrics_loop(out, s);
         if (r->metrics_address) {
                 family(out, "guardian_metrics_listener_up", "gauge",

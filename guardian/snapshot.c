@@ -10,11 +10,6 @@
 #include "cgroup/cgroup.h"
 #include "guardian/badness.h"
 
-/* Levels below the cgroup scanned, deep enough for any real hierarchy
- * (systemd + kubelet nest ~6); what is deeper is not recursed into and
- * makes the snapshot incomplete: no kill is made on it. */
-#define SNAPSHOT_MAX_DEPTH 64
-
 static int append_proc(gd_snapshot *snap, size_t *cap, const gd_proc_entry *e) {
         if (snap->n_procs == *cap) {
                 size_t ncap = *cap ? *cap * 2 : 64;
@@ -110,10 +105,11 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
                 note_unreadable(snap, r);
                 return 0;
         }
-        /* Deeper than the walk goes, or a path too long to name: what is
-         * there is not seen, so the set is not complete (no kill on it). */
+        /* The kernel walks every level: a subtree left out may hold its
+         * victim (a delegated cgroup can nest without bound), so what is
+         * cut counts as unread and the set is not complete. */
         size_t n_walk = n_names;
-        if (depth >= SNAPSHOT_MAX_DEPTH && n_names) {
+        if (depth >= GD_SNAPSHOT_MAX_DEPTH && n_names > 0) {
                 note_unreadable(snap, -ELOOP);
                 n_walk = 0;
         }
@@ -125,8 +121,11 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
                         continue;
                 }
                 int childfd = openat(cgfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (childfd < 0)
-                        continue; /* removed since the listing */
+                if (childfd < 0) {
+                        if (errno != ENOENT) /* ENOENT: removed since the listing */
+                                note_unreadable(snap, -errno);
+                        continue;
+                }
                 r = walk(childfd, procfd, child_rel, depth + 1, cap, snap);
                 close(childfd);
         }

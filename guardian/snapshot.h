@@ -11,6 +11,12 @@
 
 #include "cgroup/proc.h"
 
+/* Levels walked below the cgroup scanned: deep enough for any real
+ * hierarchy (systemd + kubelet nest ~6 levels); a deeper tree is cut
+ * rather than recursed without bound, and the cut counts as unreadable
+ * (-ELOOP), as does a cgroup whose path passes PATH_MAX (-ENAMETOOLONG). */
+#define GD_SNAPSHOT_MAX_DEPTH 64
+
 typedef struct gd_proc_entry {
         proc_info info;
         size_t scan_order;
@@ -38,7 +44,7 @@ typedef struct gd_snapshot {
         size_t n_cgroups;
         bool has_memory;             /* memory.* files were read */
         size_t n_gone;               /* listed, then vanished before we read them: normal */
-        size_t n_unreadable;         /* present but not readable or not parseable */
+        size_t n_unreadable;         /* present but not readable, not parseable, or cut */
         int first_unreadable_error;  /* negative errno of the first of those */
 } gd_snapshot;
 

@@ -69,6 +69,8 @@ typedef struct gd_stats {
         uint64_t reloads_ok, reloads_error;
         /* Copied in when a document is rendered (their owners count). */
         uint64_t hooks_sent, hooks_dropped, log_lines_dropped;
+        /* Refused directory watches so far, and cgroups without one now. */
+        uint64_t watch_failures, no_dir_watch_cgroups;
         /* Loop latency: per bucket (not cumulative), the last one +Inf. */
         uint64_t loop_buckets[GD_STATS_LOOP_BUCKETS + 1];
         uint64_t loop_count, loop_sum_ns;

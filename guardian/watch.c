@@ -131,6 +131,33 @@ static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
         c->pressure_fd = open_ro(c->dirfd, "memory.pressure");
 }
 
+/* The directory watch that reports c's children coming and going. A
+ * refusal leaves c watched through its own files; its children are found
+ * by gd_watch_retry_dir_watches instead. Returns true when c has its watch now. */
+static bool add_dir_watch(gd_watch *w, gd_watched *c) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", c->dirfd);
+        int wd = inotify_add_watch(w->inotify_fd, path, IN_CREATE | IN_DELETE | IN_ONLYDIR);
+        if (wd < 0) {
+                int err = errno;
+                w->watch_failures++;
+                if (!w->watch_failure_logged) {
+                        char cgq[PATH_MAX];
+                        w->watch_failure_logged = true;
+                        gd_log(GD_LOG_WARNING,
+                               "cannot watch cgroup=%s for new children: inotify_add_watch: %s%s; "
+                               "cgroups without a watch are listed again on every slow tick",
+                               gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq)),
+                               strerror(err),
+                               err == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
+                }
+                return false;
+        }
+        c->wd = wd;
+        w->n_no_dir_watch--;
+        return true;
+}
+
 static int add_one(gd_watch *w, int dirfd, const char *rel) {
         long s = find_rel(w, rel);
         if (s >= 0) {
@@ -156,11 +183,9 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
         c->in_use = true;
         w->n_watched++;
 
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
-        c->wd = inotify_add_watch(w->inotify_fd, path, IN_CREATE | IN_DELETE | IN_ONLYDIR);
-        if (c->wd < 0)
-                c->wd = -1; /* still watched through its own files; creation of children missed */
+        c->wd = -1;
+        w->n_no_dir_watch++;
+        add_dir_watch(w, c);
 
         if (w->has_memory && *rel) {
                 c->events_fd = open_ro(dirfd, "memory.events");
@@ -375,6 +400,8 @@ void gd_watch_remove(gd_watch *w, size_t slot) {
          * wd just fails. */
         if (c->wd >= 0)
                 inotify_rm_watch(w->inotify_fd, c->wd);
+        else
+                w->n_no_dir_watch--;
         close_fd(&c->events_fd);
         close_fd(&c->current_fd);
         close_fd(&c->pressure_fd);
@@ -417,6 +444,36 @@ int gd_watch_handle_inotify(gd_watch *w) {
                         }
                 }
         }
+}
+
+int gd_watch_retry_dir_watches(gd_watch *w) {
+        int added = 0;
+
+        /* Slots added below may move the array: index, never a pointer. */
+        for (size_t i = 0; i < w->n_slots && w->n_no_dir_watch > 0; i++) {
+                if (!w->slots[i].in_use || w->slots[i].wd >= 0)
+                        continue;
+                /* The watch first: a child made after the listing is then
+                 * reported by inotify, one made before is in the listing. */
+                add_dir_watch(w, &w->slots[i]);
+                char **names = NULL;
+                size_t n = 0;
+                if (cg_list_children(w->slots[i].dirfd, &names, &n) < 0)
+                        continue; /* gone: its own files report that */
+                for (size_t k = 0; k < n; k++) {
+                        char child[PATH_MAX];
+                        const char *prel = w->slots[i].rel;
+                        if (snprintf(child, sizeof(child), "%s%s%s", prel, *prel ? "/" : "",
+                                     names[k]) >= (int)sizeof(child) ||
+                            find_rel(w, child) >= 0)
+                                continue;
+                        int r = gd_watch_add_tree(w, child);
+                        if (r > 0)
+                                added += r;
+                }
+                cg_free_names(names, n);
+        }
+        return added;
 }
 
 gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag) {

@@ -76,6 +76,12 @@ typedef struct gd_watch {
         size_t evict_cursor;   /* where make_room looks next: spreads evictions */
         bool no_room;          /* this walk found nothing to evict */
         uint64_t last_rescan_ms;
+        /* inotify_add_watch refused (max_user_watches reached: ENOSPC):
+         * those cgroups' new children are found by
+         * gd_watch_retry_dir_watches. */
+        bool watch_failure_logged;
+        uint64_t watch_failures;  /* refusals so far, retries included */
+        size_t n_no_dir_watch;    /* cgroups in use without a directory watch */
         gd_watched *slots;
         size_t n_slots;        /* slots in use or free, up to cap */
         size_t cap;
@@ -117,6 +123,10 @@ void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile);
  * most every GD_WATCH_RESCAN_MS): recounts them, adds what fits, lets ones
  * worth watching take the place of empty ones. Returns the number added. */
 int gd_watch_rescan(gd_watch *w, uint64_t now_ms);
+/* For the slow tick: every cgroup whose directory watch was refused gets
+ * it retried, then its children listed, so a child created meanwhile is
+ * added (with its subtree). Returns the number of cgroups added. */
+int gd_watch_retry_dir_watches(gd_watch *w);
 
 /* Stop watching one slot: close its fds, free its path. */
 void gd_watch_remove(gd_watch *w, size_t slot);

@@ -144,6 +144,8 @@ Test(report, metrics) {
         gd_audit_record r = rec("kill", "batch", "near-limit", "killed");
         gd_stats_record(&stats, &r);
         stats.trigger_events[GD_SOURCE_PSI] = 7;
+        stats.watch_failures = 12;
+        stats.no_dir_watch_cgroups = 4;
         gd_stats_loop(&stats, 50000);
         gd_stats_loop(&stats, 2000000);
         gd_report rep = report();
@@ -154,6 +156,8 @@ Test(report, metrics) {
         cr_assert(strstr(m, "guardian_trigger_events_total{source=\"psi\"} 7\n"));
         cr_assert(strstr(m, "guardian_trigger_events_total{source=\"memory.events\"} 0\n"));
         cr_assert(strstr(m, "guardian_start_time_seconds 1700000000.000\n"));
+        cr_assert(strstr(m, "guardian_inotify_watch_failures_total 12\n"), "%s", m);
+        cr_assert(strstr(m, "guardian_cgroups_without_dir_watch 4\n"), "%s", m);
         cr_assert(strstr(m, "guardian_loop_duration_seconds_bucket{le=\"0.0001\"} 1\n"));
         cr_assert(strstr(m, "guardian_loop_duration_seconds_bucket{le=\"0.005\"} 2\n"));
         cr_assert(strstr(m, "guardian_loop_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
@@ -227,7 +231,8 @@ Test(report, json) {
                             "\"cgroup\":\"batch/job\\\"1\",\"pid\":4242,\"comm\":\"eat\\ner\","
                             "\"workload\":\"batch\",\"reason\":\"limit\",\"result\":\"killed\"}]"),
                   "%s", j);
-        cr_assert(strstr(j, "\"counters\":{\"kills\":1,\"kill_failures\":0,\"decisions\":"
+        cr_assert(strstr(j, "\"counters\":{\"kills\":1,\"kill_failures\":0,\"inotify_watch_failures\":0,"
+                            "\"cgroups_without_dir_watch\":0,\"decisions\":"
                             "{\"kill-process\":0,\"kill-cgroup\":0,\"notify\":0}},"), "%s", j);
         free(j);
 }
@@ -242,6 +247,7 @@ Test(report, text) {
         cr_assert(strstr(t, "policy:  /etc/guardian/policy.d (2 workloads)\n"));
         cr_assert(strstr(t, "sandbox: yes\n"));
         cr_assert(strstr(t, "kills:   1 (0 failed)\n"));
+        cr_assert(strstr(t, "cgroups: 3 watched\n"), "no watch failures, no words: %s", t);
         cr_assert(strstr(t, "256.0M"));
         cr_assert(strstr(t, "512.0M"));
         cr_assert(strstr(t, "12.50"));
@@ -254,8 +260,12 @@ Test(report, text) {
         free(t);
 
         memset(&stats, 0, sizeof(stats));
+        stats.watch_failures = 9;
+        stats.no_dir_watch_cgroups = 3;
         t = render(gd_report_text, &rep);
         cr_assert(strstr(t, "recent kills: none\n"));
+        cr_assert(strstr(t, "cgroups: 3 watched, 3 without a directory watch (9 inotify "
+                            "watches refused; listed every second instead)\n"), "%s", t);
         free(t);
 }
 

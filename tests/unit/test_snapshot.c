@@ -248,46 +248,89 @@ Test(snapshot, json_output_is_well_formed_for_hostile_names) {
         gd_snapshot_free(&snap);
 }
 
-/* What the walk cannot see is a gap, not an absence: a subtree deeper than
- * it goes (64 levels below the cgroup scanned) makes the set incomplete,
- * and no kill is made on it. */
-Test(snapshot, a_subtree_too_deep_to_walk_is_not_a_complete_set) {
-        char rel[1024] = "x", procs[1100];
-        size_t n = 1;
-        for (int i = 1; i <= 65; i++) {
-                n += (size_t)snprintf(rel + n, sizeof(rel) - n, "/d");
-                snprintf(procs, sizeof(procs), "cg/%s/cgroup.procs", rel);
-                fx_write(tree, procs, "");
+/* A chain of n cgroups "name/name/..." below the fixture's x, made
+ * through directory fds (the path may pass PATH_MAX); the deepest holds
+ * pid. */
+static void deep_chain(int n, const char *name, int pid) {
+        char *x = fx_path(tree, "cg/x");
+        int fd = open(x, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        free(x);
+        char procs[16];
+        snprintf(procs, sizeof(procs), "%d\n", pid);
+        for (int i = 1; i <= n; i++) {
+                cr_assert_eq(mkdirat(fd, name, 0755), 0);
+                int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                cr_assert_geq(next, 0);
+                close(fd);
+                fd = next;
+                /* every level is a cgroup: without cgroup.procs it is gone */
+                int f = openat(fd, "cgroup.procs", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                cr_assert_geq(f, 0);
+                if (i == n)
+                        cr_assert_eq(write(f, procs, strlen(procs)), (ssize_t)strlen(procs));
+                close(f);
         }
-        fx_write(tree, "cg/x/cgroup.procs", "300\n");
-        add_proc(300, "top", 0, 400, 8, 0);
-        snprintf(procs, sizeof(procs), "cg/%s/cgroup.procs", rel);
-        fx_write(tree, procs, "301\n");
-        add_proc(301, "deep", 0, 40000, 8, 0);
+        close(fd);
+}
+
+/* Removes what deep_chain made, deepest first, through fds again. */
+static void rm_chain(int n, const char *name) {
+        char *x = fx_path(tree, "cg/x");
+        int fds[GD_SNAPSHOT_MAX_DEPTH + 8];
+        cr_assert_lt(n, (int)(sizeof(fds) / sizeof(fds[0])));
+        fds[0] = open(x, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(x);
+        for (int i = 1; i <= n; i++)
+                fds[i] = openat(fds[i - 1], name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        for (int i = n; i >= 1; i--) {
+                cr_assert_eq(unlinkat(fds[i], "cgroup.procs", 0), 0);
+                close(fds[i]);
+                cr_assert_eq(unlinkat(fds[i - 1], name, AT_REMOVEDIR), 0);
+        }
+        close(fds[0]);
+}
+
+Test(snapshot, a_tree_deeper_than_the_walk_is_not_a_complete_set) {
+        /* The kernel would pick 601, nested one level past the walk: a
+         * ranking without it is no ranking, so the snapshot says so. */
+        fx_write(tree, "cg/x/cgroup.procs", "600\n");
+        add_proc(600, "small", 0, 400, 8, 0);
+        add_proc(601, "hidden", 0, 400000, 8, 0);
+        deep_chain(GD_SNAPSHOT_MAX_DEPTH + 1, "d", 601);
         open_roots();
 
         gd_snapshot snap;
         cr_assert_eq(gd_snapshot_take(rootfd, procfd, "x", true, PAGE, &snap), 0);
-        cr_assert_eq(snap.n_procs, 1, "64 levels below x are walked, the 65th is not");
-        cr_assert_eq(snap.n_unreadable, 1, "%zu unreadable, first %d", snap.n_unreadable,
-                     snap.first_unreadable_error);
+        cr_assert_eq(snap.n_procs, 1);
+        cr_assert_eq(snap.n_unreadable, 1);
         cr_assert_eq(snap.first_unreadable_error, -ELOOP);
         gd_snapshot_free(&snap);
 
-        /* One level less and it is seen. */
-        char *last = fx_path(tree, procs);
-        cr_assert_eq(unlink(last), 0);
-        free(last);
-        char *dir = fx_path(tree, "cg");
-        char leaf[1200];
-        snprintf(leaf, sizeof(leaf), "%s/%s", dir, rel);
-        cr_assert_eq(rmdir(leaf), 0, "%s", leaf);
-        free(dir);
-        rel[strlen(rel) - 2] = '\0';
-        snprintf(procs, sizeof(procs), "cg/%s/cgroup.procs", rel);
-        fx_write(tree, procs, "301\n");
+        /* At the limit itself every process is seen. */
+        rm_chain(GD_SNAPSHOT_MAX_DEPTH + 1, "d");
+        deep_chain(GD_SNAPSHOT_MAX_DEPTH, "d", 601);
         cr_assert_eq(gd_snapshot_take(rootfd, procfd, "x", true, PAGE, &snap), 0);
         cr_assert_eq(snap.n_procs, 2);
         cr_assert_eq(snap.n_unreadable, 0);
         gd_snapshot_free(&snap);
+        rm_chain(GD_SNAPSHOT_MAX_DEPTH, "d");
+}
+
+Test(snapshot, a_path_past_path_max_is_not_a_complete_set) {
+        char name[241];
+        memset(name, 'n', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        fx_write(tree, "cg/x/cgroup.procs", "");
+        add_proc(700, "hidden", 0, 400000, 8, 0);
+        deep_chain(18, name, 700); /* 18 * 241 bytes > PATH_MAX */
+        open_roots();
+
+        gd_snapshot snap;
+        cr_assert_eq(gd_snapshot_take(rootfd, procfd, "x", true, PAGE, &snap), 0);
+        cr_assert_eq(snap.n_procs, 0);
+        cr_assert_eq(snap.n_unreadable, 1);
+        cr_assert_eq(snap.first_unreadable_error, -ENAMETOOLONG);
+        gd_snapshot_free(&snap);
+        rm_chain(18, name);
 }

@@ -281,3 +281,45 @@ Test(watch, the_fd_budget_degrades_in_order) {
         cr_assert_null(find("a/b"));
         cr_assert_null(find("c"));
 }
+
+Test(watch, refused_directory_watches_are_counted_and_rescanned) {
+        /* inotify refuses every watch (as at fs.inotify.max_user_watches:
+         * ENOSPC; a non-inotify fd gives EINVAL): still watched through
+         * their own files, and counted. */
+        int real = w.inotify_fd;
+        w.inotify_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(w.inotify_fd, 0);
+        cr_assert_eq(gd_watch_add_tree(&w, ""), 3);
+        cr_assert_eq(w.n_no_dir_watch, 3);
+        cr_assert_eq(w.watch_failures, 3);
+        cr_assert(w.watch_failure_logged, "said once");
+        cr_assert_eq(find("a")->wd, -1);
+
+        /* Created below a cgroup without a watch: only a listing finds it. */
+        fx_write(tree, "a/b/new/deeper/memory.current", "0\n");
+        cr_assert_eq(gd_watch_retry_dir_watches(&w), 2);
+        cr_assert_not_null(find("a/b/new"));
+        cr_assert_not_null(find("a/b/new/deeper"));
+        cr_assert_eq(w.n_no_dir_watch, 5);
+        cr_assert_geq(w.watch_failures, 3 + 3 + 2, "every retry refused is counted");
+        cr_assert_eq(gd_watch_retry_dir_watches(&w), 0, "nothing new, nothing added");
+
+        /* A removed cgroup no longer counts as unwatched. */
+        gd_watched *deeper = find("a/b/new/deeper");
+        gd_watch_remove(&w, (size_t)(deeper - w.slots));
+        cr_assert_eq(w.n_no_dir_watch, 4);
+
+        /* The limit lifted: the retries get the watches back, and inotify
+         * follows the children again. */
+        close(w.inotify_fd);
+        w.inotify_fd = real;
+        uint64_t failures = w.watch_failures;
+        cr_assert_eq(gd_watch_retry_dir_watches(&w), 1, "a/b/new/deeper found again by the listing");
+        cr_assert_eq(w.n_no_dir_watch, 0);
+        cr_assert_eq(w.watch_failures, failures);
+        for (size_t i = 0; i < w.n_slots; i++)
+                cr_assert(!w.slots[i].in_use || w.slots[i].wd >= 0, "%s", w.slots[i].rel);
+        fx_mkdir(tree, "a/c");
+        cr_assert_eq(gd_watch_handle_inotify(&w), 0);
+        cr_assert_not_null(find("a/c"));
+}
