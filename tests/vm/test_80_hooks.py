@@ -67,10 +67,16 @@ def read_env(path):
 
 
 def wait_file(path, timeout):
+    """path exists with a whole line in it: the shell creates a redirect's
+    file before the command writes to it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if os.path.exists(path):
-            return True
+        try:
+            with open(path) as f:
+                if f.read().endswith("\n"):
+                    return True
+        except FileNotFoundError:
+            pass
         time.sleep(0.1)
     return False
 
