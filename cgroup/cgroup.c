@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -691,6 +692,11 @@ static bool next_component(const char *s, size_t len, size_t *pos, span *ret) {
 bool cg_rel_under(const char *rel, const char *top) {
         size_t n = strlen(top);
         return n == 0 || (strncmp(rel, top, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
+}
+
+int cg_rel_child(const char *rel, const char *name, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s%s%s", rel, *rel ? "/" : "", name);
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 int cg_path_normalize(const char *root, const char *arg, char *ret_rel, size_t size) {

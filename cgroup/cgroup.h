@@ -203,6 +203,10 @@ int cg_root_find(const char *explicit, const char *mountinfo_path, cg_root *ret_
  * or below it? "" is the root, which holds everything. Pure. */
 bool cg_rel_under(const char *rel, const char *top);
 
+/* The path of rel's child name ("" is the root: just name) into buf.
+ * Returns 0, or -ENAMETOOLONG when it does not fit (buf is then cut). */
+int cg_rel_child(const char *rel, const char *name, char *buf, size_t size);
+
 /* Turn a user's CGROUP argument (relative to the root, or an absolute path
  * under it, or "/") into a path relative to the root with no leading slash
  * ("" for the root itself), rejecting ".." components. Returns 0,

@@ -307,8 +307,10 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
         if (light_due) {
                 d->last_light_ms = now;
                 /* Cgroups whose directory watch was refused: their new
-                 * children are found by listing, once a second. */
+                 * children are found by listing, once a second; past the fd
+                 * budget the tree is walked again every 10 s. */
                 gd_watch_retry_dir_watches(&d->watch);
+                gd_watch_rescan(&d->watch, now);
         }
         gd_sdnotify_watchdog(&d->sdnotify, now * 1000);
         for (size_t i = 0; i < d->watch.n_slots; i++) {
@@ -325,8 +327,6 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
         }
         evaluate_host(d, now);
         any_hot = gd_pending_tick(d, now) || any_hot;
-        if (light_due)
-                gd_watch_rescan(&d->watch, now);
         if (d->reload_pending && now >= d->reload_at_ms)
                 reload_policy(d);
         gd_control_tick(&d->control, now);
@@ -410,10 +410,7 @@ static void protect_self(void) {
                         gd_log(GD_LOG_WARNING, "open files limited to %llu: about %llu cgroups "
                                                "can be watched",
                                (unsigned long long)rl.rlim_cur,
-                               rl.rlim_cur > GD_WATCH_FD_RESERVE
-                                       ? (unsigned long long)(rl.rlim_cur - GD_WATCH_FD_RESERVE) /
-                                                 GD_WATCH_FDS_PER_CGROUP
-                                       : 1ULL);
+                               (unsigned long long)gd_watch_budget_for(rl.rlim_cur));
                 }
         }
 }

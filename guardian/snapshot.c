@@ -115,8 +115,7 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
         }
         for (size_t i = 0; i < n_walk && r >= 0; i++) {
                 char child_rel[PATH_MAX];
-                if (snprintf(child_rel, sizeof(child_rel), "%s%s%s", rel, *rel ? "/" : "",
-                             names[i]) >= (int)sizeof(child_rel)) {
+                if (cg_rel_child(rel, names[i], child_rel, sizeof(child_rel)) < 0) {
                         note_unreadable(snap, -ENAMETOOLONG);
                         continue;
                 }

@@ -111,8 +111,8 @@ bool gd_verdict_shelters(const gd_snapshot *snap, const gd_verdict *verdicts, si
                          size_t *ret_verdict) {
         for (size_t i = 0; i < n; i++) {
                 const proc_info *p = &snap->procs[verdicts[i].proc].info;
-                if ((verdicts[i].protected_never && !verdicts[i].forfeited) ||
-                    p->oom_score_adj == GD_OOM_SCORE_ADJ_MIN) {
+                /* protected_never is never set on a forfeited one. */
+                if (verdicts[i].protected_never || p->oom_score_adj == GD_OOM_SCORE_ADJ_MIN) {
                         *ret_verdict = i;
                         return true;
                 }

@@ -348,8 +348,7 @@ static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
         }
         for (size_t i = 0; i < n; i++) {
                 char child[PATH_MAX];
-                if (snprintf(child, sizeof(child), "%s%s%s", rel, *rel ? "/" : "", names[i]) >=
-                    (int)sizeof(child)) {
+                if (cg_rel_child(rel, names[i], child, sizeof(child)) < 0) {
                         cover(w, rel); /* too long to name: its parent answers */
                         continue;
                 }
@@ -432,9 +431,12 @@ int gd_watch_handle_inotify(gd_watch *w) {
                                 continue;
                         char child[PATH_MAX];
                         const char *prel = w->slots[parent].rel;
-                        if (snprintf(child, sizeof(child), "%s%s%s", prel, *prel ? "/" : "",
-                                     ev->name) >= (int)sizeof(child))
+                        if (cg_rel_child(prel, ev->name, child, sizeof(child)) < 0) {
+                                /* Too long to name: its parent answers. */
+                                if (ev->mask & IN_CREATE)
+                                        cover(w, prel);
                                 continue;
+                        }
                         if (ev->mask & IN_CREATE) {
                                 gd_watch_add_tree(w, child);
                         } else if (ev->mask & IN_DELETE) {
@@ -456,6 +458,12 @@ int gd_watch_retry_dir_watches(gd_watch *w) {
                 /* The watch first: a child made after the listing is then
                  * reported by inotify, one made before is in the listing. */
                 add_dir_watch(w, &w->slots[i]);
+                /* Past the fd budget the whole tree is walked every
+                 * GD_WATCH_RESCAN_MS anyway (gd_watch_rescan), and listing
+                 * here would count the cgroups it leaves out again each
+                 * second. */
+                if (w->n_unwatched)
+                        continue;
                 char **names = NULL;
                 size_t n = 0;
                 if (cg_list_children(w->slots[i].dirfd, &names, &n) < 0)
@@ -463,8 +471,7 @@ int gd_watch_retry_dir_watches(gd_watch *w) {
                 for (size_t k = 0; k < n; k++) {
                         char child[PATH_MAX];
                         const char *prel = w->slots[i].rel;
-                        if (snprintf(child, sizeof(child), "%s%s%s", prel, *prel ? "/" : "",
-                                     names[k]) >= (int)sizeof(child) ||
+                        if (cg_rel_child(prel, names[k], child, sizeof(child)) < 0 ||
                             find_rel(w, child) >= 0)
                                 continue;
                         int r = gd_watch_add_tree(w, child);
@@ -620,10 +627,14 @@ void gd_watch_free(gd_watch *w) {
         w->inotify_fd = -1;
 }
 
-void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile) {
+size_t gd_watch_budget_for(uint64_t nofile) {
         uint64_t spare = nofile > GD_WATCH_FD_RESERVE ? nofile - GD_WATCH_FD_RESERVE : 0;
         uint64_t n = spare / GD_WATCH_FDS_PER_CGROUP;
-        w->max_watched = n ? (size_t)n : 1; /* the root, at least */
+        return n ? (size_t)n : 1; /* the root, at least */
+}
+
+void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile) {
+        w->max_watched = gd_watch_budget_for(nofile);
 }
 
 int gd_watch_rescan(gd_watch *w, uint64_t now_ms) {

@@ -119,6 +119,9 @@ int gd_watch_add_tree(gd_watch *w, const char *rel);
  * GD_WATCH_FD_RESERVE fds for everything else. */
 void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile);
 
+/* How many cgroups that budget allows with nofile open files. Pure. */
+size_t gd_watch_budget_for(uint64_t nofile);
+
 /* While cgroups are left out for the fd budget, walk the tree again (at
  * most every GD_WATCH_RESCAN_MS): recounts them, adds what fits, lets ones
  * worth watching take the place of empty ones. Returns the number added. */

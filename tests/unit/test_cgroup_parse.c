@@ -3,6 +3,7 @@
  * input. The readers, discovery and path normalisation are in
  * test_cgroup_read.c. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <criterion/parameterized.h>
 #include <limits.h>
 #include <stdio.h>
@@ -721,4 +722,16 @@ Test(cgroup_parse, rel_under) {
         cr_assert_not(cg_rel_under("a", "a/b"));
         cr_assert_not(cg_rel_under("", "a"));
         cr_assert_not(cg_rel_under("init.scoped", "init.scope"));
+}
+
+/* One way to name a child: a path too long is an error the walkers count,
+ * never a silently cut name. */
+Test(cgroup_parse, rel_child_joins_and_refuses_what_does_not_fit) {
+        char buf[8];
+        cr_assert_eq(cg_rel_child("", "a", buf, sizeof(buf)), 0);
+        cr_assert_str_eq(buf, "a", "the root's child has no slash");
+        cr_assert_eq(cg_rel_child("a", "b", buf, sizeof(buf)), 0);
+        cr_assert_str_eq(buf, "a/b");
+        cr_assert_eq(cg_rel_child("abc", "defg", buf, sizeof(buf)), -ENAMETOOLONG, "8 bytes");
+        cr_assert_eq(cg_rel_child("abc", "def", buf, sizeof(buf)), 0, "7 bytes and the NUL");
 }

@@ -5,23 +5,15 @@ audit trail, and leave nothing behind as cgroups come and go."""
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, events, make_cgroup  # noqa: E402
+from gdvm import Guardian, events, make_cgroup, wait_exit  # noqa: E402
 
 CG = "/sys/fs/cgroup"
 RELEASE = os.path.join(gdvm.REPO, "build/guardian")
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def noisy_neighbour(t, dry_run=False):

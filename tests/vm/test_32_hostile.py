@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, make_cgroup, events  # noqa: E402
+from gdvm import Guardian, make_cgroup, events, wait_exit  # noqa: E402
 
 REPS_MAXONLY = int(os.environ.get("REPS_MAXONLY", "6"))
 REPS_FAST = int(os.environ.get("REPS_FAST", "4"))
@@ -50,13 +50,6 @@ def kernel_victims():
     """Pids of the kernel's memcg OOM kills, in order, from its log."""
     out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
     return [int(m.group(1)) for m in VICTIM_RE.finditer(out)]
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def busy_cpu():

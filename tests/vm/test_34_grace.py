@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, make_cgroup  # noqa: E402
+from gdvm import Guardian, make_cgroup, wait_exit  # noqa: E402
 
 POLICY = """version: 1
 workloads:
@@ -34,13 +34,6 @@ def wait_sigterm(hog, timeout):
             if line.startswith("sigterm"):
                 return time.monotonic()
     return None
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except Exception:
-        return None
 
 
 def start(name, grace):

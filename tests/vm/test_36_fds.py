@@ -26,17 +26,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, events, make_cgroup  # noqa: E402
+from gdvm import Guardian, events, make_cgroup, wait_exit  # noqa: E402
 
 TENANT_CGROUPS = int(os.environ.get("TENANT_CGROUPS", "2000"))
 NOFILE = 1024
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def status_json():

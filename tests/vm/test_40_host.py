@@ -46,7 +46,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, make_cgroup  # noqa: E402
+from gdvm import Guardian, make_cgroup, wait_exit  # noqa: E402
 
 CG = "/sys/fs/cgroup"
 GROW_MS = int(os.environ.get("GROW_MS", "3"))
@@ -114,13 +114,6 @@ def rec_time(rec):
     if "time_unix_ms" in rec:
         return rec["time_unix_ms"] / 1000
     return datetime.datetime.fromisoformat(rec["time"].replace("Z", "+00:00")).timestamp()
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 class Timeline:

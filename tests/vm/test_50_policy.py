@@ -300,10 +300,7 @@ def oom_group_never(t):
         db = MariaDB(pod, "grp-db")
         g = Guardian("policy-group", "--policy", policy)
         hog = gdvm.start_eater(pod, grow_ms=2)
-        try:
-            rc = hog.wait(90)
-        except subprocess.TimeoutExpired:
-            rc = None
+        rc = gdvm.wait_exit(hog, 90)
         recs = g.wait_records(lambda r: r["event"] in ("kill", "kill-cgroup"))
         t.check("oom.group + never: the hog is SIGKILLed", rc == -signal.SIGKILL, f"exit {rc}")
         t.check("oom.group + never: one process killed, not the cgroup",

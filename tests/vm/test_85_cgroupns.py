@@ -17,18 +17,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, events, make_cgroup  # noqa: E402
+from gdvm import Guardian, events, make_cgroup, wait_exit  # noqa: E402
 
 CG = gdvm.CG
 POD = f"{CG}/gd-pod"
 UNSHARE = ["unshare", "--cgroup"]
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def ns_view(guardian_pid, pid):

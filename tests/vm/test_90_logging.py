@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import gdvm  # noqa: E402
-from gdvm import Guardian, events, make_cgroup  # noqa: E402
+from gdvm import Guardian, events, make_cgroup, wait_exit  # noqa: E402
 
 SECRET_ENV = "hunter2-env"
 SECRET_ARG = "hunter2-arg"
@@ -64,13 +64,6 @@ def start_hog(cgroup):
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
     gdvm.wait_line(proc, "ready", 60)
     return proc
-
-
-def wait_exit(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def wait_in_epoll(pid, timeout=60):

@@ -46,6 +46,14 @@ def start_eater(cgroup, mb=0, adj=None, until_oom_kill=False, grow_ms=0, timeout
     return proc
 
 
+def wait_exit(proc, timeout):
+    """proc's exit status, or None if it is still running after timeout s."""
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def wait_line(proc, prefix, timeout):
     deadline = time.monotonic() + timeout
     while True:
