@@ -26,7 +26,7 @@ BASE_LDFLAGS := -pie -Wl,-z,relro,-z,now
 SAN_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all \
               -DGD_TEST_HOOKS
-# GD_TEST_HOOKS: test-only environment hooks (guardian/sandbox.c), in the
+# GD_TEST_HOOKS: test-only environment hooks (daemon/sandbox.c), in the
 # sanitizer build the tests run, never in build/guardian.
 SAN_LDFLAGS := -fsanitize=address,undefined
 
@@ -36,19 +36,21 @@ PKGS := libcgroup yaml-0.1 libseccomp
 PKG_CFLAGS := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(PKGS)))
 PKG_LIBS   := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(PKGS)))
 
-LIB_SRCS  := $(sort $(wildcard cgroup/*.c policy/*.c))
-GD_SRCS   := $(sort $(filter-out guardian/main.c,$(wildcard guardian/*.c)))
-MAIN_SRC  := guardian/main.c
+# The rooms of the pipeline, lowest first (README.md, "Layout"; the include
+# order is checked by tests/lint/includes.py).
+ROOMS     := util cgroup proc policy watch decide act record hookrunner daemon cli
+GD_SRCS   := $(sort $(filter-out cli/main.c,$(foreach r,$(ROOMS),$(wildcard $(r)/*.c))))
+MAIN_SRC  := cli/main.c
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c tests/lib/*.c))
-HEADERS   := $(wildcard cgroup/*.h policy/*.h guardian/*.h tests/lib/*.h)
+HEADERS   := $(foreach r,$(ROOMS),$(wildcard $(r)/*.h)) $(wildcard tests/lib/*.h)
 HELPERS   := $(patsubst tests/helpers/%.c,build/helpers/%,$(wildcard tests/helpers/*.c))
 
-REL_OBJS  := $(patsubst %.c,build/rel/%.o,$(LIB_SRCS) $(GD_SRCS) $(MAIN_SRC))
-SAN_OBJS  := $(patsubst %.c,build/san/%.o,$(LIB_SRCS) $(GD_SRCS))
-SAN_MAIN  := build/san/guardian/main.o
+REL_OBJS  := $(patsubst %.c,build/rel/%.o,$(GD_SRCS) $(MAIN_SRC))
+SAN_OBJS  := $(patsubst %.c,build/san/%.o,$(GD_SRCS))
+SAN_MAIN  := build/san/cli/main.o
 UNIT_OBJS := $(patsubst %.c,build/san/%.o,$(UNIT_SRCS))
 
-.PHONY: all deps run vm-kernel unit vmtest test install uninstall clean helpers san
+.PHONY: all deps run vm-kernel unit lint vmtest test install uninstall clean helpers san
 
 all: build/guardian
 
@@ -80,8 +82,8 @@ build/helpers/%: tests/helpers/%.c Makefile
 helpers: $(HELPERS)
 
 # These compile project sources into themselves (#include of a .c file).
-build/san/tests/unit/test_act.o: guardian/act.c
-build/helpers/actrace: guardian/act.c cgroup/proc.c $(HEADERS)
+build/san/tests/unit/test_act.o: act/act.c
+build/helpers/actrace: act/act.c proc/proc.c $(HEADERS)
 
 # The main job, as the README's first command runs it after `make deps`:
 # the daemon in the foreground with the embedded default policy.
@@ -93,6 +95,10 @@ unit: build/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		./build/san/unit-tests --jobs 2
 
+# Includes point down the pipeline only (README "Layout").
+lint:
+	python3 tests/lint/includes.py
+
 vm-kernel:
 	tests/vm/fetch-kernel.sh build/vm/kernel
 
@@ -101,12 +107,13 @@ vmtest: build/san/guardian-bin build/guardian helpers vm-kernel
 
 test:
 	@mkdir -p build
+	$(MAKE) lint 2>&1 | tee build/lint.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) unit 2>&1 | tee build/unit.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) fuzz-ci
 	$(MAKE) hosttest 2>&1 | tee build/host.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) deploytest 2>&1 | tee build/deploy.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
 	$(MAKE) vmtest 2>&1 | tee build/vm.log; test $${PIPESTATUS[0]} -eq 0 || exit 1
-	tests/summary.sh build/unit.log build/host.log build/vm.log build/deploy.log
+	tests/summary.sh build/unit.log build/host.log build/vm.log build/deploy.log build/lint.log
 
 SHELL := /bin/bash
 
@@ -179,7 +186,7 @@ bench: bench-deps build/guardian helpers vm-kernel build/bench/cpu_bench
 # workload lookup, enforcement) on fixture trees, under callgrind on the
 # host; part of `make bench`, about a minute alone.
 .PHONY: bench-cpu
-build/bench/cpu_bench: tests/bench/cpu_bench.c $(filter-out build/rel/guardian/main.o,$(REL_OBJS))
+build/bench/cpu_bench: tests/bench/cpu_bench.c $(filter-out build/rel/cli/main.o,$(REL_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -1,7 +1,7 @@
 /* cgroup namespace paths. See cgns.h for the contracts.
  *
  * Static names carry a cgns_ prefix: tests/helpers/actrace.c builds this
- * file in one translation unit with guardian/act.c and cgroup/proc.c. */
+ * file in one translation unit with act/act.c and proc/proc.c. */
 #include "cgroup/cgns.h"
 
 #include <errno.h>

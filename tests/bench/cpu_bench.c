@@ -35,12 +35,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup/proc.h"
-#include "guardian/control.h"
-#include "guardian/daemon_ctx.h"
-#include "guardian/enforce.h"
-#include "guardian/host.h"
-#include "guardian/watch.h"
+#include "proc/proc.h"
+#include "daemon/control.h"
+#include "daemon/daemon_ctx.h"
+#include "act/enforce.h"
+#include "cgroup/host.h"
+#include "watch/watch.h"
 #include "policy/match.h"
 #include "policy/policy.h"
 

@@ -87,7 +87,7 @@ fi
 # silently break it.
 [ "$(unit_value $UNIT Type)" = notify ] && [ "$(unit_value $UNIT NotifyAccess)" = main ] &&
     [ -n "$(unit_value $UNIT WatchdogSec)" ]
-check "unit: Type=notify, NotifyAccess=main, a WatchdogSec= (guardian/notify.c)" $?
+check "unit: Type=notify, NotifyAccess=main, a WatchdogSec= (daemon/sdnotify.c)" $?
 unit_value $UNIT ReadWritePaths | grep -qw /sys/fs/cgroup &&
     ! grep -Eq '^ProtectControlGroups=(yes|true|1|on)' $UNIT
 check "unit: /sys/fs/cgroup writable (ReadWritePaths=, no ProtectControlGroups=yes)" $?
@@ -114,7 +114,7 @@ else
     out=$("$GUARDIAN" check "$TMP/policy.yaml" 2>&1)
     check "the ConfigMap's policy passes guardian check" $? "$out"
     # Where guardian looks by default is where the ConfigMap is mounted.
-    dir=$(sed -n 's/^#define GD_DEFAULT_POLICY_DIR "\(.*\)"/\1/p' guardian/policyload.h)
+    dir=$(sed -n 's/^#define GD_DEFAULT_POLICY_DIR "\(.*\)"/\1/p' daemon/policyload.h)
     grep -q "mountPath: $dir\$" $K8S
     check "the ConfigMap is mounted at guardian's default policy dir ($dir)" $?
     # Broken copies: each must be rejected.

@@ -1,4 +1,4 @@
-/* actrace: guardian/act.c against the races it exists for, on a real
+/* actrace: act/act.c against the races it exists for, on a real
  * kernel (inside the VM, as root; tests/vm/test_20_act.sh runs it).
  *
  *  1. pid reuse: the scored process died and its pid went to another one
@@ -16,9 +16,9 @@
  *
  * The Makefile builds each helper from its one .c file, so the code under
  * test is included here rather than linked. */
-#include "guardian/act.c"
+#include "act/act.c"
 #include "cgroup/cgns.c"
-#include "cgroup/proc.c"
+#include "proc/proc.c"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 
-#include "guardian/decide.h"
+#include "decide/decide.h"
 
 /* Sizes: MAX = 1000 MiB so that 0.90 and 0.95 of it are whole bytes and the
  * edges can be hit exactly. */

@@ -1,6 +1,6 @@
-/* guardian/act.c on this machine's real /proc and real children: the
+/* act/act.c on this machine's real /proc and real children: the
  * identity and cgroup checks, the kill through the pidfd, the reaper. */
-#include "guardian/act.h"
+#include "act/act.h"
 
 /* One test needs the reaper's queue with no thread draining it, which
  * nothing in act.h can arrange: for it, act.c is also compiled in here with
@@ -22,7 +22,7 @@ void t_reaper_stop(gd_reaper *reaper);
 #define gd_reaper_submit t_reaper_submit
 #define gd_reaper_counts t_reaper_counts
 #define gd_reaper_stop t_reaper_stop
-#include "guardian/act.c"
+#include "act/act.c"
 #undef gd_act_open_victim
 #undef gd_act_signal
 #undef gd_act_exited
@@ -31,7 +31,7 @@ void t_reaper_stop(gd_reaper *reaper);
 #undef gd_reaper_counts
 #undef gd_reaper_stop
 
-#include "cgroup/proc.h"
+#include "proc/proc.h"
 #include "tests/lib/fixture.h"
 
 #include <criterion/criterion.h>

@@ -1,6 +1,6 @@
-/* guardian/audit.c: the exact JSON line, hostile strings, cutting to fit,
+/* record/audit.c: the exact JSON line, hostile strings, cutting to fit,
  * and the file: where it may be opened and how records land in it. */
-#include "guardian/audit.h"
+#include "record/audit.h"
 #include "tests/lib/fixture.h"
 
 #include <criterion/criterion.h>

@@ -4,7 +4,8 @@
 #include <criterion/parameterized.h>
 #include <stdint.h>
 
-#include "guardian/badness.h"
+#include "decide/badness.h"
+#include "proc/snapshot.h"
 
 static gd_candidate task(pid_t pid, uint64_t rss, uint64_t pte, uint64_t swap, int adj) {
         return (gd_candidate){

@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "guardian/control.h"
+#include "daemon/control.h"
 
 struct req_case {
         char in[160];

@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "guardian/control.h"
+#include "daemon/control.h"
 
 /* What the fake daemon renders: a counter in the text, so a render shows. */
 typedef struct fake {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "guardian/decide.h"
+#include "decide/decide.h"
 #include "tests/lib/decide_helpers.h"
 
 /* ---- defaults and names ---- */

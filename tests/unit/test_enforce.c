@@ -1,4 +1,4 @@
-/* The enforcer (guardian/enforce.c) on fixture trees: oom_score_adj is
+/* The enforcer (act/enforce.c) on fixture trees: oom_score_adj is
  * written only to the process that was scanned, through one /proc/PID
  * directory checked to be it, never to a process that took its pid. */
 #include <criterion/criterion.h>
@@ -10,7 +10,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "guardian/enforce.h"
+#include "act/enforce.h"
 #include "tests/lib/fixture.h"
 
 static char *tree;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "guardian/hooks.h"
+#include "record/hooks.h"
 
 static const gd_hook_info victim = {
         .event = GD_HOOK_POST_KILL,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guardian/json.h"
+#include "util/json.h"
 
 /* Inline arrays, not pointers: Criterion runs each parameter in a fresh
  * process, where pointers into the parent's data are not valid. */

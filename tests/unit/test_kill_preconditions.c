@@ -1,4 +1,4 @@
-/* The kill path's preconditions (guardian/killer.c), fed literal snapshots
+/* The kill path's preconditions (daemon/killer.c), fed literal snapshots
  * and a fake clock: a kill is made on a complete candidate set only, never
  * while a process is already dying with its memory (for a bounded time),
  * and not when the limit decision no longer holds. */
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "guardian/daemon_ctx.h"
+#include "daemon/daemon_ctx.h"
 
 static gd_proc_entry procs[3];
 static char *cgroups[1] = {"batch"};

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "guardian/format.h"
-#include "guardian/log.h"
+#include "util/format.h"
+#include "util/log.h"
 
 /* 2026-11-26T03:23:26.123Z */
 #define T0 1795663406123LL

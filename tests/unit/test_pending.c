@@ -1,4 +1,4 @@
-/* Kills in flight (guardian/killer.c): a pidfd wake-up finds its kill only
+/* Kills in flight (daemon/killer.c): a pidfd wake-up finds its kill only
  * with the tag's generation, so a stale one never finishes a newer kill in
  * the same slot; and at shutdown every kill in flight is closed out
  * truthfully (real child processes, a real audit file). */
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guardian/daemon_ctx.h"
+#include "daemon/daemon_ctx.h"
 #include "tests/lib/fixture.h"
 
 /* ---- the tag check, a pure function ---- */

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guardian/check.h"
+#include "cli/check.h"
 #include "policy/policy.h"
 #include "tests/lib/fixture.h"
 

@@ -1,7 +1,7 @@
-/* cgroup/proc.c: parsers on real and hostile /proc files. The readers, on
+/* proc/proc.c: parsers on real and hostile /proc files. The readers, on
  * temporary fake proc trees and on this machine's /proc, are in
  * test_proc_read.c; shared helpers in tests/lib/proc_fixture.h. */
-#include "cgroup/proc.h"
+#include "proc/proc.h"
 #include "tests/lib/fixture.h"
 #include "tests/lib/proc_fixture.h"
 

@@ -1,7 +1,7 @@
-/* cgroup/proc.c: readers on temporary fake proc trees and, once each, on
+/* proc/proc.c: readers on temporary fake proc trees and, once each, on
  * this machine's /proc. The parsers are in test_proc_parse.c; shared
  * helpers in tests/lib/proc_fixture.h. */
-#include "cgroup/proc.h"
+#include "proc/proc.h"
 #include "tests/lib/fixture.h"
 #include "tests/lib/proc_fixture.h"
 

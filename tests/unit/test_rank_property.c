@@ -36,9 +36,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guardian/rank.h"
-#include "guardian/snapshot.h"
-#include "guardian/verdict.h"
+#include "decide/rank.h"
+#include "proc/snapshot.h"
+#include "decide/verdict.h"
 #include "tests/lib/fixture.h"
 
 #define PAGE 4096

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "guardian/audit.h"
-#include "guardian/redact.h"
+#include "record/audit.h"
+#include "util/redact.h"
 
 /* Inline arrays, not pointers: Criterion runs each parameter in a fresh
  * process, where pointers into the parent's data are not valid. */

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cgroup/cgroup.h"
-#include "guardian/report.h"
-#include "guardian/stats.h"
+#include "record/report.h"
+#include "record/stats.h"
 
 typedef void (*render_fn)(FILE *, const gd_report *);
 

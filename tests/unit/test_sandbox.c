@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "guardian/sandbox.h"
+#include "daemon/sandbox.h"
 
 #define BIT(cap) (UINT64_C(1) << (cap))
 

@@ -1,7 +1,7 @@
-/* guardian/notify.c: the sd_notify datagrams as a service manager receives
+/* daemon/sdnotify.c: the sd_notify datagrams as a service manager receives
  * them, on a real socket in a temporary directory and in the abstract
  * namespace; the environment it reads and drops; the watchdog's rules. */
-#include "guardian/notify.h"
+#include "daemon/sdnotify.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guardian/rank.h"
-#include "guardian/snapshot.h"
+#include "cli/rank.h"
+#include "decide/rank.h"
+#include "proc/snapshot.h"
 #include "tests/lib/fixture.h"
 
 #define PAGE 4096

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guardian/verdict.h"
+#include "decide/verdict.h"
 
 #define PAGES_256M 65536
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guardian/watch.h"
+#include "watch/watch.h"
 #include "tests/lib/fixture.h"
 
 static char *tree;

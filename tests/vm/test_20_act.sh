@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_20_act.sh: guardian/act.c against real races on a real kernel; run
+# test_20_act.sh: act/act.c against real races on a real kernel; run
 # INSIDE the VM (tests/vm/vm-run.sh -- tests/vm/in-vm.sh tests/vm/test_20_act.sh).
 # The checks live in tests/helpers/actrace.c (built by `make helpers`): pid
 # reuse, exit before the kill, a move to another cgroup, and a real kill with

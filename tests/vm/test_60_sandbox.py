@@ -17,7 +17,7 @@ import gdvm  # noqa: E402
 from gdvm import Guardian, events, make_cgroup  # noqa: E402
 
 # cap_dac_override (1), cap_kill (5), cap_sys_ptrace (19), cap_sys_resource (24):
-# guardian/sandbox.c's table and guardian(8), SANDBOX.
+# daemon/sandbox.c's table and guardian(8), SANDBOX.
 CAPS = "0000000001080022"
 CAP_NAMES = "cap_dac_override,cap_kill,cap_sys_ptrace,cap_sys_resource"
 USER = 1000  # another user's processes: no uid match, so caps are what allows it

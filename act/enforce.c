@@ -1,0 +1,153 @@
+#include "act/enforce.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "proc/proc.h"
+#include "util/format.h"
+#include "util/log.h"
+#include "policy/match.h"
+
+static bool has_knobs(const pol_workload *w) {
+        return w->protect.memory_min != POL_UNSET || w->protect.memory_low != POL_UNSET ||
+               w->protect.memory_high != POL_UNSET;
+}
+
+bool gd_enforce_needed(const pol_policy *policy) {
+        for (size_t i = 0; policy && i < policy->n_workloads; i++)
+                if (has_knobs(&policy->workloads[i]) ||
+                    policy->workloads[i].protect.has_oom_score_adj)
+                        return true;
+        return false;
+}
+
+static int apply_knob(gd_watched *c, const pol_workload *w, const char *name, uint64_t want,
+                      bool dry_run) {
+        uint64_t have;
+
+        if (want == POL_UNSET)
+                return 0;
+        if (cg_read_u64_or_max(c->dirfd, name, &have) == 0 && have == want)
+                return 0;
+        char text[32];
+        gd_format_bytes(want, text, sizeof(text));
+        char cgq[PATH_MAX];
+        gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq));
+        if (dry_run) {
+                gd_log(GD_LOG_INFO, "would set %s of cgroup=%s to %s (workload %s)", name, cgq,
+                       text, w->name);
+                return 1;
+        }
+        int r = cg_knob_write(c->rel, name, want);
+        if (r < 0) {
+                if (!cg_is_gone(r))
+                        gd_log(GD_LOG_WARNING, "cannot set %s of cgroup=%s (workload %s): %s, "
+                                               "ignoring",
+                               name, cgq, w->name, strerror(-r));
+                return 0;
+        }
+        gd_log(GD_LOG_NOTICE, "set %s of cgroup=%s to %s (workload %s)", name, cgq, text,
+               w->name);
+        return 1;
+}
+
+static int apply_knobs(gd_watched *c, const pol_workload *w, bool dry_run) {
+        return apply_knob(c, w, "memory.min", w->protect.memory_min, dry_run) +
+               apply_knob(c, w, "memory.low", w->protect.memory_low, dry_run) +
+               apply_knob(c, w, "memory.high", w->protect.memory_high, dry_run);
+}
+
+int gd_enforce_set_adj(int procfd, pid_t pid, uint64_t start_time, int want) {
+        int piddir, have, r;
+
+        r = proc_open_pid(procfd, pid, start_time, &piddir);
+        if (r < 0)
+                return r;
+        /* Read again through the same directory: it is this process's
+         * value, and the write below goes to this process too. */
+        r = proc_read_oom_score_adj_at(piddir, &have);
+        if (r == 0 && have != want) {
+                r = proc_write_oom_score_adj_at(piddir, want);
+                if (r == 0)
+                        r = 1;
+        }
+        close(piddir);
+        return r;
+}
+
+static int apply_adj(const gd_host *host, const proc_info *p, const pol_workload *w,
+                     bool dry_run) {
+        if (!w->protect.has_oom_score_adj || p->oom_score_adj == w->protect.oom_score_adj)
+                return 0;
+        if (dry_run) {
+                gd_log(GD_LOG_INFO, "would set oom_score_adj of pid %d to %d (workload %s)",
+                       (int)p->stat.pid, w->protect.oom_score_adj, w->name);
+                return 1;
+        }
+        int r = gd_enforce_set_adj(host->procfd, p->stat.pid, p->stat.start_time,
+                                   w->protect.oom_score_adj);
+        if (r <= 0) {
+                /* Gone, or its pid taken by another process since the
+                 * scan: nothing of ours to set; the next pass looks anew. */
+                if (r < 0 && r != -ESRCH && r != -ESTALE)
+                        gd_log(GD_LOG_WARNING, "cannot set oom_score_adj of pid %d (workload "
+                                               "%s): %s, ignoring",
+                               (int)p->stat.pid, w->name, strerror(-r));
+                return 0;
+        }
+        gd_log(GD_LOG_NOTICE, "set oom_score_adj of pid %d to %d (workload %s)", (int)p->stat.pid,
+               w->protect.oom_score_adj, w->name);
+        return 1;
+}
+
+int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *watch, bool knobs,
+                    bool dry_run) {
+        int writes = 0;
+
+        if (!gd_enforce_needed(policy))
+                return 0;
+        for (size_t i = 0; i < watch->n_slots; i++) {
+                gd_watched *c = &watch->slots[i];
+                if (!c->in_use || !*c->rel)
+                        continue;
+                const pol_workload *cw = gd_watch_workload(watch, c, policy);
+                if (cw && knobs && has_knobs(cw))
+                        writes += apply_knobs(c, cw, dry_run);
+
+                pid_t *pids = NULL;
+                size_t n = 0;
+                if (cg_read_pids(c->dirfd, &pids, &n) < 0)
+                        continue;
+                bool knobs_done = cw && has_knobs(cw);
+                for (size_t k = 0; k < n; k++) {
+                        proc_info p;
+                        if (proc_read_info(host->procfd, pids[k], host->page_size, &p) < 0)
+                                continue; /* gone, or a kernel thread's oddity */
+                        if (proc_is_kthread(&p.stat) || p.stat.pid == 1)
+                                continue;
+                        pol_subject s = {
+                                .cgroup = c->rel,
+                                .comm = p.stat.comm,
+                                .exe = p.exe[0] ? p.exe : NULL,
+                                .cmdline = p.cmdline,
+                        };
+                        const pol_workload *w = pol_find_workload(policy, &s, NULL, 0);
+                        if (!w)
+                                continue;
+                        writes += apply_adj(host, &p, w, dry_run);
+                        if (knobs && !knobs_done && has_knobs(w)) {
+                                writes += apply_knobs(c, w, dry_run);
+                                knobs_done = true;
+                        }
+                }
+                free(pids);
+        }
+        return writes;
+}

@@ -1,0 +1,65 @@
+#include "cgroup/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+int gd_host_open(const char *cgroup_root, const char *proc_root, gd_host *ret_host) {
+        gd_host host;
+        char mountinfo[4200];
+        int r;
+
+        memset(&host, 0, sizeof(host));
+        host.rootfd = host.procfd = -1;
+        if (!proc_root)
+                proc_root = "/proc";
+        if (snprintf(host.proc_path, sizeof(host.proc_path), "%s", proc_root) >=
+            (int)sizeof(host.proc_path))
+                return -ENAMETOOLONG;
+
+        host.procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (host.procfd < 0) {
+                r = -errno;
+                gd_log(GD_LOG_ERR, "cannot open proc root %s: %s", proc_root, strerror(-r));
+                return r;
+        }
+
+        snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", proc_root);
+        r = cg_root_find(cgroup_root, mountinfo, &host.root);
+        if (r < 0) {
+                if (cgroup_root)
+                        gd_log(GD_LOG_ERR, "%s is not a cgroup v2 hierarchy: %s", cgroup_root,
+                               r == -ENOTDIR ? "no cgroup.controllers in it" : strerror(-r));
+                else
+                        gd_log(GD_LOG_ERR,
+                               "no cgroup v2 hierarchy found (tried /sys/fs/cgroup, "
+                               "/sys/fs/cgroup/unified and %s); use --cgroup-root",
+                               mountinfo);
+                close(host.procfd);
+                return r;
+        }
+        host.rootfd = open(host.root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (host.rootfd < 0) {
+                r = -errno;
+                gd_log(GD_LOG_ERR, "cannot open cgroup root %s: %s", host.root.path,
+                       strerror(-r));
+                close(host.procfd);
+                return r;
+        }
+        long ps = sysconf(_SC_PAGESIZE);
+        host.page_size = ps > 0 ? (uint64_t)ps : 4096;
+        *ret_host = host;
+        return 0;
+}
+
+void gd_host_close(gd_host *host) {
+        if (host->rootfd >= 0)
+                close(host->rootfd);
+        if (host->procfd >= 0)
+                close(host->procfd);
+        host->rootfd = host->procfd = -1;
+}

@@ -1,0 +1,189 @@
+#include "cli/explain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "util/format.h"
+#include "cgroup/host.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "daemon/policyload.h"
+#include "proc/snapshot.h"
+#include "decide/verdict.h"
+#include "policy/match.h"
+
+static void explain_usage(FILE *out) {
+        fputs("usage: guardian explain [--json] [--policy FILE | --policy-dir DIR]\n"
+              "                        [--cgroup-root DIR] [--proc-root DIR] CGROUP\n"
+              "\n"
+              "Show which workload of the policy CGROUP and each of its processes match,\n"
+              "why, and the resulting ranking: the kernel's score and guardian's.\n",
+              out);
+}
+
+static const char *verdict_word(const gd_verdict *v) {
+        if (!v->killable)
+                return "unkillable";
+        if (v->protected_never)
+                return "protected";
+        if (v->forfeited)
+                return "forfeited";
+        if (v->workload && v->workload->protect.mode == POL_PROTECT_AVOID)
+                return "avoided";
+        return "candidate";
+}
+
+static void print_table(const gd_snapshot *snap, const gd_verdict *v, const pol_workload *cw,
+                        const char *cwhy, const pol_policy *policy) {
+        char limit[32];
+        pol_triggers t;
+
+        pol_effective_triggers(policy, cw, &t);
+        printf("cgroup    %s\n", *snap->cgroup ? snap->cgroup : "/");
+        if (cw)
+                printf("workload  %s (%s)\n", cw->name, cwhy);
+        else
+                printf("workload  none matches the cgroup by its path\n");
+        printf("action    %s, cooldown %" PRIu64 "ms, grace %" PRIu64 "ms\n",
+               pol_action_name(pol_effective_action(policy, cw)),
+               pol_effective_cooldown_ms(policy, cw), pol_effective_grace_ms(policy, cw));
+        printf("triggers  pressure some %.0f%% / full %.0f%% for %" PRIu64 "ms; near-limit %.0f%%; "
+               "limit %.0f%%; high for %" PRIu64 "ms\n",
+               t.pressure_some * 100, t.pressure_full * 100, t.pressure_sustain_ms,
+               t.near_limit * 100, t.limit * 100, t.high_sustain_ms);
+        printf("limit     %s%s%s (totalpages %" PRIu64 ")\n\n",
+               gd_format_bytes(snap->totalpages * snap->page_size, limit, sizeof(limit)),
+               snap->host_limit ? ", host RAM + swap" : " from ",
+               snap->host_limit ? "" : snap->limit_cgroup, snap->totalpages);
+        printf("%-8s %-16s %-16s %12s %12s  %-10s %s\n", "PID", "COMM", "WORKLOAD", "KERNEL",
+               "GUARDIAN", "VERDICT", "WHY");
+        for (size_t i = 0; i < snap->n_procs; i++) {
+                const proc_info *p = &snap->procs[v[i].proc].info;
+                char comm[PROC_COMM_MAX];
+                size_t k = 0;
+                for (; p->stat.comm[k]; k++)
+                        comm[k] = (unsigned char)p->stat.comm[k] < 0x20 ? '?' : p->stat.comm[k];
+                comm[k] = '\0';
+                printf("%-8d %-16s %-16s %12" PRId64 " %12" PRId64 "  %-10s %s\n",
+                       (int)p->stat.pid, comm, v[i].workload ? v[i].workload->name : "-",
+                       v[i].kernel_points, v[i].points, verdict_word(&v[i]), v[i].why);
+        }
+}
+
+static void print_json(const gd_snapshot *snap, const gd_verdict *v, const pol_workload *cw,
+                       const char *cwhy, const pol_policy *policy) {
+        fputs("{\"cgroup\": ", stdout);
+        gd_json_string(stdout, snap->cgroup);
+        fputs(", \"workload\": ", stdout);
+        if (cw)
+                gd_json_string(stdout, cw->name);
+        else
+                fputs("null", stdout);
+        fputs(", \"why\": ", stdout);
+        gd_json_string(stdout, cwhy);
+        printf(", \"action\": \"%s\", \"totalpages\": %" PRIu64 ", \"processes\": [",
+               pol_action_name(pol_effective_action(policy, cw)), snap->totalpages);
+        for (size_t i = 0; i < snap->n_procs; i++) {
+                const proc_info *p = &snap->procs[v[i].proc].info;
+                printf("%s\n  {\"pid\": %d, \"comm\": ", i ? "," : "", (int)p->stat.pid);
+                gd_json_string(stdout, p->stat.comm);
+                fputs(", \"workload\": ", stdout);
+                if (v[i].workload)
+                        gd_json_string(stdout, v[i].workload->name);
+                else
+                        fputs("null", stdout);
+                printf(", \"kernel_score\": %" PRId64 ", \"score\": %" PRId64
+                       ", \"verdict\": \"%s\", \"why\": ",
+                       v[i].kernel_points, v[i].points, verdict_word(&v[i]));
+                gd_json_string(stdout, v[i].why);
+                fputs("}", stdout);
+        }
+        fputs(snap->n_procs ? "\n]}\n" : "]}\n", stdout);
+}
+
+int gd_cmd_explain(int argc, char **argv) {
+        static const struct option options[] = {
+                {"json", no_argument, NULL, 'j'},
+                {"policy", required_argument, NULL, 'P'},
+                {"policy-dir", required_argument, NULL, 'D'},
+                {"cgroup-root", required_argument, NULL, 'c'},
+                {"proc-root", required_argument, NULL, 'p'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        gd_policy_source src = {.inotify_fd = -1};
+        const char *cgroup_root = NULL, *proc_root = NULL;
+        bool json = false;
+        int opt, status = 1;
+
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, "+jh", options, NULL)) != -1) {
+                switch (opt) {
+                case 'j': json = true; break;
+                case 'P': src.file = optarg; break;
+                case 'D': src.dir = optarg; break;
+                case 'c': cgroup_root = optarg; break;
+                case 'p': proc_root = optarg; break;
+                case 'h': explain_usage(stdout); return 0;
+                default: explain_usage(stderr); return 2;
+                }
+        }
+        if (argc - optind != 1 || (src.file && src.dir)) {
+                explain_usage(stderr);
+                return 2;
+        }
+        gd_policy_source_default(&src);
+
+        pol_policy *policy = NULL;
+        if (gd_policy_load(&src, &policy) < 0)
+                return 1;
+        gd_host host;
+        if (gd_host_open(cgroup_root, proc_root, &host) < 0) {
+                pol_free(policy);
+                return 1;
+        }
+        char rel[4096];
+        gd_snapshot snap;
+        memset(&snap, 0, sizeof(snap));
+        gd_verdict *v = NULL;
+        if (cg_path_normalize(host.root.path, argv[optind], rel, sizeof(rel)) < 0) {
+                gd_log(GD_LOG_ERR, "invalid cgroup path '%s': it must stay under %s",
+                       argv[optind], host.root.path);
+                goto out;
+        }
+        int r = gd_snapshot_take(host.rootfd, host.procfd, rel, host.root.has_memory,
+                                 host.page_size, &snap);
+        if (r < 0) {
+                gd_log(GD_LOG_ERR, "cannot read cgroup '%s' under %s: %s", rel, host.root.path,
+                       r == -ENOENT ? "no such cgroup" : strerror(-r));
+                goto out;
+        }
+        size_t choosable = 0;
+        v = gd_verdict_rank(&snap, policy, &choosable);
+        if (!v && snap.n_procs) {
+                gd_log(GD_LOG_ERR, "out of memory");
+                goto out;
+        }
+        char cwhy[256] = "";
+        pol_subject s = {.cgroup = rel};
+        const pol_workload *cw = pol_find_workload(policy, &s, cwhy, sizeof(cwhy));
+        if (json)
+                print_json(&snap, v, cw, cwhy, policy);
+        else
+                print_table(&snap, v, cw, cwhy, policy);
+        status = fflush(stdout) == 0 ? 0 : 1;
+out:
+        free(v);
+        gd_snapshot_free(&snap);
+        gd_host_close(&host);
+        pol_free(policy);
+        return status;
+}

@@ -1,0 +1,189 @@
+#include "cli/rank.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup/cgroup.h"
+#include "decide/rank.h"
+#include "util/format.h"
+#include "cgroup/host.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/redact.h"
+
+/* comm for a terminal: control bytes would rewrite the screen. */
+static void printable(const char *s, char *buf, size_t size) {
+        size_t i = 0;
+        for (; s[i] && i + 1 < size; i++)
+                buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+        buf[i] = '\0';
+}
+
+void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate *cands) {
+        char limit[32], rss[32], pte[32], swap[32], comm[PROC_COMM_MAX];
+        uint64_t ps = snap->page_size;
+
+        gd_format_bytes(snap->totalpages * ps, limit, sizeof(limit));
+        fprintf(out, "%-8s %-16s %12s %9s %8s %8s %5s %8s\n", "PID", "COMM", "SCORE", "RSS",
+                "PTE", "SWAP", "ADJ", "LIMIT");
+        for (size_t i = 0; i < snap->n_procs; i++) {
+                const gd_candidate *c = &cands[i];
+                const proc_info *p = &snap->procs[c->scan_order].info;
+                char score[24];
+
+                if (c->killable)
+                        snprintf(score, sizeof(score), "%" PRId64, c->points);
+                else
+                        snprintf(score, sizeof(score), "-");
+                printable(p->stat.comm, comm, sizeof(comm));
+                fprintf(out, "%-8d %-16s %12s %9s %8s %8s %5d %8s\n", (int)c->pid, comm, score,
+                        gd_format_bytes(c->rss_pages * ps, rss, sizeof(rss)),
+                        gd_format_bytes(c->pte_pages * ps, pte, sizeof(pte)),
+                        gd_format_bytes(c->swap_pages * ps, swap, sizeof(swap)), c->oom_score_adj,
+                        limit);
+        }
+}
+
+static const char *unkillable_reason(const gd_candidate *c) {
+        if (c->killable)
+                return NULL;
+        if (c->pid == 1)
+                return "init";
+        if (c->kthread)
+                return "kernel-thread";
+        if (!c->has_mm)
+                return "no-mm";
+        return "oom_score_adj=-1000";
+}
+
+void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *cands) {
+        fputs("[", out);
+        for (size_t i = 0; i < snap->n_procs; i++) {
+                const gd_candidate *c = &cands[i];
+                const gd_proc_entry *e = &snap->procs[c->scan_order];
+                const char *why = unkillable_reason(c);
+                char cmdline[2 * PROC_CMDLINE_MAX]; /* room for masks longer than values */
+
+                fprintf(out, "%s\n  {\"rank\": %zu, \"pid\": %d, \"comm\": ", i ? "," : "", i + 1,
+                        (int)c->pid);
+                gd_json_string(out, e->info.stat.comm);
+                fputs(", \"cmdline\": ", out);
+                gd_redact_cmdline(e->info.cmdline, cmdline, sizeof(cmdline)); /* cut is fine */
+                gd_json_string(out, cmdline);
+                fputs(", \"cgroup\": ", out);
+                gd_json_string(out, snap->cgroups[e->cgroup_index]);
+                fprintf(out,
+                        ", \"uid\": %u, \"start_time\": %" PRIu64 ", \"killable\": %s"
+                        ", \"score\": %" PRId64 ", \"rss_pages\": %" PRIu64
+                        ", \"pte_pages\": %" PRIu64 ", \"swap_pages\": %" PRIu64
+                        ", \"oom_score_adj\": %d, \"totalpages\": %" PRIu64
+                        ", \"page_size\": %" PRIu64 ", \"limit_cgroup\": ",
+                        (unsigned)e->info.mem.uid, e->info.stat.start_time,
+                        c->killable ? "true" : "false", c->killable ? c->points : 0,
+                        c->rss_pages, c->pte_pages, c->swap_pages, c->oom_score_adj,
+                        snap->totalpages, snap->page_size);
+                if (snap->host_limit)
+                        fputs("null", out);
+                else
+                        gd_json_string(out, snap->limit_cgroup);
+                fputs(", \"unkillable_reason\": ", out);
+                if (why)
+                        gd_json_string(out, why);
+                else
+                        fputs("null", out);
+                fputs("}", out);
+        }
+        fputs(snap->n_procs ? "\n]\n" : "]\n", out);
+}
+
+static void rank_usage(FILE *out) {
+        fputs("usage: guardian rank [--json] [--cgroup-root DIR] [--proc-root DIR] CGROUP\n"
+              "\n"
+              "Rank the processes of CGROUP (and its descendants) the way the kernel's\n"
+              "memcg OOM killer would: the first line is the process it would kill.\n"
+              "CGROUP is relative to the cgroup v2 root, or an absolute path under it;\n"
+              "\"/\" is the whole host.\n",
+              out);
+}
+
+int gd_cmd_rank(int argc, char **argv) {
+        static const struct option options[] = {
+                {"json", no_argument, NULL, 'j'},
+                {"cgroup-root", required_argument, NULL, 'c'},
+                {"proc-root", required_argument, NULL, 'p'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *cgroup_root = NULL, *proc_root = NULL;
+        bool json = false;
+        int opt;
+
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, "+jh", options, NULL)) != -1) {
+                switch (opt) {
+                case 'j': json = true; break;
+                case 'c': cgroup_root = optarg; break;
+                case 'p': proc_root = optarg; break;
+                case 'h': rank_usage(stdout); return 0;
+                default: rank_usage(stderr); return 2;
+                }
+        }
+        if (argc - optind != 1) {
+                rank_usage(stderr);
+                return 2;
+        }
+
+        gd_host host;
+        if (gd_host_open(cgroup_root, proc_root, &host) < 0)
+                return 1;
+
+        int status = 1;
+        char rel[4096];
+        gd_snapshot snap;
+        memset(&snap, 0, sizeof(snap));
+        int r = cg_path_normalize(host.root.path, argv[optind], rel, sizeof(rel));
+        if (r < 0) {
+                gd_log(GD_LOG_ERR, "invalid cgroup path '%s': it must stay under %s",
+                       argv[optind], host.root.path);
+                goto out;
+        }
+        if (!host.root.has_memory)
+                gd_log(GD_LOG_NOTICE,
+                       "the cgroup v2 hierarchy at %s has no memory controller%s: scoring "
+                       "against host RAM + swap",
+                       host.root.path,
+                       host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
+        r = gd_snapshot_take(host.rootfd, host.procfd, rel, host.root.has_memory,
+                             host.page_size, &snap);
+        if (r == -ENOENT || r == -ENOTDIR) {
+                gd_log(GD_LOG_ERR, "no cgroup '%s' under %s", rel, host.root.path);
+                goto out;
+        }
+        if (r < 0) {
+                gd_log(GD_LOG_ERR, "cannot read cgroup '%s': %s", rel, strerror(-r));
+                goto out;
+        }
+        if (snap.n_unreadable)
+                gd_log(GD_LOG_WARNING, "%zu processes or cgroups could not be read (%s), ignoring",
+                       snap.n_unreadable, strerror(-snap.first_unreadable_error));
+
+        size_t killable = 0;
+        gd_candidate *cands = gd_rank_snapshot(&snap, &killable);
+        if (!cands && snap.n_procs) {
+                gd_log(GD_LOG_ERR, "out of memory");
+                goto out;
+        }
+        if (json)
+                gd_rank_print_json(stdout, &snap, cands);
+        else
+                gd_rank_print_table(stdout, &snap, cands);
+        free(cands);
+        status = fflush(stdout) == 0 ? 0 : 1;
+out:
+        gd_snapshot_free(&snap);
+        gd_host_close(&host);
+        return status;
+}

@@ -1,0 +1,568 @@
+/* The kill path of the daemon: choose the victim the policy's ranking
+ * names, kill it race-free (SIGTERM first when the workload grants a
+ * grace), follow it to its death and write the audit record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "daemon/daemon_ctx.h"
+#include "util/log.h"
+#include "util/redact.h"
+#include "proc/snapshot.h"
+#include "decide/verdict.h"
+#include "policy/match.h"
+
+uint64_t gd_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret) {
+        pol_triggers t;
+
+        gd_thresholds_default(ret);
+        if (!d->policy)
+                return;
+        pol_effective_triggers(d->policy, w, &t);
+        ret->limit_ratio = t.limit;
+        ret->near_limit_ratio = t.near_limit;
+        ret->high_sustain_ms = t.high_sustain_ms;
+        ret->pressure_some = t.pressure_some;
+        ret->pressure_full = t.pressure_full;
+        ret->pressure_sustain_ms = t.pressure_sustain_ms;
+        ret->cooldown_ms = pol_effective_cooldown_ms(d->policy, w);
+}
+
+bool gd_cgroup_protected(const daemon_ctx *d, const char *rel) {
+        return cg_rel_under(rel, "init.scope") ||
+               (d->self_cgroup[1] && cg_rel_under(rel, d->self_cgroup + 1));
+}
+
+bool gd_kill_never_victim(const daemon_ctx *d, const gd_snapshot *snap,
+                          const gd_proc_entry *e) {
+        const char *cg = snap->cgroups[e->cgroup_index];
+        return e->info.stat.pid == getpid() || e->info.stat.pid == 1 || !*cg ||
+               gd_cgroup_protected(d, cg);
+}
+
+static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
+        gd_stats_record(&d->stats, rec);
+        if (!d->audit)
+                return;
+        int r = gd_audit_write(d->audit, rec);
+        if (r < 0)
+                gd_log(GD_LOG_ERR, "cannot write the audit record for pid %d: %s, ignoring",
+                       (int)rec->pid, strerror(-r));
+}
+
+static void fill_record(gd_audit_record *rec, const pending_kill *p, const char *event,
+                        const char *result, uint64_t page_size) {
+        memset(rec, 0, sizeof(*rec));
+        rec->time_unix_ms = wall_ms();
+        rec->event = event;
+        rec->cgroup = p->cgroup;
+        rec->workload = p->workload[0] ? p->workload : NULL;
+        rec->trigger = gd_trigger_name(p->decision.trigger);
+        rec->trigger_value = p->decision.value;
+        rec->trigger_threshold = p->decision.threshold;
+        rec->sustained_ms = p->decision.sustained_ms;
+        rec->reason = p->decision.reason;
+        rec->pid = p->cand.pid;
+        rec->comm = p->comm;
+        rec->cmdline = p->cmdline;
+        rec->uid = p->uid;
+        rec->start_time = p->start_time;
+        rec->score = p->cand.points;
+        rec->rss_pages = p->cand.rss_pages;
+        rec->pte_pages = p->cand.pte_pages;
+        rec->swap_pages = p->cand.swap_pages;
+        rec->oom_score_adj = p->cand.oom_score_adj;
+        rec->totalpages = p->totalpages;
+        rec->page_size = page_size;
+        rec->memory_before = p->memory_before;
+        rec->trigger_to_kill_ms = (int64_t)(p->kill_ms - p->trigger_ms);
+        rec->trigger_to_death_ms = -1;
+        rec->result = result;
+}
+
+static void log_kill(const char *what, const pending_kill *p, const char *result) {
+        char comm[PROC_COMM_MAX * 2 + 3];
+        gd_log_value(p->comm, comm, sizeof(comm));
+        char cgq[PATH_MAX];
+        gd_log(GD_LOG_WARNING,
+               "%s cgroup=%s workload=%s pid=%d comm=%s score=%" PRId64 " rss_pages=%" PRIu64
+               " oom_score_adj=%d trigger=%s value=%.3f threshold=%.3f result=%s reason=\"%s\"",
+               what, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)), p->workload[0] ? p->workload : "-",
+               (int)p->cand.pid, comm, p->cand.points, p->cand.rss_pages, p->cand.oom_score_adj,
+               gd_trigger_name(p->decision.trigger), p->decision.value, p->decision.threshold,
+               result, p->decision.reason);
+}
+
+static pending_kill *pending_slot(daemon_ctx *d) {
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                if (!d->pending[i].used)
+                        return &d->pending[i];
+        return NULL;
+}
+
+static void record_outcome(daemon_ctx *d, const pending_kill *p, gd_watched *c, bool success,
+                           uint64_t now) {
+        gd_thresholds t;
+
+        if (c) {
+                gd_thresholds_for(d, gd_watch_workload(&d->watch, c, d->policy), &t);
+                gd_decide_record(&t, &c->state, success, now);
+                c->kill_pending = false;
+                c->trouble_since_ms = 0;
+        } else if (p->slot == UINT32_MAX) {
+                gd_thresholds_for(d, NULL, &t);
+                gd_decide_record(&t, &d->host_state, success, now);
+        }
+}
+
+void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now) {
+        gd_audit_record rec;
+        uint64_t tag = gd_tag(GD_TAG_EVENTS, p->slot, p->generation);
+        gd_watched *c = gd_watch_lookup(&d->watch, tag);
+
+        fill_record(&rec, p, "kill", result, d->host.page_size);
+        if (strcmp(result, "killed") == 0)
+                rec.trigger_to_death_ms = (int64_t)(now - p->trigger_ms);
+        if (c && c->current_fd >= 0) {
+                char buf[64];
+                ssize_t n = cg_pread_file(c->current_fd, buf, sizeof(buf));
+                uint64_t after;
+                if (n >= 0 && cg_parse_u64_or_max(buf, (size_t)n, &after) == 0)
+                        rec.memory_after = after;
+        }
+        audit_write(d, &rec);
+        /* "killed" only for an exit seen: a timeout or a kill left at
+         * shutdown says so. */
+        log_kill(strcmp(result, "killed") == 0 ? "killed" : "kill unconfirmed", p, result);
+        gd_kill_hook(d, p, GD_HOOK_POST_KILL, result, now);
+        record_outcome(d, p, c, strcmp(result, "killed") == 0, now);
+        if (p->pidfd >= 0) {
+                /* The reaper may hold a dup of this pidfd: epoll forgets a
+                 * file only when every fd of it is closed, so say it. */
+                epoll_ctl(d->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
+                close(p->pidfd);
+        }
+        p->pidfd = -1;
+        p->used = false;
+}
+
+pending_kill *gd_pending_for_tag(pending_kill *pending, size_t n, uint64_t tag) {
+        if (gd_tag_kind_of(tag) != GD_TAG_PIDFD || gd_tag_slot(tag) >= n)
+                return NULL;
+        pending_kill *p = &pending[gd_tag_slot(tag)];
+        return p->used && p->tag_generation == gd_tag_generation(tag) ? p : NULL;
+}
+
+static void send_sigkill(daemon_ctx *d, pending_kill *p, uint64_t now) {
+        int r = gd_act_signal(p->pidfd, SIGKILL);
+        p->term_only = false;
+        p->deadline_ms = now + GD_KILL_DEADLINE_MS;
+        if (r < 0 && r != -ESRCH)
+                gd_log(GD_LOG_WARNING, "SIGKILL to pid %d: %s", (int)p->cand.pid, strerror(-r));
+        if (r == 0 && d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0)
+                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
+                       (int)p->cand.pid);
+}
+
+bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
+        bool any = false;
+
+        for (size_t i = 0; i < GD_MAX_PENDING; i++) {
+                pending_kill *p = &d->pending[i];
+                if (!p->used)
+                        continue;
+                if (gd_act_exited(p->pidfd) == 1)
+                        gd_finish_pending(d, p, "killed", now);
+                else if (p->term_only && now >= p->sigkill_at_ms)
+                        send_sigkill(d, p, now);
+                else if (!p->term_only && now >= p->deadline_ms)
+                        gd_finish_pending(d, p, "timeout", now);
+                else if (!p->term_only && !p->slow_logged &&
+                         now + GD_KILL_DEADLINE_MS >= p->deadline_ms + GD_KILL_SLOW_MS) {
+                        char cgq[PATH_MAX];
+                        p->slow_logged = true;
+                        gd_log(GD_LOG_WARNING, "pid=%d cgroup=%s still exiting %ds after "
+                                               "SIGKILL, waiting",
+                               (int)p->cand.pid, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq,
+                                                              sizeof(cgq)),
+                               GD_KILL_SLOW_MS / 1000);
+                }
+                any = any || p->used;
+        }
+        return any;
+}
+
+void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
+        struct pollfd fds[GD_MAX_PENDING];
+        uint64_t now = gd_now_ms(), until = now + wait_ms;
+
+        for (size_t i = 0; i < GD_MAX_PENDING; i++) {
+                pending_kill *p = &d->pending[i];
+                if (!p->used || !p->term_only || gd_act_exited(p->pidfd) == 1)
+                        continue;
+                /* Its grace is cut short: nobody would send the SIGKILL
+                 * later, and guardian decided this process must go. */
+                char cgq[PATH_MAX];
+                gd_log(GD_LOG_WARNING, "stopping: pid=%d cgroup=%s is still in its SIGTERM "
+                                       "grace, SIGKILL now",
+                       (int)p->cand.pid,
+                       gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)));
+                send_sigkill(d, p, now);
+        }
+        for (;;) {
+                nfds_t n = 0;
+                now = gd_now_ms();
+                for (size_t i = 0; i < GD_MAX_PENDING; i++) {
+                        pending_kill *p = &d->pending[i];
+                        if (!p->used)
+                                continue;
+                        int exited = gd_act_exited(p->pidfd);
+                        if (exited == 1)
+                                gd_finish_pending(d, p, "killed", now);
+                        else if (exited < 0) /* cannot be watched: poll would not wait */
+                                gd_finish_pending(d, p, "unfinished", now);
+                        else
+                                fds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+                }
+                if (n == 0 || now >= until)
+                        break;
+                /* Any exit wakes it; EINTR just goes round again. */
+                poll(fds, n, (int)(until - now));
+        }
+        /* Signalled, exit not seen: what happened next is not known. */
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                if (d->pending[i].used)
+                        gd_finish_pending(d, &d->pending[i], "unfinished", now);
+}
+
+/* The process guardian is waiting for (dying with its memory): logged
+ * once, and waited for at most DYING_WAIT_MAX_MS, as the kernel's OOM
+ * reaper gives up on a victim that does not let go (MMF_OOM_SKIP): a
+ * process stuck in its exit must not disarm guardian. */
+#define DYING_WAIT_MAX_MS 5000
+static struct {
+        pid_t pid;
+        uint64_t start_time, since_ms;
+} waiting;
+
+gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
+                                     const gd_decision *dec, const gd_snapshot *snap,
+                                     uint64_t now) {
+        char cgq[PATH_MAX];
+        size_t dying;
+
+        if (snap->n_unreadable) {
+                gd_log(GD_LOG_WARNING, "not killing in cgroup=%s: %zu candidates could not be "
+                                       "read (%s); a kill is made on a complete set only, "
+                                       "leaving it to the kernel",
+                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), snap->n_unreadable,
+                       strerror(-snap->first_unreadable_error));
+                return GD_KILL_FAILED;
+        }
+        if (gd_verdict_dying(snap, &dying)) {
+                const proc_info *p = &snap->procs[dying].info;
+                char comm[PROC_COMM_MAX * 4 + 3];
+                gd_log_value(p->stat.comm, comm, sizeof(comm));
+                if (p->stat.pid != waiting.pid || p->stat.start_time != waiting.start_time) {
+                        waiting.pid = p->stat.pid;
+                        waiting.start_time = p->stat.start_time;
+                        waiting.since_ms = now;
+                        gd_log(GD_LOG_NOTICE, "cgroup=%s: pid=%d comm=%s is already exiting with "
+                                              "%" PRIu64 " pages; waiting for its memory, no "
+                                              "second kill",
+                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
+                               comm, p->mem.rss_pages);
+                }
+                if (now - waiting.since_ms < DYING_WAIT_MAX_MS)
+                        return GD_KILL_WAITING;
+                if (now - waiting.since_ms - DYING_WAIT_MAX_MS < 1000)
+                        gd_log(GD_LOG_WARNING, "cgroup=%s: pid=%d comm=%s still exiting after "
+                                               "%d s; no longer waiting for it",
+                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
+                               comm, DYING_WAIT_MAX_MS / 1000);
+        }
+        uint64_t current = snap->n_cgroups ? snap->cgroup_currents[0] : UINT64_MAX;
+        if (c && !gd_decide_still_holds(dec, current, c->max)) {
+                gd_log(GD_LOG_INFO, "cgroup=%s: memory.current fell to %" PRIu64 " since the "
+                                    "decision; no kill",
+                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), current);
+                return GD_KILL_WAITING;
+        }
+        return GD_KILL_STARTED;
+}
+
+gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
+                             const gd_decision *dec, uint64_t trigger_ms,
+                             uint64_t memory_before, uint64_t now) {
+        gd_snapshot snap;
+        size_t choosable = 0;
+        gd_kill_result done = GD_KILL_FAILED;
+        gd_verdict *verdicts = NULL;
+
+        int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
+                                 d->host.page_size, &snap);
+        if (r < 0) {
+                char cgq[PATH_MAX];
+                if (!cg_is_gone(r))
+                        gd_log(GD_LOG_ERR, "cannot read cgroup=%s to pick a victim: %s, ignoring",
+                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), strerror(-r));
+                return GD_KILL_FAILED;
+        }
+        done = gd_kill_preconditions(c, rel, dec, &snap, now);
+        if (done != GD_KILL_STARTED)
+                goto out;
+        done = GD_KILL_FAILED;
+        verdicts = gd_verdict_rank(&snap, d->policy, &choosable);
+        const gd_verdict *victim = NULL;
+        for (size_t i = 0; verdicts && i < choosable; i++) {
+                if (verdicts[i].forfeited)
+                        gd_log(GD_LOG_WARNING, "pid %d: %s", (int)snap.procs[verdicts[i].proc].info.stat.pid,
+                               verdicts[i].why);
+                if (!gd_kill_never_victim(d, &snap, &snap.procs[verdicts[i].proc])) {
+                        victim = &verdicts[i];
+                        break;
+                }
+        }
+        char relq[PATH_MAX];
+        gd_log_value(*rel ? rel : "/", relq, sizeof(relq));
+        if (!victim) {
+                gd_log(GD_LOG_WARNING, "cgroup=%s is in trouble (%s) but has nothing guardian may "
+                                       "kill",
+                       relq, dec->reason);
+                goto out;
+        }
+
+        pending_kill *p = pending_slot(d);
+        if (!p) {
+                gd_log(GD_LOG_WARNING, "%d kills already in flight, ignoring cgroup=%s for now",
+                       GD_MAX_PENDING, relq);
+                goto out;
+        }
+        const gd_proc_entry *e = &snap.procs[victim->proc];
+        memset(p, 0, sizeof(*p));
+        p->pidfd = -1;
+        p->slot = c ? (uint32_t)(c - d->watch.slots) : UINT32_MAX;
+        p->generation = c ? c->generation : 0;
+        p->trigger_ms = trigger_ms;
+        p->kill_ms = now;
+        p->deadline_ms = now + GD_KILL_DEADLINE_MS;
+        p->decision = *dec;
+        snprintf(p->cgroup, sizeof(p->cgroup), "%s", snap.cgroups[e->cgroup_index]);
+        if (victim->workload)
+                snprintf(p->workload, sizeof(p->workload), "%s", victim->workload->name);
+        snprintf(p->comm, sizeof(p->comm), "%s", e->info.stat.comm);
+        gd_redact_cmdline(e->info.cmdline, p->cmdline, sizeof(p->cmdline)); /* cut is fine */
+        p->cand = (gd_candidate){
+                .pid = e->info.stat.pid,
+                .oom_score_adj = e->info.oom_score_adj,
+                .rss_pages = e->info.mem.rss_pages,
+                .pte_pages = e->info.mem.pte_pages,
+                .swap_pages = e->info.mem.swap_pages,
+                .killable = true,
+                .points = victim->points,
+        };
+        p->uid = e->info.mem.uid;
+        p->start_time = e->info.stat.start_time;
+        p->totalpages = snap.totalpages;
+        p->memory_before = memory_before;
+        /* Told, not waited for: the kill goes on at once. */
+        gd_kill_hook(d, p, GD_HOOK_PRE_KILL, NULL, now);
+
+        if (d->dry_run) {
+                gd_audit_record rec;
+                fill_record(&rec, p, "would-kill", "dry-run", d->host.page_size);
+                audit_write(d, &rec);
+                log_kill("would kill", p, "dry-run");
+                done = GD_KILL_STARTED;
+                goto out;
+        }
+
+        uint64_t grace = d->policy ? pol_effective_grace_ms(d->policy, victim->workload) : 0;
+        gd_victim v = {.pid = e->info.stat.pid, .start_time = e->info.stat.start_time};
+        snprintf(v.cgroup, sizeof(v.cgroup), "/%s", snap.cgroups[e->cgroup_index]);
+        v.ns_root = d->cgns.root;
+        /* Unknown namespace root: which cgroup the pid is in cannot be
+         * checked, and an unchecked kill may hit the wrong process. */
+        r = d->cgns.unknown ? -EREMOTE : gd_act_open_victim(d->host.procfd, &v, &p->pidfd);
+        if (r == 0)
+                r = gd_act_signal(p->pidfd, grace ? SIGTERM : SIGKILL);
+        if (r < 0) {
+                const char *result = r == -ESRCH ? "gone" : r == -ESTALE ? "pid-reused"
+                                   : r == -EXDEV ? "moved"
+                                   : r == -EREMOTE ? "cgroupns-unknown" : strerrorname_np(-r);
+                gd_audit_record rec;
+                fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
+                audit_write(d, &rec);
+                log_kill("kill failed", p, result ? result : "error");
+                gd_kill_hook(d, p, GD_HOOK_POST_KILL, result ? result : "error", now);
+                if (p->pidfd >= 0)
+                        close(p->pidfd);
+                goto out;
+        }
+        d->kills++;
+        if (grace) {
+                p->term_only = true;
+                p->sigkill_at_ms = now + grace;
+        } else if (d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0) {
+                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
+                       (int)p->cand.pid);
+        }
+        p->tag_generation = ++d->pending_generation;
+        struct epoll_event ev = {
+                .events = EPOLLIN,
+                .data.u64 = gd_tag(GD_TAG_PIDFD, (uint32_t)(p - d->pending), p->tag_generation),
+        };
+        epoll_ctl(d->epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
+        p->used = true;
+        if (c)
+                c->kill_pending = true;
+        done = GD_KILL_STARTED;
+out:
+        free(verdicts);
+        gd_snapshot_free(&snap);
+        return done;
+}
+
+static pending_kill cgroup_record_base(gd_watched *c, const pol_workload *w,
+                                       const gd_decision *dec, uint64_t memory_before,
+                                       uint64_t now) {
+        pending_kill p;
+
+        memset(&p, 0, sizeof(p));
+        snprintf(p.cgroup, sizeof(p.cgroup), "%s", c->rel);
+        if (w)
+                snprintf(p.workload, sizeof(p.workload), "%s", w->name);
+        p.decision = *dec;
+        p.trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
+        p.kill_ms = now;
+        p.memory_before = memory_before;
+        return p;
+}
+
+/* Would killing rel whole kill guardian (rel is its cgroup or holds it;
+ * Kubernetes sets memory.oom.group on every container), something in its
+ * cgroup (the hook runner), or the init system's? */
+static bool shelters_protected(const daemon_ctx *d, const char *rel) {
+        /* Guardian in the root cgroup is in no cgroup.kill's reach. */
+        return gd_cgroup_protected(d, rel) ||
+               (d->self_cgroup[1] && cg_rel_under(d->self_cgroup + 1, rel));
+}
+
+/* Does a process of rel's subtree forbid killing it whole (a "never"
+ * workload under budget, oom_score_adj -1000, pid 1, guardian)? Says which
+ * in why. A subtree that cannot be read fully counts as sheltering: the
+ * one-process path then refuses too, on the same incomplete set. */
+static bool subtree_shelters(const daemon_ctx *d, const char *rel, char *why, size_t why_size) {
+        gd_snapshot snap;
+        size_t choosable = 0, i;
+        bool found = false;
+
+        int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
+                                 d->host.page_size, &snap);
+        if (r < 0 || snap.n_unreadable) {
+                snprintf(why, why_size, "its processes could not all be read");
+                gd_snapshot_free(&snap);
+                return !(r < 0 && cg_is_gone(r));
+        }
+        gd_verdict *v = gd_verdict_rank(&snap, d->policy, &choosable);
+        if (!v && snap.n_procs) {
+                snprintf(why, why_size, "out of memory ranking it");
+                found = true;
+        } else if (v && gd_verdict_shelters(&snap, v, snap.n_procs, &i)) {
+                const proc_info *p = &snap.procs[v[i].proc].info;
+                char comm[PROC_COMM_MAX * 4 + 3];
+                snprintf(why, why_size, "pid %d comm=%s is %s", (int)p->stat.pid,
+                         gd_log_value(p->stat.comm, comm, sizeof(comm)),
+                         v[i].protected_never ? "protected (never)" : "oom_score_adj -1000");
+                found = true;
+        }
+        for (i = 0; !found && i < snap.n_procs; i++)
+                if (gd_kill_never_victim(d, &snap, &snap.procs[i])) {
+                        snprintf(why, why_size, "pid %d is guardian, pid 1 or in the root cgroup",
+                                 (int)snap.procs[i].info.stat.pid);
+                        found = true;
+                }
+        free(v);
+        gd_snapshot_free(&snap);
+        return found;
+}
+
+void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
+                    uint64_t memory_before, uint64_t now) {
+        const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
+        pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
+        gd_audit_record rec;
+        gd_thresholds t;
+        char why[256] = "guardian or init.scope is in it";
+        int r = 0;
+
+        if (shelters_protected(d, c->rel) || subtree_shelters(d, c->rel, why, sizeof(why))) {
+                char cgq[PATH_MAX];
+                gd_log(GD_LOG_WARNING, "not killing cgroup=%s whole: %s; its worst other "
+                                       "process instead",
+                       gd_log_value(c->rel, cgq, sizeof(cgq)), why);
+                gd_kill_result k = gd_kill_worst(d, c, c->rel, dec, now, memory_before, now);
+                if ((k == GD_KILL_FAILED) || (k == GD_KILL_STARTED && d->dry_run)) {
+                        gd_thresholds_for(d, w, &t);
+                        gd_decide_record(&t, &c->state, d->dry_run, now);
+                }
+                return;
+        }
+
+        gd_kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
+        if (!d->dry_run)
+                r = cg_kill(c->dirfd);
+        const char *result = d->dry_run ? "dry-run" : r == 0 ? "killed" : strerrorname_np(-r);
+        if (!d->dry_run)
+                gd_kill_hook(d, &p, GD_HOOK_POST_KILL, result ? result : "error", now);
+        fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
+                    result ? result : "error", d->host.page_size);
+        audit_write(d, &rec);
+        char cgq[PATH_MAX];
+        gd_log(GD_LOG_WARNING, "%s cgroup=%s workload=%s trigger=%s result=%s reason=\"%s\"",
+               d->dry_run ? "would kill cgroup" : "killed cgroup",
+               gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-",
+               gd_trigger_name(dec->trigger), rec.result, dec->reason);
+        gd_thresholds_for(d, w, &t);
+        gd_decide_record(&t, &c->state, r == 0, now);
+        c->trouble_since_ms = 0;
+        if (r == 0 && !d->dry_run)
+                d->kills++;
+}
+
+void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
+               uint64_t memory_before, uint64_t now) {
+        pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
+        gd_audit_record rec;
+        gd_thresholds t;
+
+        fill_record(&rec, &p, "notify", "notified", d->host.page_size);
+        audit_write(d, &rec);
+        char cgq[PATH_MAX];
+        gd_log(GD_LOG_WARNING, "notify cgroup=%s workload=%s trigger=%s reason=\"%s\"",
+               gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-", gd_trigger_name(dec->trigger), dec->reason);
+        gd_thresholds_for(d, w, &t);
+        gd_decide_record(&t, &c->state, true, now);
+        c->trouble_since_ms = 0;
+}

@@ -1,0 +1,441 @@
+#include "record/report.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "cgroup/cgroup.h"
+#include "util/json.h"
+
+/* ---- text ---- */
+
+/* Terminal-safe: control bytes (a comm can hold any) print as '?'. */
+static void text_safe(FILE *out, const char *s, int width) {
+        int n = 0;
+        for (; *s; s++, n++)
+                fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+        for (; n < width; n++)
+                fputc(' ', out);
+}
+
+static const char *cgroup_name(const char *path) { return *path ? path : "/"; }
+
+/* 1536 -> "1.5K"; CG_UNLIMITED -> "max". */
+static void human_bytes(char *buf, size_t size, bool ok, uint64_t v) {
+        static const char units[] = "BKMGTPE";
+        double d = (double)v;
+        size_t u = 0;
+
+        if (!ok) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        if (v == CG_UNLIMITED) {
+                snprintf(buf, size, "max");
+                return;
+        }
+        while (d >= 1024 && u + 1 < sizeof(units) - 1) {
+                d /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, size, "%" PRIu64 "B", v);
+        else
+                snprintf(buf, size, "%.1f%c", d, units[u]);
+}
+
+static void utc_time(char *buf, size_t size, int64_t unix_ms) {
+        time_t t = (time_t)(unix_ms / 1000);
+        struct tm tm;
+        /* UTC: local time would read /etc/localtime, and the loop opens
+         * nothing outside /proc and the cgroup tree. */
+        if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                snprintf(buf, size, "?");
+}
+
+static void uptime(char *buf, size_t size, uint64_t ms) {
+        uint64_t s = ms / 1000;
+        if (s >= 86400)
+                snprintf(buf, size, "%" PRIu64 "d%02" PRIu64 "h%02" PRIu64 "m", s / 86400,
+                         s % 86400 / 3600, s % 3600 / 60);
+        else if (s >= 3600)
+                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s", s / 3600,
+                         s % 3600 / 60, s % 60);
+        else
+                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+}
+
+static const char *errno_name(int err) {
+        const char *s = err ? strerrorname_np(err) : NULL;
+        return s ? s : "?";
+}
+
+static uint64_t total_kills(const gd_stats *s) {
+        uint64_t n = 0;
+        for (size_t i = 0; i < s->n_kill_keys; i++)
+                n += s->kills[i].count;
+        return n;
+}
+
+static void text_cgroups(FILE *out, const gd_report *r) {
+        int wc = (int)strlen("CGROUP"), ww = (int)strlen("WORKLOAD");
+
+        for (size_t i = 0; i < r->n_cgroups; i++) {
+                const gd_report_cgroup *c = &r->cgroups[i];
+                int l = (int)strlen(cgroup_name(c->path));
+                wc = l > wc ? l : wc;
+                l = c->workload ? (int)strlen(c->workload) : 1;
+                ww = l > ww ? l : ww;
+        }
+        fprintf(out, "%-*s  %-*s  %9s  %9s  %9s  %6s  %6s  %s\n", wc, "CGROUP", ww, "WORKLOAD",
+                "CURRENT", "MAX", "HIGH", "SOME10", "FULL10", "STATE");
+        for (size_t i = 0; i < r->n_cgroups; i++) {
+                const gd_report_cgroup *c = &r->cgroups[i];
+                char cur[24], max[24], high[24], some[16] = "-", full[16] = "-";
+                human_bytes(cur, sizeof(cur), c->current_ok, c->current);
+                human_bytes(max, sizeof(max), c->max_ok, c->max);
+                human_bytes(high, sizeof(high), c->high_ok, c->high);
+                if (c->psi_ok) {
+                        snprintf(some, sizeof(some), "%.2f", c->some_avg10);
+                        snprintf(full, sizeof(full), "%.2f", c->full_avg10);
+                }
+                text_safe(out, cgroup_name(c->path), wc);
+                fputs("  ", out);
+                text_safe(out, c->workload ? c->workload : "-", ww);
+                fprintf(out, "  %9s  %9s  %9s  %6s  %6s  %s\n", cur, max, high, some, full,
+                        c->state ? c->state : "-");
+        }
+}
+
+static void text_recent(FILE *out, const gd_stats *s) {
+        if (s->n_recent == 0) {
+                fputs("recent kills: none\n", out);
+                return;
+        }
+        fputs("recent kills (newest first):\n", out);
+        fprintf(out, "%-20s  %-17s  %7s  %-15s  %-14s  %-13s  %s\n", "TIME (UTC)", "EVENT", "PID",
+                "COMM", "WORKLOAD", "REASON", "RESULT CGROUP");
+        for (size_t i = 0; i < s->n_recent; i++) {
+                const gd_recent_kill *k = gd_stats_recent(s, i);
+                char when[32];
+                utc_time(when, sizeof(when), k->time_unix_ms);
+                fprintf(out, "%-20s  %-17s  %7d  ", when, k->event, (int)k->pid);
+                text_safe(out, k->pid ? k->comm : "-", 15);
+                fputs("  ", out);
+                text_safe(out, *k->workload ? k->workload : "-", 14);
+                fprintf(out, "  %-13s  %s ", k->reason, k->result);
+                text_safe(out, cgroup_name(k->cgroup), 0);
+                fputc('\n', out);
+        }
+}
+
+void gd_report_text(FILE *out, const gd_report *r) {
+        char up[48];
+        uptime(up, sizeof(up), r->uptime_ms);
+        fprintf(out, "guardian %s, pid %d, up %s\n", r->version, (int)r->pid, up);
+        fputs("policy:  ", out);
+        text_safe(out, r->policy_source, 0);
+        fprintf(out, " (%zu workloads)%s\n", r->n_workloads, r->dry_run ? ", DRY RUN" : "");
+        fprintf(out, "sandbox: %s\n", r->sandboxed ? "yes" : "no");
+        if (!r->metrics_address)
+                fputs("metrics: on the control socket only\n", out);
+        else if (r->metrics_listening)
+                fprintf(out, "metrics: %s, listening\n", r->metrics_address);
+        else
+                fprintf(out, "metrics: %s, NOT LISTENING: %s (%s); %" PRIu64 " failed attempts "
+                             "in %" PRIu64 " s, retried every %.1f s\n",
+                        r->metrics_address, strerror(r->metrics_error),
+                        errno_name(r->metrics_error), r->metrics_failed_attempts,
+                        r->metrics_down_ms / 1000, (double)r->metrics_retry_ms / 1000.0);
+        fprintf(out, "kills:   %" PRIu64 " (%" PRIu64 " failed)\n", total_kills(r->stats),
+                r->stats->kill_failures);
+        fprintf(out, "cgroups: %zu watched", r->n_cgroups);
+        if (r->n_unwatched)
+                fprintf(out, ", %zu NOT WATCHED on their own: the fd budget (%zu cgroups) is "
+                             "reached, their nearest watched ancestor answers for them",
+                        r->n_unwatched, r->max_watched);
+        if (r->stats->watch_failures)
+                fprintf(out, ", %" PRIu64 " without a directory watch (%" PRIu64
+                             " inotify watches refused; listed every second instead)",
+                        r->stats->no_dir_watch_cgroups, r->stats->watch_failures);
+        fputs("\n\n", out);
+        text_cgroups(out, r);
+        fputc('\n', out);
+        text_recent(out, r->stats);
+}
+
+/* ---- JSON ---- */
+
+static void json_bytes(FILE *out, bool ok, uint64_t v) {
+        if (!ok)
+                fputs("null", out);
+        else if (v == CG_UNLIMITED)
+                fputs("\"max\"", out);
+        else
+                fprintf(out, "%" PRIu64, v);
+}
+
+static void json_opt_string(FILE *out, const char *s) {
+        if (s && *s)
+                gd_json_string(out, s);
+        else
+                fputs("null", out);
+}
+
+static void json_cgroup(FILE *out, const gd_report_cgroup *c) {
+        fputs("{\"cgroup\":", out);
+        gd_json_string(out, cgroup_name(c->path));
+        fputs(",\"workload\":", out);
+        json_opt_string(out, c->workload);
+        fputs(",\"memory_current\":", out);
+        json_bytes(out, c->current_ok, c->current);
+        fputs(",\"memory_max\":", out);
+        json_bytes(out, c->max_ok, c->max);
+        fputs(",\"memory_high\":", out);
+        json_bytes(out, c->high_ok, c->high);
+        if (c->psi_ok)
+                fprintf(out, ",\"pressure_some_avg10\":%.2f,\"pressure_full_avg10\":%.2f",
+                        c->some_avg10, c->full_avg10);
+        else
+                fputs(",\"pressure_some_avg10\":null,\"pressure_full_avg10\":null", out);
+        fputs(",\"state\":", out);
+        gd_json_string(out, c->state ? c->state : "");
+        fputc('}', out);
+}
+
+static void json_recent(FILE *out, const gd_recent_kill *k) {
+        char when[32];
+        utc_time(when, sizeof(when), k->time_unix_ms);
+        fprintf(out, "{\"time_unix_ms\":%" PRId64 ",\"time\":\"%s\",\"event\":", k->time_unix_ms,
+                when);
+        gd_json_string(out, k->event);
+        fputs(",\"cgroup\":", out);
+        gd_json_string(out, cgroup_name(k->cgroup));
+        fprintf(out, ",\"pid\":%d,\"comm\":", (int)k->pid);
+        json_opt_string(out, k->pid ? k->comm : NULL);
+        fputs(",\"workload\":", out);
+        json_opt_string(out, k->workload);
+        fputs(",\"reason\":", out);
+        gd_json_string(out, k->reason);
+        fputs(",\"result\":", out);
+        gd_json_string(out, k->result);
+        fputc('}', out);
+}
+
+void gd_report_json(FILE *out, const gd_report *r) {
+        const gd_stats *s = r->stats;
+
+        fputs("{\"daemon\":{\"version\":", out);
+        gd_json_string(out, r->version);
+        fprintf(out, ",\"pid\":%d,\"uptime_seconds\":%.3f,\"start_time_unix_ms\":%" PRId64
+                     ",\"policy\":",
+                (int)r->pid, (double)r->uptime_ms / 1000.0, r->start_time_unix_ms);
+        gd_json_string(out, r->policy_source);
+        fprintf(out, ",\"workloads\":%zu,\"dry_run\":%s,\"sandbox\":%s,\"watched_cgroups\":%zu"
+                     ",\"unwatched_cgroups\":%zu,\"max_watched_cgroups\":%zu",
+                r->n_workloads, r->dry_run ? "true" : "false", r->sandboxed ? "true" : "false",
+                r->n_cgroups, r->n_unwatched, r->max_watched);
+        fputs(",\"metrics_listener\":", out);
+        if (!r->metrics_address) {
+                fputs("null", out);
+        } else {
+                fputs("{\"address\":", out);
+                gd_json_string(out, r->metrics_address);
+                fprintf(out, ",\"listening\":%s,\"error\":", r->metrics_listening ? "true" : "false");
+                json_opt_string(out, r->metrics_listening ? NULL : errno_name(r->metrics_error));
+                fputs(",\"error_text\":", out);
+                json_opt_string(out, r->metrics_listening ? NULL : strerror(r->metrics_error));
+                fprintf(out, ",\"failed_attempts\":%" PRIu64 ",\"down_seconds\":%.3f}",
+                        r->metrics_failed_attempts, (double)r->metrics_down_ms / 1000.0);
+        }
+        fputs("},", out);
+        fprintf(out, "\"counters\":{\"kills\":%" PRIu64 ",\"kill_failures\":%" PRIu64,
+                total_kills(s), s->kill_failures);
+        fprintf(out, ",\"inotify_watch_failures\":%" PRIu64 ",\"cgroups_without_dir_watch\":%" PRIu64,
+                s->watch_failures, s->no_dir_watch_cgroups);
+        fputs(",\"decisions\":{", out);
+        for (int k = 0; k < GD_DECISION__N; k++)
+                fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", gd_decision_kind_name(k),
+                        s->decisions[k]);
+        fputs("}},\"cgroups\":[", out);
+        for (size_t i = 0; i < r->n_cgroups; i++) {
+                if (i)
+                        fputc(',', out);
+                json_cgroup(out, &r->cgroups[i]);
+        }
+        fputs("],\"recent_kills\":[", out);
+        for (size_t i = 0; i < s->n_recent; i++) {
+                if (i)
+                        fputc(',', out);
+                json_recent(out, gd_stats_recent(s, i));
+        }
+        fputs("]}\n", out);
+}
+
+/* ---- Prometheus ---- */
+
+void gd_prom_label_value(FILE *out, const char *s) {
+        fputc('"', out);
+        while (*s) {
+                unsigned char c = (unsigned char)*s;
+                if (c == '\\' || c == '"') {
+                        fputc('\\', out);
+                        fputc(c, out);
+                } else if (c == '\n') {
+                        fputs("\\n", out);
+                } else if (c >= 0x80) {
+                        size_t len = gd_utf8_length(s);
+                        if (len == 0) {
+                                fputc('?', out);
+                        } else {
+                                fwrite(s, 1, len, out);
+                                s += len - 1;
+                        }
+                } else {
+                        fputc(c, out);
+                }
+                s++;
+        }
+        fputc('"', out);
+}
+
+static void family(FILE *out, const char *name, const char *type, const char *help) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void cgroup_labels(FILE *out, const char *name, const gd_report_cgroup *c) {
+        fprintf(out, "%s{cgroup=", name);
+        gd_prom_label_value(out, cgroup_name(c->path));
+        fputs(",workload=", out);
+        gd_prom_label_value(out, c->workload ? c->workload : "");
+        fputs("} ", out);
+}
+
+typedef enum cgroup_metric { CM_CURRENT, CM_MAX, CM_HIGH, CM_SOME, CM_FULL } cgroup_metric;
+
+static void cgroup_family(FILE *out, const gd_report *r, cgroup_metric m, const char *name,
+                          const char *help) {
+        family(out, name, "gauge", help);
+        for (size_t i = 0; i < r->n_cgroups; i++) {
+                const gd_report_cgroup *c = &r->cgroups[i];
+                bool ok = m == CM_CURRENT ? c->current_ok
+                        : m == CM_MAX     ? c->max_ok && c->max != CG_UNLIMITED
+                        : m == CM_HIGH    ? c->high_ok && c->high != CG_UNLIMITED
+                                          : c->psi_ok;
+                if (!ok)
+                        continue;
+                cgroup_labels(out, name, c);
+                if (m == CM_CURRENT || m == CM_MAX || m == CM_HIGH)
+                        fprintf(out, "%" PRIu64 "\n",
+                                m == CM_CURRENT ? c->current : m == CM_MAX ? c->max : c->high);
+                else
+                        fprintf(out, "%.6g\n", (m == CM_SOME ? c->some_avg10 : c->full_avg10) / 100.0);
+        }
+}
+
+static void metrics_loop(FILE *out, const gd_stats *s) {
+        const char *name = "guardian_loop_duration_seconds";
+        uint64_t cum = 0;
+
+        family(out, name, "histogram", "Time spent handling one wake-up of the event loop.");
+        for (size_t b = 0; b < GD_STATS_LOOP_BUCKETS; b++) {
+                cum += s->loop_buckets[b];
+                fprintf(out, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+                        (double)gd_stats_loop_bounds_ns[b] / 1e9, cum);
+        }
+        cum += s->loop_buckets[GD_STATS_LOOP_BUCKETS];
+        fprintf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+        fprintf(out, "%s_sum %.9f\n%s_count %" PRIu64 "\n", name, (double)s->loop_sum_ns / 1e9,
+                name, s->loop_count);
+}
+
+void gd_report_metrics(FILE *out, const gd_report *r) {
+        const gd_stats *s = r->stats;
+
+        family(out, "guardian_build_info", "gauge", "Always 1; the version of guardian running.");
+        fputs("guardian_build_info{version=", out);
+        gd_prom_label_value(out, r->version);
+        fputs("} 1\n", out);
+        family(out, "guardian_start_time_seconds", "gauge",
+               "When the daemon started, in seconds since the Unix epoch.");
+        fprintf(out, "guardian_start_time_seconds %.3f\n", (double)r->start_time_unix_ms / 1000.0);
+        family(out, "guardian_dry_run", "gauge", "1 when guardian only says what it would kill.");
+        fprintf(out, "guardian_dry_run %d\n", r->dry_run ? 1 : 0);
+        family(out, "guardian_policy_workloads", "gauge", "Workloads in the policy in force.");
+        fprintf(out, "guardian_policy_workloads %zu\n", r->n_workloads);
+        family(out, "guardian_watched_cgroups", "gauge", "Cgroups guardian watches.");
+        fprintf(out, "guardian_watched_cgroups %zu\n", r->n_cgroups);
+        family(out, "guardian_unwatched_cgroups", "gauge",
+               "Cgroups not watched on their own for the fd budget (at the last walk).");
+        fprintf(out, "guardian_unwatched_cgroups %zu\n", r->n_unwatched);
+
+        family(out, "guardian_kills_total", "counter",
+               "Kills (a signal sent, or cgroup.kill written), by the victim's workload and "
+               "the trigger that caused it.");
+        for (size_t i = 0; i < s->n_kill_keys; i++) {
+                fputs("guardian_kills_total{workload=", out);
+                gd_prom_label_value(out, s->kills[i].workload);
+                fputs(",reason=", out);
+                gd_prom_label_value(out, s->kills[i].reason);
+                fprintf(out, "} %" PRIu64 "\n", s->kills[i].count);
+        }
+        family(out, "guardian_kill_failures_total", "counter",
+               "Kills that could not be made, or whose victim outlived the deadline.");
+        fprintf(out, "guardian_kill_failures_total %" PRIu64 "\n", s->kill_failures);
+        family(out, "guardian_decisions_total", "counter",
+               "Decisions to act on a cgroup in trouble (dry run included), by action.");
+        for (int k = 0; k < GD_DECISION__N; k++)
+                fprintf(out, "guardian_decisions_total{action=\"%s\"} %" PRIu64 "\n",
+                        gd_decision_kind_name(k), s->decisions[k]);
+        family(out, "guardian_trigger_events_total", "counter",
+               "Wake-ups by the kernel: memory.events changes and PSI triggers.");
+        for (int k = 0; k < GD_SOURCE__N; k++)
+                fprintf(out, "guardian_trigger_events_total{source=\"%s\"} %" PRIu64 "\n",
+                        gd_trigger_source_name(k), s->trigger_events[k]);
+        family(out, "guardian_policy_reloads_total", "counter",
+               "Policy reloads; a reload with an invalid policy keeps the old one.");
+        fprintf(out, "guardian_policy_reloads_total{result=\"ok\"} %" PRIu64 "\n"
+                     "guardian_policy_reloads_total{result=\"error\"} %" PRIu64 "\n",
+                s->reloads_ok, s->reloads_error);
+        family(out, "guardian_hooks_total", "counter",
+               "Pre- and post-kill hooks handed to the hook runner, or dropped (runner "
+               "behind or gone).");
+        fprintf(out, "guardian_hooks_total{result=\"sent\"} %" PRIu64 "\n"
+                     "guardian_hooks_total{result=\"dropped\"} %" PRIu64 "\n",
+                s->hooks_sent, s->hooks_dropped);
+        family(out, "guardian_log_lines_dropped_total", "counter",
+               "Log lines lost because stderr was full (a stalled journal or log reader).");
+        fprintf(out, "guardian_log_lines_dropped_total %" PRIu64 "\n", s->log_lines_dropped);
+        family(out, "guardian_inotify_watch_failures_total", "counter",
+               "Directory watches inotify refused (fs.inotify.max_user_watches reached): "
+               "new cgroups below are found by listing on the slow tick.");
+        fprintf(out, "guardian_inotify_watch_failures_total %" PRIu64 "\n", s->watch_failures);
+        family(out, "guardian_cgroups_without_dir_watch", "gauge",
+               "Watched cgroups without a directory watch for their children.");
+        fprintf(out, "guardian_cgroups_without_dir_watch %" PRIu64 "\n", s->no_dir_watch_cgroups);
+        metrics_loop(out, s);
+        if (r->metrics_address) {
+                family(out, "guardian_metrics_listener_up", "gauge",
+                       "1 when the --metrics-address listener accepts connections, 0 while "
+                       "its port cannot be bound (taken by another process; retried).");
+                fputs("guardian_metrics_listener_up{address=", out);
+                gd_prom_label_value(out, r->metrics_address);
+                fprintf(out, "} %d\n", r->metrics_listening ? 1 : 0);
+                family(out, "guardian_metrics_listener_failed_attempts_total", "counter",
+                       "Failed attempts to bind and listen on the --metrics-address.");
+                fputs("guardian_metrics_listener_failed_attempts_total{address=", out);
+                gd_prom_label_value(out, r->metrics_address);
+                fprintf(out, "} %" PRIu64 "\n", r->metrics_failed_attempts);
+        }
+
+        cgroup_family(out, r, CM_CURRENT, "guardian_cgroup_memory_current_bytes",
+                      "memory.current of a watched cgroup.");
+        cgroup_family(out, r, CM_MAX, "guardian_cgroup_memory_max_bytes",
+                      "memory.max of a watched cgroup (absent when unlimited).");
+        cgroup_family(out, r, CM_HIGH, "guardian_cgroup_memory_high_bytes",
+                      "memory.high of a watched cgroup (absent when unlimited).");
+        cgroup_family(out, r, CM_SOME, "guardian_cgroup_memory_pressure_some_ratio",
+                      "PSI memory some avg10 of a watched cgroup, as a ratio 0..1.");
+        cgroup_family(out, r, CM_FULL, "guardian_cgroup_memory_pressure_full_ratio",
+                      "PSI memory full avg10 of a watched cgroup, as a ratio 0..1.");
+}

@@ -1,0 +1,110 @@
+#include "record/stats.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const uint64_t gd_stats_loop_bounds_ns[GD_STATS_LOOP_BUCKETS] = {
+        100000, 500000, 1000000, 5000000, 10000000, 50000000,
+        100000000, 500000000, 1000000000, 5000000000,
+};
+
+static bool is(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
+
+static void count_kill(gd_stats *s, const char *workload, const char *reason) {
+        const char *w = workload ? workload : "";
+        const char *why = reason ? reason : "";
+        gd_kill_count *k = NULL;
+
+        for (size_t i = 0; i < s->n_kill_keys && !k; i++)
+                if (strcmp(s->kills[i].workload, w) == 0 && strcmp(s->kills[i].reason, why) == 0)
+                        k = &s->kills[i];
+        if (!k && s->n_kill_keys < GD_STATS_KILL_KEYS - 1) {
+                k = &s->kills[s->n_kill_keys++];
+        } else if (!k) {
+                /* Full: the last key is the catch-all. */
+                k = &s->kills[GD_STATS_KILL_KEYS - 1];
+                s->n_kill_keys = GD_STATS_KILL_KEYS;
+                w = why = "other";
+        }
+        if (k->count == 0) {
+                snprintf(k->workload, sizeof(k->workload), "%s", w);
+                snprintf(k->reason, sizeof(k->reason), "%s", why);
+        }
+        k->count++;
+}
+
+void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
+        bool cgroup_kill = is(rec->event, "kill-cgroup");
+
+        s->generation++;
+        if (is(rec->event, "kill") || (cgroup_kill && is(rec->result, "killed")))
+                count_kill(s, rec->workload, rec->trigger);
+        if (is(rec->event, "kill-failed") || (cgroup_kill && !is(rec->result, "killed")) ||
+            (is(rec->event, "kill") && is(rec->result, "timeout")))
+                s->kill_failures++;
+
+        gd_recent_kill *r = &s->recent[s->recent_next];
+        memset(r, 0, sizeof(*r));
+        r->time_unix_ms = rec->time_unix_ms;
+        r->pid = rec->pid;
+        snprintf(r->event, sizeof(r->event), "%s", rec->event ? rec->event : "");
+        snprintf(r->cgroup, sizeof(r->cgroup), "%s", rec->cgroup ? rec->cgroup : "");
+        snprintf(r->comm, sizeof(r->comm), "%s", rec->comm ? rec->comm : "");
+        snprintf(r->workload, sizeof(r->workload), "%s", rec->workload ? rec->workload : "");
+        snprintf(r->reason, sizeof(r->reason), "%s", rec->trigger ? rec->trigger : "");
+        snprintf(r->result, sizeof(r->result), "%s", rec->result ? rec->result : "");
+        s->recent_next = (s->recent_next + 1) % GD_STATS_RECENT;
+        if (s->n_recent < GD_STATS_RECENT)
+                s->n_recent++;
+}
+
+void gd_stats_decision(gd_stats *s, gd_action action, pol_action policy_action) {
+        s->generation++;
+        if (policy_action == POL_ACTION_NOTIFY)
+                s->decisions[GD_DECISION_NOTIFY]++;
+        else if (action == GD_ACTION_KILL_CGROUP || policy_action == POL_ACTION_KILL_CGROUP)
+                s->decisions[GD_DECISION_KILL_CGROUP]++;
+        else
+                s->decisions[GD_DECISION_KILL_PROCESS]++;
+}
+
+void gd_stats_loop(gd_stats *s, uint64_t ns) {
+        size_t b = 0;
+
+        while (b < GD_STATS_LOOP_BUCKETS && ns > gd_stats_loop_bounds_ns[b])
+                b++;
+        s->loop_buckets[b]++;
+        s->loop_count++;
+        s->loop_sum_ns += ns;
+}
+
+const gd_recent_kill *gd_stats_recent(const gd_stats *s, size_t i) {
+        if (i >= s->n_recent)
+                return NULL;
+        return &s->recent[(s->recent_next + GD_STATS_RECENT - 1 - i) % GD_STATS_RECENT];
+}
+
+const char *gd_decision_kind_name(gd_decision_kind k) {
+        switch (k) {
+        case GD_DECISION_KILL_PROCESS: return "kill-process";
+        case GD_DECISION_KILL_CGROUP: return "kill-cgroup";
+        case GD_DECISION_NOTIFY: return "notify";
+        default: return "unknown";
+        }
+}
+
+const char *gd_trigger_source_name(gd_trigger_source src) {
+        switch (src) {
+        case GD_SOURCE_MEMORY_EVENTS: return "memory.events";
+        case GD_SOURCE_PSI: return "psi";
+        case GD_SOURCE_HOST_PSI: return "host-psi";
+        default: return "unknown";
+        }
+}
+
+uint64_t gd_stats_now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,107 @@
+/* The daemon's counters for metrics and `guardian status`: kills by
+ * workload and reason, decisions, trigger wake-ups, loop latency, policy
+ * reloads, and a ring of the most recent kills. Fixed-size: nothing here
+ * allocates, so counting never fails and costs nothing on the kill path.
+ * Pure: callers pass what happened; the clock is theirs. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc/proc.h"
+#include "record/audit.h"
+#include "decide/decide.h"
+#include "policy/policy.h"
+
+/* Distinct (workload, reason) pairs counted apart: workloads x triggers of
+ * a real policy fit; beyond, kills count under workload "other" so the
+ * total stays right and the series stay bounded. */
+#define GD_STATS_KILL_KEYS 128
+/* Recent kills kept for `guardian status`: a screenful. */
+#define GD_STATS_RECENT 32
+/* Reasons are gd_trigger_name()s: the longest is "host-pressure". */
+#define GD_STATS_REASON_MAX 24
+/* Upper bounds of the loop-latency histogram, in ns: from a pread of one
+ * file (~10 us) to a kill under heavy reclaim (seconds). */
+#define GD_STATS_LOOP_BUCKETS 10
+extern const uint64_t gd_stats_loop_bounds_ns[GD_STATS_LOOP_BUCKETS];
+
+typedef enum gd_decision_kind {
+        GD_DECISION_KILL_PROCESS,
+        GD_DECISION_KILL_CGROUP,
+        GD_DECISION_NOTIFY,
+        GD_DECISION__N,
+} gd_decision_kind;
+
+typedef enum gd_trigger_source {
+        GD_SOURCE_MEMORY_EVENTS, /* a memory.events wake-up */
+        GD_SOURCE_PSI,           /* a cgroup's PSI trigger */
+        GD_SOURCE_HOST_PSI,      /* the host's PSI trigger */
+        GD_SOURCE__N,
+} gd_trigger_source;
+
+typedef struct gd_kill_count {
+        char workload[POL_NAME_MAX]; /* "" for none; "other" past GD_STATS_KILL_KEYS */
+        char reason[GD_STATS_REASON_MAX];
+        uint64_t count;
+} gd_kill_count;
+
+typedef struct gd_recent_kill {
+        int64_t time_unix_ms;
+        char event[24];              /* the audit record's event: "kill", "notify", ... */
+        char cgroup[PATH_MAX];
+        pid_t pid;                   /* 0 for a whole cgroup */
+        char comm[PROC_COMM_MAX];
+        char workload[POL_NAME_MAX]; /* "" for none */
+        char reason[GD_STATS_REASON_MAX];
+        char result[24];             /* "killed", "timeout", "dry-run", "ESRCH", ... */
+} gd_recent_kill;
+
+typedef struct gd_stats {
+        gd_kill_count kills[GD_STATS_KILL_KEYS];
+        size_t n_kill_keys;
+        uint64_t kill_failures;
+        uint64_t decisions[GD_DECISION__N];
+        uint64_t trigger_events[GD_SOURCE__N];
+        uint64_t reloads_ok, reloads_error;
+        /* Copied in when a document is rendered (their owners count). */
+        uint64_t hooks_sent, hooks_dropped, log_lines_dropped;
+        /* Refused directory watches so far, and cgroups without one now. */
+        uint64_t watch_failures, no_dir_watch_cgroups;
+        /* Loop latency: per bucket (not cumulative), the last one +Inf. */
+        uint64_t loop_buckets[GD_STATS_LOOP_BUCKETS + 1];
+        uint64_t loop_count, loop_sum_ns;
+        /* Grows on every record and decision: what the control socket's
+         * cache compares (a new kill is shown at once). */
+        uint64_t generation;
+        gd_recent_kill recent[GD_STATS_RECENT];
+        size_t recent_next, n_recent; /* ring: next slot to write, how many held */
+} gd_stats;
+
+/* Count what an audit record says happened and keep it in the ring of
+ * recent kills: "kill" and a "kill-cgroup" that worked are kills (a
+ * signal was sent); "kill-failed", a "kill-cgroup" that failed and a kill
+ * whose victim outlived the deadline ("timeout") are failures; dry-run and
+ * notify records only enter the ring. */
+void gd_stats_record(gd_stats *s, const gd_audit_record *rec);
+
+/* Count a decision: the decide step's action as the policy's action for
+ * the workload turns it (notify, kill-cgroup). */
+void gd_stats_decision(gd_stats *s, gd_action action, pol_action policy_action);
+
+/* One epoll wake-up took ns nanoseconds. */
+void gd_stats_loop(gd_stats *s, uint64_t ns);
+
+/* The i-th most recent kill (0: the newest), or NULL past the end. */
+const gd_recent_kill *gd_stats_recent(const gd_stats *s, size_t i);
+
+/* Short stable names for metric labels: "kill-process", "kill-cgroup",
+ * "notify"; "memory.events", "psi", "host-psi". */
+const char *gd_decision_kind_name(gd_decision_kind k);
+const char *gd_trigger_source_name(gd_trigger_source src);
+
+/* CLOCK_MONOTONIC in nanoseconds, for the loop's latency. */
+uint64_t gd_stats_now_ns(void);

@@ -1,0 +1,646 @@
+#include "watch/watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "util/log.h"
+#include "policy/match.h"
+
+/* A stall of 150 ms within 1 s wakes us: well below the 40% the default
+ * policy acts on, so guardian starts sampling before the threshold holds. */
+#define PSI_TRIGGER "some 150000 1000000"
+/* After any sign of trouble, keep sampling fast for this long. */
+#define HOT_MS 10000
+/* A cgroup above this share of its memory.max is sampled fast. */
+#define HOT_RATIO 0.80
+/* Polled PSI (no trigger): a stall share above this makes the cgroup hot. */
+#define POLL_HOT_SHARE 0.10
+/* Levels below the root watched: bounds the recursion. A deeper subtree
+ * answers to its ancestor at this level (gd_watched.unwatched_below). */
+#define MAX_DEPTH 32
+
+static int open_ro(int dirfd, const char *name) {
+        return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+}
+
+static void close_fd(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
+int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory) {
+        memset(w, 0, sizeof(*w));
+        w->epfd = epfd;
+        w->rootfd = rootfd;
+        w->has_memory = has_memory;
+        /* A trigger is a write: on anything but cgroupfs (a copied tree,
+         * a fixture) it would overwrite the file. */
+        struct statfs sfs;
+        w->psi_triggers = fstatfs(rootfd, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+        w->next_generation = 1;
+        w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->inotify_fd < 0)
+                return -errno;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = gd_tag(GD_TAG_INOTIFY, 0, 0)};
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, w->inotify_fd, &ev) < 0) {
+                int r = -errno;
+                close(w->inotify_fd);
+                return r;
+        }
+        return 0;
+}
+
+static long find_rel(const gd_watch *w, const char *rel) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                if (w->slots[i].in_use && strcmp(w->slots[i].rel, rel) == 0)
+                        return (long)i;
+        return -1;
+}
+
+static long find_wd(const gd_watch *w, int wd) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                if (w->slots[i].in_use && w->slots[i].wd == wd)
+                        return (long)i;
+        return -1;
+}
+
+static long free_slot(gd_watch *w) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                if (!w->slots[i].in_use)
+                        return (long)i;
+        if (w->n_slots == w->cap) {
+                size_t ncap = w->cap ? w->cap * 2 : 64;
+                if (ncap > 0xffffff)
+                        return -ENOSPC; /* the epoll tag has 24 bits for the slot */
+                gd_watched *n = realloc(w->slots, ncap * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                w->slots = n;
+                w->cap = ncap;
+        }
+        memset(&w->slots[w->n_slots], 0, sizeof(w->slots[0]));
+        return (long)w->n_slots++;
+}
+
+/* Arm a PSI trigger on memory.pressure; on refusal, fall back to polling
+ * for every cgroup (the refusal is a property of the kernel or of our
+ * privileges, not of one cgroup). */
+static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
+        c->psi_trigger = false;
+        if (w->psi_triggers) {
+                int fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+                if (fd >= 0 && write(fd, PSI_TRIGGER, strlen(PSI_TRIGGER) + 1) >= 0) {
+                        struct epoll_event ev = {
+                                .events = EPOLLPRI,
+                                .data.u64 = gd_tag(GD_TAG_PRESSURE, slot, c->generation),
+                        };
+                        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+                                c->pressure_fd = fd;
+                                c->psi_trigger = true;
+                                return;
+                        }
+                }
+                int err = errno;
+                if (fd >= 0)
+                        close(fd);
+                if (err != ENOENT && err != ENODEV && err != EMFILE && err != ENFILE) {
+                        w->psi_triggers = false;
+                        char cgq[PATH_MAX];
+                        if (!w->psi_refusal_logged)
+                                gd_log(GD_LOG_NOTICE,
+                                       "the kernel refused a PSI trigger on cgroup=%s "
+                                       "memory.pressure (%s): polling pressure averages on a "
+                                       "timer instead",
+                                       gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq)),
+                                       strerror(err));
+                        w->psi_refusal_logged = true;
+                }
+        }
+        /* Never put an untriggered pressure fd in epoll: it is always ready. */
+        c->pressure_fd = open_ro(c->dirfd, "memory.pressure");
+}
+
+/* The directory watch that reports c's children coming and going. A
+ * refusal leaves c watched through its own files; its children are found
+ * by gd_watch_retry_dir_watches instead. Returns true when c has its watch now. */
+static bool add_dir_watch(gd_watch *w, gd_watched *c) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", c->dirfd);
+        int wd = inotify_add_watch(w->inotify_fd, path, IN_CREATE | IN_DELETE | IN_ONLYDIR);
+        if (wd < 0) {
+                int err = errno;
+                w->watch_failures++;
+                if (!w->watch_failure_logged) {
+                        char cgq[PATH_MAX];
+                        w->watch_failure_logged = true;
+                        gd_log(GD_LOG_WARNING,
+                               "cannot watch cgroup=%s for new children: inotify_add_watch: %s%s; "
+                               "cgroups without a watch are listed again on every slow tick",
+                               gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq)),
+                               strerror(err),
+                               err == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
+                }
+                return false;
+        }
+        c->wd = wd;
+        w->n_no_dir_watch--;
+        return true;
+}
+
+static int add_one(gd_watch *w, int dirfd, const char *rel) {
+        long s = find_rel(w, rel);
+        if (s >= 0) {
+                close(dirfd);
+                return 0;
+        }
+        s = free_slot(w);
+        if (s < 0) {
+                close(dirfd);
+                return (int)s;
+        }
+        gd_watched *c = &w->slots[s];
+        memset(c, 0, sizeof(*c));
+        c->rel = strdup(rel);
+        if (!c->rel) {
+                close(dirfd);
+                return -ENOMEM;
+        }
+        c->dirfd = dirfd;
+        c->events_fd = c->current_fd = c->pressure_fd = -1;
+        c->generation = w->next_generation++;
+        c->max = CG_UNLIMITED;
+        c->in_use = true;
+        w->n_watched++;
+
+        c->wd = -1;
+        w->n_no_dir_watch++;
+        add_dir_watch(w, c);
+
+        if (w->has_memory && *rel) {
+                c->events_fd = open_ro(dirfd, "memory.events");
+                c->current_fd = open_ro(dirfd, "memory.current");
+                if (c->events_fd >= 0) {
+                        /* A freshly opened kernfs file reports an event until it
+                         * is first read: read it now, or every new cgroup looks
+                         * busy and is sampled fast for nothing. */
+                        char buf[512];
+                        (void)cg_pread_file(c->events_fd, buf, sizeof(buf));
+                        struct epoll_event ev = {
+                                .events = EPOLLPRI,
+                                .data.u64 = gd_tag(GD_TAG_EVENTS, (uint32_t)s, c->generation),
+                        };
+                        /* Without a wake-up (a filesystem that cannot poll), the
+                         * file is still read on every sample. */
+                        (void)epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->events_fd, &ev);
+                }
+                uint64_t max;
+                if (cg_read_u64_or_max(dirfd, "memory.max", &max) == 0)
+                        c->max = max;
+        }
+        if (*rel)
+                arm_pressure(w, c, (uint32_t)s);
+        return 1;
+}
+
+/* Something below rel is not watched on its own (depth cap, fd budget, a
+ * path too long to name): the nearest watched cgroup at or above rel
+ * answers for it. Its memory.current and memory.events count it already;
+ * host-pressure blame then counts its processes too. */
+static void cover(gd_watch *w, const char *rel) {
+        char anc[PATH_MAX];
+        snprintf(anc, sizeof(anc), "%s", rel);
+        for (;;) {
+                long s = find_rel(w, anc);
+                if (s >= 0) {
+                        w->slots[s].unwatched_below = true;
+                        return;
+                }
+                char *slash = strrchr(anc, '/');
+                if (!*anc)
+                        return;
+                if (slash)
+                        *slash = '\0';
+                else
+                        anc[0] = '\0';
+        }
+}
+
+static void log_deep(gd_watch *w, const char *rel) {
+        if (w->deep_logged)
+                return;
+        char cgq[PATH_MAX];
+        w->deep_logged = true;
+        gd_log(GD_LOG_WARNING, "cgroup=%s is %d levels deep and has children: they are not "
+                               "watched on their own, their memory and processes count to it",
+               gd_log_value(rel, cgq, sizeof(cgq)), MAX_DEPTH);
+}
+
+/* Is the cgroup at dirfd worth an fd budget slot: processes of its own, or a
+ * memory limit? An empty cgroup without limits can give way. */
+static bool worth_watching(int dirfd) {
+        uint64_t v;
+        pid_t *pids = NULL;
+        size_t n = 0;
+        if (cg_read_u64_or_max(dirfd, "memory.max", &v) == 0 && v != CG_UNLIMITED)
+                return true;
+        if (cg_read_u64_or_max(dirfd, "memory.high", &v) == 0 && v != CG_UNLIMITED)
+                return true;
+        if (cg_read_pids(dirfd, &pids, &n) == 0)
+                free(pids);
+        return n > 0;
+}
+
+/* At the fd budget, make room for a cgroup worth watching: stop watching
+ * one that is empty and has no limit (the stated order of degradation).
+ * Returns true when a slot was freed. */
+static bool make_room(gd_watch *w) {
+        if (w->no_room)
+                return false;
+        for (size_t k = 0; k < w->n_slots; k++) {
+                size_t i = (w->evict_cursor + k) % w->n_slots;
+                gd_watched *c = &w->slots[i];
+                if (!c->in_use || !*c->rel || c->kill_pending || c->unwatched_below ||
+                    worth_watching(c->dirfd))
+                        continue;
+                char rel[PATH_MAX];
+                snprintf(rel, sizeof(rel), "%s", c->rel);
+                gd_watch_remove(w, i);
+                w->n_unwatched++;
+                cover(w, rel);
+                w->evict_cursor = i + 1;
+                return true;
+        }
+        /* Every slot is worth keeping: do not look again in this walk (a
+         * tenant's thousands of cgroups with limits would make it n^2). */
+        w->no_room = true;
+        return false;
+}
+
+/* May one more cgroup (at dirfd) be watched under the fd budget? */
+static bool within_budget(gd_watch *w, int dirfd, const char *rel) {
+        if (!w->max_watched || w->n_watched < w->max_watched || find_rel(w, rel) >= 0)
+                return true;
+        if (worth_watching(dirfd) && make_room(w))
+                return true;
+        w->n_unwatched++;
+        if (!w->budget_logged) {
+                char cgq[PATH_MAX];
+                w->budget_logged = true;
+                gd_log(GD_LOG_WARNING, "fd budget reached: %zu cgroups watched (%d fds each, %d "
+                                       "kept for the kill path); cgroup=%s and others are not "
+                                       "watched on their own, their nearest watched ancestor "
+                                       "answers for them; empty cgroups without limits give way "
+                                       "to ones with processes or limits (rescanned every %d s)",
+                       w->n_watched, GD_WATCH_FDS_PER_CGROUP, GD_WATCH_FD_RESERVE,
+                       gd_log_value(rel, cgq, sizeof(cgq)), GD_WATCH_RESCAN_MS / 1000);
+        }
+        return false;
+}
+
+static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
+        int added = 0;
+        bool watched = within_budget(w, dirfd, rel);
+        if (!watched) {
+                cover(w, rel);
+        } else {
+                int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+                if (childfd_dup < 0) {
+                        int r = -errno;
+                        if (r == -EMFILE && !w->emfile_logged) {
+                                char cgq[PATH_MAX];
+                                w->emfile_logged = true;
+                                gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: "
+                                                   "cgroup=%s and others are NOT watched (raise "
+                                                   "LimitNOFILE / ulimit -n; guardian needs 4 "
+                                                   "per cgroup)",
+                                       w->n_watched,
+                                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)));
+                        }
+                        return r;
+                }
+                added = add_one(w, childfd_dup, rel);
+                if (added < 0)
+                        return added;
+        }
+
+        char **names = NULL;
+        size_t n = 0;
+        if (cg_list_children(dirfd, &names, &n) < 0)
+                return added; /* vanished, or unreadable: its own files still report */
+        if (depth >= MAX_DEPTH) {
+                if (n) {
+                        cover(w, rel);
+                        log_deep(w, rel);
+                }
+                cg_free_names(names, n);
+                return added;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char child[PATH_MAX];
+                if (cg_rel_child(rel, names[i], child, sizeof(child)) < 0) {
+                        cover(w, rel); /* too long to name: its parent answers */
+                        continue;
+                }
+                int fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* removed since the listing */
+                int r = add_tree(w, fd, child, depth + 1);
+                close(fd);
+                if (r > 0)
+                        added += r;
+        }
+        cg_free_names(names, n);
+        return added;
+}
+
+int gd_watch_add_tree(gd_watch *w, const char *rel) {
+        int fd = *rel ? openat(w->rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                      : fcntl(w->rootfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        /* "" is the root at depth 0, "a" is 1, "a/b" 2. */
+        unsigned depth = *rel ? 1 : 0;
+        const char *cut = NULL;
+        for (const char *p = rel; *p; p++)
+                if (*p == '/' && ++depth == MAX_DEPTH + 1)
+                        cut = p;
+        if (cut) {
+                /* Created below the cap: its ancestor at the cap answers. */
+                char anc[PATH_MAX];
+                close(fd);
+                snprintf(anc, sizeof(anc), "%.*s", (int)(cut - rel), rel);
+                cover(w, anc);
+                log_deep(w, anc);
+                return 0;
+        }
+        w->no_room = false;
+        int r = add_tree(w, fd, rel, depth);
+        close(fd);
+        return r;
+}
+
+void gd_watch_remove(gd_watch *w, size_t slot) {
+        gd_watched *c = &w->slots[slot];
+        if (!c->in_use)
+                return;
+        /* Closing an fd drops it from epoll; inotify drops the watch itself
+         * when the directory goes (IN_IGNORED), and an explicit rm of a dead
+         * wd just fails. */
+        if (c->wd >= 0)
+                inotify_rm_watch(w->inotify_fd, c->wd);
+        else
+                w->n_no_dir_watch--;
+        close_fd(&c->events_fd);
+        close_fd(&c->current_fd);
+        close_fd(&c->pressure_fd);
+        close_fd(&c->dirfd);
+        free(c->rel);
+        c->rel = NULL;
+        c->in_use = false;
+        w->n_watched--;
+}
+
+int gd_watch_handle_inotify(gd_watch *w) {
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+        for (;;) {
+                ssize_t n = read(w->inotify_fd, buf, sizeof(buf));
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        p += sizeof(*ev) + ev->len;
+                        if (ev->mask & IN_Q_OVERFLOW) {
+                                /* Lost events: find what is new again. */
+                                gd_watch_add_tree(w, "");
+                                continue;
+                        }
+                        long parent = find_wd(w, ev->wd);
+                        if (parent < 0 || !ev->len || !(ev->mask & IN_ISDIR))
+                                continue;
+                        char child[PATH_MAX];
+                        const char *prel = w->slots[parent].rel;
+                        if (cg_rel_child(prel, ev->name, child, sizeof(child)) < 0) {
+                                /* Too long to name: its parent answers. */
+                                if (ev->mask & IN_CREATE)
+                                        cover(w, prel);
+                                continue;
+                        }
+                        if (ev->mask & IN_CREATE) {
+                                gd_watch_add_tree(w, child);
+                        } else if (ev->mask & IN_DELETE) {
+                                long s = find_rel(w, child);
+                                if (s >= 0)
+                                        gd_watch_remove(w, (size_t)s);
+                        }
+                }
+        }
+}
+
+int gd_watch_retry_dir_watches(gd_watch *w) {
+        int added = 0;
+
+        /* Slots added below may move the array: index, never a pointer. */
+        for (size_t i = 0; i < w->n_slots && w->n_no_dir_watch > 0; i++) {
+                if (!w->slots[i].in_use || w->slots[i].wd >= 0)
+                        continue;
+                /* The watch first: a child made after the listing is then
+                 * reported by inotify, one made before is in the listing. */
+                add_dir_watch(w, &w->slots[i]);
+                /* Past the fd budget the whole tree is walked every
+                 * GD_WATCH_RESCAN_MS anyway (gd_watch_rescan), and listing
+                 * here would count the cgroups it leaves out again each
+                 * second. */
+                if (w->n_unwatched)
+                        continue;
+                char **names = NULL;
+                size_t n = 0;
+                if (cg_list_children(w->slots[i].dirfd, &names, &n) < 0)
+                        continue; /* gone: its own files report that */
+                for (size_t k = 0; k < n; k++) {
+                        char child[PATH_MAX];
+                        const char *prel = w->slots[i].rel;
+                        if (cg_rel_child(prel, names[k], child, sizeof(child)) < 0 ||
+                            find_rel(w, child) >= 0)
+                                continue;
+                        int r = gd_watch_add_tree(w, child);
+                        if (r > 0)
+                                added += r;
+                }
+                cg_free_names(names, n);
+        }
+        return added;
+}
+
+gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag) {
+        uint32_t slot = gd_tag_slot(tag);
+        if (slot >= w->n_slots)
+                return NULL;
+        gd_watched *c = &w->slots[slot];
+        return c->in_use && c->generation == gd_tag_generation(tag) ? c : NULL;
+}
+
+static int read_u64_fd(int fd, uint64_t *ret) {
+        char buf[64];
+        ssize_t n = cg_pread_file(fd, buf, sizeof(buf));
+        if (n < 0)
+                return (int)n;
+        return cg_parse_u64_or_max(buf, (size_t)n, ret);
+}
+
+int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample) {
+        gd_sample s;
+        char buf[CG_FILE_MAX];
+        ssize_t n;
+        int r;
+
+        memset(&s, 0, sizeof(s));
+        s.at_ms = now_ms;
+        s.max = s.high = CG_UNLIMITED;
+
+        if (c->events_fd >= 0) {
+                n = cg_pread_file(c->events_fd, buf, sizeof(buf));
+                if (n < 0 && cg_is_gone((int)n))
+                        return (int)n;
+                s.events_ok = n >= 0 && cg_parse_memory_events(buf, (size_t)n, &s.events) == 0;
+        }
+        if (c->current_fd >= 0) {
+                r = read_u64_fd(c->current_fd, &s.current);
+                if (cg_is_gone(r))
+                        return r;
+                s.memory_ok = r == 0 && cg_read_u64_or_max(c->dirfd, "memory.max", &s.max) == 0;
+                if (s.memory_ok) {
+                        c->max = s.max;
+                        c->last_current = s.current;
+                }
+                if (cg_read_u64_or_max(c->dirfd, "memory.high", &s.high) < 0)
+                        s.high = CG_UNLIMITED;
+                cg_memory_stat st;
+                if (cg_read_memory_stat(c->dirfd, &st) == 0) {
+                        s.stat_ok = true;
+                        s.file = st.file;
+                        s.shmem = st.shmem;
+                }
+                uint64_t group = 0;
+                s.oom_group = cg_read_u64_or_max(c->dirfd, "memory.oom.group", &group) == 0 &&
+                              group == 1;
+        }
+        if (c->pressure_fd >= 0) {
+                n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
+                if (n < 0 && cg_is_gone((int)n))
+                        return (int)n;
+                s.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &s.psi) == 0;
+                if (s.psi_ok) {
+                        c->last_psi_total_us = s.psi.some.total_us;
+                        c->last_psi_ms = now_ms;
+                }
+        }
+        *ret_sample = s;
+        return 0;
+}
+
+bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
+        bool hot = false;
+
+        if (c->current_fd >= 0) {
+                uint64_t cur;
+                if (read_u64_fd(c->current_fd, &cur) == 0) {
+                        /* Growth is measured from the lowest usage of the last
+                         * one to two windows: a hog that grew and then stalled
+                         * (thrashing, throttled) is still the one that grew. */
+                        if (c->window_ms == 0) {
+                                c->window_ms = now_ms;
+                                c->window_min = c->prev_window_min = cur;
+                        } else if (now_ms - c->window_ms >= GD_GROWTH_WINDOW_MS) {
+                                c->prev_window_min = c->window_min;
+                                c->window_min = cur;
+                                c->window_ms = now_ms;
+                        }
+                        if (cur < c->window_min)
+                                c->window_min = cur;
+                        uint64_t floor = c->window_min < c->prev_window_min ? c->window_min
+                                                                              : c->prev_window_min;
+                        c->growth = cur > floor ? cur - floor : 0;
+                        c->last_current = cur;
+                        if (c->max != CG_UNLIMITED && (double)cur >= HOT_RATIO * (double)c->max)
+                                hot = true;
+                } else {
+                        hot = true; /* gone or odd: a full sample sorts it out */
+                }
+        }
+        if (!c->psi_trigger && c->pressure_fd >= 0) {
+                char buf[512];
+                cg_psi psi;
+                ssize_t n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
+                if (n >= 0 && cg_parse_psi(buf, (size_t)n, &psi) == 0) {
+                        if (c->last_psi_ms && now_ms > c->last_psi_ms) {
+                                double share = gd_psi_share(c->last_psi_total_us,
+                                                            psi.some.total_us,
+                                                            now_ms - c->last_psi_ms);
+                                if (share >= POLL_HOT_SHARE)
+                                        hot = true;
+                        }
+                        c->last_psi_total_us = psi.some.total_us;
+                        c->last_psi_ms = now_ms;
+                }
+        }
+        if (hot)
+                c->hot_until_ms = now_ms + HOT_MS;
+        return hot;
+}
+
+void gd_watch_policy_changed(gd_watch *w) {
+        w->policy_gen++;
+}
+
+const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_policy *p) {
+        if (!p)
+                return NULL;
+        if (c->workload_policy != p || c->workload_policy_gen != w->policy_gen) {
+                pol_subject s = {.cgroup = c->rel};
+                c->workload = pol_find_workload(p, &s, NULL, 0);
+                c->workload_policy = p;
+                c->workload_policy_gen = w->policy_gen;
+        }
+        return c->workload;
+}
+
+void gd_watch_free(gd_watch *w) {
+        for (size_t i = 0; i < w->n_slots; i++)
+                gd_watch_remove(w, i);
+        free(w->slots);
+        w->slots = NULL;
+        w->n_slots = w->cap = 0;
+        if (w->inotify_fd >= 0)
+                close(w->inotify_fd);
+        w->inotify_fd = -1;
+}
+
+size_t gd_watch_budget_for(uint64_t nofile) {
+        uint64_t spare = nofile > GD_WATCH_FD_RESERVE ? nofile - GD_WATCH_FD_RESERVE : 0;
+        uint64_t n = spare / GD_WATCH_FDS_PER_CGROUP;
+        return n ? (size_t)n : 1; /* the root, at least */
+}
+
+void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile) {
+        w->max_watched = gd_watch_budget_for(nofile);
+}
+
+int gd_watch_rescan(gd_watch *w, uint64_t now_ms) {
+        if (!w->n_unwatched || now_ms - w->last_rescan_ms < GD_WATCH_RESCAN_MS)
+                return 0;
+        w->last_rescan_ms = now_ms;
+        w->n_unwatched = 0;
+        return gd_watch_add_tree(w, "");
+}

@@ -1,0 +1,164 @@
+/* The watch set: every cgroup below the root, with its files kept open so
+ * that a wake-up costs a pread, not an open. Cgroups are followed as they
+ * come and go (inotify on every directory). Each epoll registration carries
+ * a tag with the slot and its generation, so an event for a cgroup that
+ * was removed (and whose slot was reused) is recognised and dropped. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decide/decide.h"
+#include "policy/policy.h"
+
+typedef enum gd_tag_kind {
+        GD_TAG_SIGNAL = 1,
+        GD_TAG_TIMER,
+        GD_TAG_INOTIFY,
+        GD_TAG_EVENTS,    /* memory.events changed (EPOLLPRI) */
+        GD_TAG_PRESSURE,  /* a PSI trigger fired (EPOLLPRI) */
+        GD_TAG_HOST_PSI,  /* the host's PSI trigger fired */
+        GD_TAG_PIDFD,     /* a victim exited */
+        GD_TAG_POLICY,    /* the policy file or directory changed */
+        GD_TAG_CONTROL_LISTEN, /* a client at a control listener (slot 0: Unix, 1: TCP) */
+        GD_TAG_CONTROL_CONN,   /* a control client can be read or written */
+} gd_tag_kind;
+
+static inline uint64_t gd_tag(gd_tag_kind kind, uint32_t slot, uint32_t generation) {
+        return (uint64_t)kind << 56 | (uint64_t)(slot & 0xffffff) << 32 | generation;
+}
+static inline gd_tag_kind gd_tag_kind_of(uint64_t tag) { return (gd_tag_kind)(tag >> 56); }
+static inline uint32_t gd_tag_slot(uint64_t tag) { return (uint32_t)(tag >> 32) & 0xffffff; }
+static inline uint32_t gd_tag_generation(uint64_t tag) { return (uint32_t)tag; }
+
+typedef struct gd_watched {
+        bool in_use;
+        uint32_t generation;
+        char *rel;            /* relative to the root; "" is the root itself */
+        int dirfd;
+        int wd;               /* inotify watch descriptor of the directory */
+        int events_fd;        /* memory.events; -1 without the memory controller */
+        int current_fd;       /* memory.current; -1 likewise */
+        int pressure_fd;      /* memory.pressure, kept open for reads */
+        bool psi_trigger;     /* pressure_fd carries a PSI trigger */
+        uint64_t max;         /* memory.max at the last full sample */
+        uint64_t last_current;
+        uint64_t window_ms, window_min, prev_window_min; /* lowest usage, this and the last window */
+        uint64_t growth;      /* bytes above the lowest usage of the last 1-2 windows */
+        uint64_t last_psi_total_us, last_psi_ms;
+        uint64_t hot_until_ms;      /* sample on every fast tick until then */
+        uint64_t trouble_since_ms;  /* first sign of trouble, for the audit's latency */
+        bool kill_pending;
+        bool unwatched_below; /* cgroups below are not watched on their own
+                               * (depth cap, fd budget): it answers for them */
+        gd_cgroup_state state;
+        /* gd_watch_workload's cache: the workload by path alone, found in
+         * workload_policy at the watch's policy_gen (NULL: not looked up;
+         * a reused slot starts zeroed). */
+        const pol_workload *workload;
+        const pol_policy *workload_policy;
+        uint32_t workload_policy_gen;
+} gd_watched;
+
+typedef struct gd_watch {
+        int epfd;
+        int inotify_fd;
+        int rootfd;
+        bool has_memory;
+        bool psi_triggers;     /* false once the kernel refused one */
+        bool psi_refusal_logged;
+        bool emfile_logged;
+        bool deep_logged;
+        bool budget_logged;
+        size_t max_watched;    /* the fd budget in cgroups; 0: no budget */
+        size_t n_unwatched;    /* cgroups left out for the budget (last walk) */
+        size_t evict_cursor;   /* where make_room looks next: spreads evictions */
+        bool no_room;          /* this walk found nothing to evict */
+        uint64_t last_rescan_ms;
+        /* inotify_add_watch refused (max_user_watches reached: ENOSPC):
+         * those cgroups' new children are found by
+         * gd_watch_retry_dir_watches. */
+        bool watch_failure_logged;
+        uint64_t watch_failures;  /* refusals so far, retries included */
+        size_t n_no_dir_watch;    /* cgroups in use without a directory watch */
+        gd_watched *slots;
+        size_t n_slots;        /* slots in use or free, up to cap */
+        size_t cap;
+        size_t n_watched;
+        uint32_t next_generation;
+        uint32_t policy_gen;   /* bumped on every policy change: cached workloads are stale */
+} gd_watch;
+
+/* Growth is measured from the lowest usage seen over the last one to two
+ * of these windows: long enough to remember a hog that grew and then
+ * stalled, short enough to forget yesterday's start-up. */
+#define GD_GROWTH_WINDOW_MS 30000
+
+/* fds a watched cgroup holds: its directory, memory.events, memory.current,
+ * memory.pressure. */
+#define GD_WATCH_FDS_PER_CGROUP 4
+/* fds never spent on watching: the kill path's snapshot (a directory per
+ * level, up to 65, and /proc reads), 16 pidfds, control clients, hooks,
+ * the audit and policy files. */
+#define GD_WATCH_FD_RESERVE 256
+/* While cgroups are left out for the budget, the tree is walked again this
+ * often: new cgroups below unwatched ones are found, and ones that got
+ * processes or limits take the place of empty ones. */
+#define GD_WATCH_RESCAN_MS 10000
+
+/* Set up: an inotify instance registered in epfd. Returns 0 or -errno. */
+int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
+
+/* Watch rel and every cgroup below it (already watched ones are kept).
+ * Returns the number added, or a negative errno for rel itself (-ENOENT:
+ * gone already, which callers treat as normal). */
+int gd_watch_add_tree(gd_watch *w, const char *rel);
+
+/* Bound the cgroups watched by the open-files limit nofile, keeping
+ * GD_WATCH_FD_RESERVE fds for everything else. */
+void gd_watch_set_fd_budget(gd_watch *w, uint64_t nofile);
+
+/* How many cgroups that budget allows with nofile open files. Pure. */
+size_t gd_watch_budget_for(uint64_t nofile);
+
+/* While cgroups are left out for the fd budget, walk the tree again (at
+ * most every GD_WATCH_RESCAN_MS): recounts them, adds what fits, lets ones
+ * worth watching take the place of empty ones. Returns the number added. */
+int gd_watch_rescan(gd_watch *w, uint64_t now_ms);
+/* For the slow tick: every cgroup whose directory watch was refused gets
+ * it retried, then its children listed, so a child created meanwhile is
+ * added (with its subtree). Returns the number of cgroups added. */
+int gd_watch_retry_dir_watches(gd_watch *w);
+
+/* Stop watching one slot: close its fds, free its path. */
+void gd_watch_remove(gd_watch *w, size_t slot);
+
+/* Drain the inotify fd: add created cgroups, remove deleted ones.
+ * Returns 0 or a negative errno. */
+int gd_watch_handle_inotify(gd_watch *w);
+
+/* The slot for a tag, or NULL if the tag is stale. */
+gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag);
+
+/* Read everything decide needs about one cgroup. Returns 0; -ENODEV or
+ * -ENOENT when the cgroup is gone (the caller removes it). Fields that
+ * could not be read are marked not ok. */
+int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample);
+
+/* Cheap check for the slow tick: memory.current against the last known
+ * memory.max, and the PSI total where no trigger is armed. Returns true
+ * when the cgroup should get a full sample now. */
+bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms);
+
+/* The policy was replaced (a reload): every cached workload is looked up
+ * again on its next use. */
+void gd_watch_policy_changed(gd_watch *w);
+
+/* The workload c belongs to by its path alone (pol_find_workload with the
+ * cgroup only), or NULL (also without a policy). The path of a slot never
+ * changes, so the answer is kept until the policy changes or the slot is
+ * reused: the glob matching runs once, not on every sample. */
+const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_policy *p);
+
+void gd_watch_free(gd_watch *w);
