@@ -6,32 +6,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void gd_check_each_error(const pol_errors *errs, void (*emit)(void *ctx, const char *line),
-                         void *ctx) {
-        char line[sizeof(((pol_error *)0)->file) + sizeof(((pol_error *)0)->message) + 32];
-
-        for (size_t i = 0; i < errs->n; i++) {
-                const pol_error *e = &errs->items[i];
-                if (e->line > 0)
-                        snprintf(line, sizeof(line), "%s:%u:%u: %s", e->file, e->line, e->column,
-                                 e->message);
-                else
-                        snprintf(line, sizeof(line), "%s: %s", e->file, e->message);
-                emit(ctx, line);
-        }
-        if (errs->dropped > 0) {
-                snprintf(line, sizeof(line), "... and %zu more problem%s", errs->dropped,
-                         errs->dropped == 1 ? "" : "s");
-                emit(ctx, line);
-        }
-}
+#include "policy/source.h"
 
 static void print_line(void *out, const char *line) {
         fprintf(out, "%s\n", line);
 }
 
 void gd_check_print_errors(FILE *out, const pol_errors *errs) {
-        gd_check_each_error(errs, print_line, out);
+        pol_errors_each(errs, print_line, out);
 }
 
 static void check_usage(FILE *out) {
@@ -63,7 +45,8 @@ static int check_one(const char *path, pol_errors *errs) {
          * directory. What cannot be stat'ed goes to pol_load_file, which
          * says why in its own words. */
         bool dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-        int r = dir ? pol_load_dir(path, &p, errs) : pol_load_file(path, &p, errs);
+        pol_source src = {.file = dir ? NULL : path, .dir = dir ? path : NULL};
+        int r = pol_source_load(&src, &p, errs);
         if (r < 0) {
                 gd_check_print_errors(stderr, errs);
                 if (errs->n == 0)

@@ -7,14 +7,8 @@
 
 #include "policy/policy.h"
 
-/* Print each problem as "FILE:LINE:COL: message" ("FILE: message" for
- * problems of the whole file), one per line, and a last line for those
- * past POL_ERRORS_MAX. */
+/* Print each problem on a line of its own (pol_errors_each's lines). */
 void gd_check_print_errors(FILE *out, const pol_errors *errs);
-
-/* The same lines (without the newline), each handed to emit. */
-void gd_check_each_error(const pol_errors *errs, void (*emit)(void *ctx, const char *line),
-                         void *ctx);
 
 /* The commands: parse their own options and return the exit status
  * (check: 0 all valid, 1 a problem, 2 usage). */

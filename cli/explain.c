@@ -119,7 +119,7 @@ int gd_cmd_explain(int argc, char **argv) {
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        gd_policy_source src = {.inotify_fd = -1};
+        pol_source src = {0};
         const char *cgroup_root = NULL, *proc_root = NULL;
         bool json = false;
         int opt, status = 1;
@@ -140,7 +140,7 @@ int gd_cmd_explain(int argc, char **argv) {
                 explain_usage(stderr);
                 return 2;
         }
-        gd_policy_source_default(&src);
+        pol_source_default(&src);
 
         pol_policy *policy = NULL;
         if (gd_policy_load(&src, &policy) < 0)

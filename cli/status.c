@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
+#include "util/clock.h"
 
 /* The daemon answers from memory at once; this is for a wedged one. */
 #define STATUS_TIMEOUT_MS 10000
@@ -74,20 +75,14 @@ static int send_all(int fd, const char *buf, size_t len) {
         return 0;
 }
 
-static uint64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Read until EOF, within the deadline. Returns the length or -1. */
 static ssize_t read_all(int fd, char **ret_buf) {
         size_t cap = 65536, len = 0;
         char *buf = malloc(cap);
-        uint64_t deadline = mono_ms() + STATUS_TIMEOUT_MS;
+        uint64_t deadline = gd_now_ms() + STATUS_TIMEOUT_MS;
 
         while (buf) {
-                uint64_t now = mono_ms();
+                uint64_t now = gd_now_ms();
                 struct pollfd p = {.fd = fd, .events = POLLIN};
                 if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
                         fprintf(stderr, "guardian status: no answer from guardian in %d s\n",

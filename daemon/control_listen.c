@@ -18,6 +18,7 @@
 
 #include "util/log.h"
 #include "watch/watch.h"
+#include "util/clock.h"
 
 int gd_control_default_path(char *buf, size_t size) {
         const char *rt = getenv("RUNTIME_DIRECTORY"); /* systemd's RuntimeDirectory= */
@@ -259,10 +260,7 @@ int gd_control_open(gd_control *c, int epfd, const char *socket_path,
         (void)gmtime_r(&epoch, &tm);
 
         if (metrics_address) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                r = listen_tcp(c, metrics_address,
-                               (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+                r = listen_tcp(c, metrics_address, gd_now_ms());
                 if (r < 0)
                         return r;
         }

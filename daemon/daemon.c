@@ -31,6 +31,7 @@
 #include "daemon/sandbox.h"
 #include "proc/snapshot.h"
 #include "watch/watch.h"
+#include "hookrunner/hookrunner.h"
 
 /* While any cgroup is hot, sample it this often: a hog at TCG speed
  * fills 100 MiB in about a second, so 100 ms leaves room to act. */
@@ -262,7 +263,7 @@ static void notify_ready(daemon_ctx *d) {
         char status[256];
 
         snprintf(status, sizeof(status), "watching %zu cgroups; policy %s (%zu workloads)%s",
-                 d->watch.n_watched, gd_policy_source_name(&d->policy_src),
+                 d->watch.n_watched, pol_source_name(&d->policy_src.where),
                  d->policy ? d->policy->n_workloads : 0, d->dry_run ? "; DRY RUN" : "");
         gd_sdnotify_ready(&d->sdnotify, status);
 }
@@ -274,11 +275,11 @@ static void reload_policy(daemon_ctx *d) {
 
         d->reload_pending = false;
         gd_sdnotify_reloading(&d->sdnotify);
-        if (gd_policy_load(&d->policy_src, &p) < 0) {
+        if (gd_policy_load(&d->policy_src.where, &p) < 0) {
                 d->stats.reloads_error++;
                 gd_log(GD_LOG_ERR, "the new policy from %s is not valid: keeping the policy in "
                                    "force (%zu workloads)",
-                       gd_policy_source_name(&d->policy_src), d->policy ? d->policy->n_workloads : 0);
+                       pol_source_name(&d->policy_src.where), d->policy ? d->policy->n_workloads : 0);
                 notify_ready(d);
                 return;
         }
@@ -291,7 +292,7 @@ static void reload_policy(daemon_ctx *d) {
         d->fast = !d->fast; /* re-arm the timer with the new interval */
         set_tick(d, !d->fast);
         gd_log(GD_LOG_NOTICE, "policy reloaded from %s: %zu workloads%s",
-               gd_policy_source_name(&d->policy_src), p->n_workloads,
+               pol_source_name(&d->policy_src.where), p->n_workloads,
                d->dry_run ? " (dry run)" : "");
         d->last_enforce_ms = 0; /* apply the new protections on the next tick */
         notify_ready(d);
@@ -439,7 +440,7 @@ static void run_usage(FILE *out) {
               "limit or stalled by memory pressure, before the kernel's OOM killer does.\n"
               "Runs in the foreground and logs to stderr. SIGTERM/SIGINT stop it; SIGHUP\n"
               "re-reads the policy (a policy that does not validate leaves the old one in\n"
-              "force). Without --policy or --policy-dir, " GD_DEFAULT_POLICY_DIR " is read when\n"
+              "force). Without --policy or --policy-dir, " POL_DEFAULT_DIR " is read when\n"
               "it exists, else the embedded default policy (guardian default-policy).\n"
               "The control socket (guardian status, /metrics) is root-only, by default\n"
               "$RUNTIME_DIRECTORY/" GD_CONTROL_SOCKET_NAME " or " GD_CONTROL_DEFAULT_DIR "/" GD_CONTROL_SOCKET_NAME "; --metrics-address\n"
@@ -473,7 +474,7 @@ static int loop(daemon_ctx *d) {
                         gd_log(GD_LOG_ERR, "epoll_wait: %s", strerror(errno));
                         return 1;
                 }
-                uint64_t now = gd_now_ms(), t0 = gd_stats_now_ns();
+                uint64_t now = gd_now_ms(), t0 = gd_now_ns();
                 bool clients = false;
                 for (int i = 0; i < n; i++) {
                         uint64_t tag = events[i].data.u64;
@@ -560,8 +561,16 @@ static int loop(daemon_ctx *d) {
                         if (kind == GD_TAG_CONTROL_LISTEN || kind == GD_TAG_CONTROL_CONN)
                                 gd_control_handle(&d->control, tag, events[i].events, now);
                 }
-                gd_stats_loop(&d->stats, gd_stats_now_ns() - t0);
+                gd_stats_loop(&d->stats, gd_now_ns() - t0);
         }
+}
+
+/* The hook runner's child side: its own copy of the policy, and the
+ * daemon's source to re-read it from. */
+__attribute__((noreturn)) static void hook_runner(int sock, void *ctx) {
+        daemon_ctx *d = ctx;
+
+        gd_hooks_runner_main(sock, &d->policy_src.where, d->policy);
 }
 
 int gd_cmd_run(int argc, char **argv) {
@@ -595,8 +604,8 @@ int gd_cmd_run(int argc, char **argv) {
         while ((opt = getopt_long(argc, argv, "+nvh", options, NULL)) != -1) {
                 switch (opt) {
                 case 'n': d->cli_dry_run = true; break;
-                case 'P': d->policy_src.file = optarg; break;
-                case 'D': d->policy_src.dir = optarg; break;
+                case 'P': d->policy_src.where.file = optarg; break;
+                case 'D': d->policy_src.where.dir = optarg; break;
                 case 'a': audit_path = optarg; break;
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
@@ -622,13 +631,13 @@ int gd_cmd_run(int argc, char **argv) {
         }
         d->epfd = d->sigfd = d->timerfd = d->host_psi_fd = -1;
         d->policy_src.inotify_fd = -1;
-        if (d->policy_src.file && d->policy_src.dir) {
+        if (d->policy_src.where.file && d->policy_src.where.dir) {
                 gd_log(GD_LOG_ERR, "--policy and --policy-dir exclude each other");
                 free(d);
                 return 2;
         }
-        gd_policy_source_default(&d->policy_src);
-        if (gd_policy_load(&d->policy_src, &d->policy) < 0) {
+        pol_source_default(&d->policy_src.where);
+        if (gd_policy_load(&d->policy_src.where, &d->policy) < 0) {
                 gd_log(GD_LOG_ERR, "not starting without a valid policy (guardian check shows "
                                    "the same problems)");
                 free(d);
@@ -644,7 +653,7 @@ int gd_cmd_run(int argc, char **argv) {
                 audit_path = default_audit_path(audit_buf, sizeof(audit_buf));
 
         /* Forked first: before threads, the sandbox, and the locked heap. */
-        r = gd_hooks_start(&d->policy_src, d->policy, &d->hooks);
+        r = gd_hooks_start(hook_runner, d, &d->hooks);
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "cannot start the hook runner: %s: hooks are off", strerror(-r));
         /* After the fork (the runner closes what it inherits): a stalled
@@ -703,7 +712,7 @@ int gd_cmd_run(int argc, char **argv) {
         r = gd_policy_watch(&d->policy_src, d->epfd, gd_tag(GD_TAG_POLICY, 0, 0));
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "cannot watch %s for changes (%s): reload with SIGHUP",
-                       gd_policy_source_name(&d->policy_src), strerror(-r));
+                       pol_source_name(&d->policy_src.where), strerror(-r));
         if (!d->host.root.has_memory)
                 gd_log(GD_LOG_NOTICE,
                        "no memory controller in the cgroup v2 hierarchy at %s%s: memory.events, "
@@ -746,7 +755,7 @@ int gd_cmd_run(int argc, char **argv) {
                d->watch.n_watched, d->host.root.path,
                d->host.root.has_memory ? "memory controller" : "no memory controller",
                psi_state(d), d->dry_run ? "; DRY RUN" : "",
-               audit_path, gd_policy_source_name(&d->policy_src), d->policy->n_workloads);
+               audit_path, pol_source_name(&d->policy_src.where), d->policy->n_workloads);
         d->fast = true; /* differs from what is asked: arms the timer */
         set_tick(d, false);
         notify_ready(d);

@@ -22,6 +22,7 @@
 #include "record/stats.h"
 #include "watch/watch.h"
 #include "policy/policy.h"
+#include "util/clock.h"
 
 /* A victim still exiting this long after SIGKILL is reported (it may be
  * stuck in the kernel, or just slow to free its memory under thrashing)... */
@@ -93,8 +94,6 @@ typedef struct daemon_ctx {
         bool sandboxed;        /* the seccomp filter is installed */
 } daemon_ctx;
 
-uint64_t gd_now_ms(void);
-
 /* The thresholds for a cgroup's workload (NULL: the policy's defaults). */
 void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret);
 
@@ -143,11 +142,6 @@ void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_dec
 
 /* Close out a kill in flight: audit record, state, fds. */
 void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now);
-
-/* Send the policy's pre-kill or post-kill hook for p (pid 0: a cgroup
- * kill) to the hook runner; outcome for post-kill. Never blocks (hooks.c). */
-void gd_kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event, const char *outcome,
-                  uint64_t now);
 
 /* The kill in flight a GD_TAG_PIDFD wake-up is for: the tag's slot of
  * pending (n of them), in use, with the tag's generation. NULL for a tag of

@@ -95,7 +95,7 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
                 .pid = getpid(),
                 .uptime_ms = now - d->start_ms,
                 .start_time_unix_ms = d->start_unix_ms,
-                .policy_source = gd_policy_source_name(&d->policy_src),
+                .policy_source = pol_source_name(&d->policy_src.where),
                 .n_workloads = d->policy ? d->policy->n_workloads : 0,
                 .dry_run = d->dry_run,
                 .sandboxed = d->sandboxed,

@@ -21,16 +21,36 @@
 #include "decide/verdict.h"
 #include "policy/match.h"
 
-uint64_t gd_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+/* Send the policy's pre-kill or post-kill hook for p (pid 0: a cgroup
+ * kill) to the hook runner; outcome for post-kill. Never blocks. */
+static void kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event, const char *outcome,
+                      uint64_t now) {
+        const pol_workload *w = NULL;
 
-static int64_t wall_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (!d->hooks || !d->policy)
+                return;
+        for (size_t i = 0; p->workload[0] && i < d->policy->n_workloads; i++)
+                if (strcmp(d->policy->workloads[i].name, p->workload) == 0)
+                        w = &d->policy->workloads[i];
+        gd_hook_info info = {
+                .event = event,
+                .pid = p->cand.pid,
+                .comm = p->comm,
+                .cgroup = p->cgroup,
+                .workload = p->workload,
+                .trigger = gd_trigger_name(p->decision.trigger),
+                .reason = p->decision.reason,
+                .outcome = outcome,
+                .has_process = p->cand.pid > 0,
+                .score = p->cand.points,
+                .rss_bytes = p->cand.rss_pages * d->host.page_size,
+                .uid = p->uid,
+                .dry_run = d->dry_run,
+                .kill_latency_ms = p->cand.pid > 0 && outcome && strcmp(outcome, "killed") == 0
+                                           ? (int64_t)(now - p->kill_ms)
+                                           : -1,
+        };
+        gd_hooks_run(d->hooks, d->policy, w, &info);
 }
 
 void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret) {
@@ -74,7 +94,7 @@ static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
 static void fill_record(gd_audit_record *rec, const pending_kill *p, const char *event,
                         const char *result, uint64_t page_size) {
         memset(rec, 0, sizeof(*rec));
-        rec->time_unix_ms = wall_ms();
+        rec->time_unix_ms = gd_wall_ms();
         rec->event = event;
         rec->cgroup = p->cgroup;
         rec->workload = p->workload[0] ? p->workload : NULL;
@@ -155,7 +175,7 @@ void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint6
         /* "killed" only for an exit seen: a timeout or a kill left at
          * shutdown says so. */
         log_kill(strcmp(result, "killed") == 0 ? "killed" : "kill unconfirmed", p, result);
-        gd_kill_hook(d, p, GD_HOOK_POST_KILL, result, now);
+        kill_hook(d, p, GD_HOOK_POST_KILL, result, now);
         record_outcome(d, p, c, strcmp(result, "killed") == 0, now);
         if (p->pidfd >= 0) {
                 /* The reaper may hold a dup of this pidfd: epoll forgets a
@@ -387,7 +407,7 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
         p->totalpages = snap.totalpages;
         p->memory_before = memory_before;
         /* Told, not waited for: the kill goes on at once. */
-        gd_kill_hook(d, p, GD_HOOK_PRE_KILL, NULL, now);
+        kill_hook(d, p, GD_HOOK_PRE_KILL, NULL, now);
 
         if (d->dry_run) {
                 gd_audit_record rec;
@@ -415,7 +435,7 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                 fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
                 audit_write(d, &rec);
                 log_kill("kill failed", p, result ? result : "error");
-                gd_kill_hook(d, p, GD_HOOK_POST_KILL, result ? result : "error", now);
+                kill_hook(d, p, GD_HOOK_POST_KILL, result ? result : "error", now);
                 if (p->pidfd >= 0)
                         close(p->pidfd);
                 goto out;
@@ -530,12 +550,12 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                 return;
         }
 
-        gd_kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
+        kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
         if (!d->dry_run)
                 r = cg_kill(c->dirfd);
         const char *result = d->dry_run ? "dry-run" : r == 0 ? "killed" : strerrorname_np(-r);
         if (!d->dry_run)
-                gd_kill_hook(d, &p, GD_HOOK_POST_KILL, result ? result : "error", now);
+                kill_hook(d, &p, GD_HOOK_POST_KILL, result ? result : "error", now);
         fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
                     result ? result : "error", d->host.page_size);
         audit_write(d, &rec);

@@ -12,45 +12,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/check.h"
 #include "util/log.h"
-
-void gd_policy_source_default(gd_policy_source *src) {
-        struct stat st;
-
-        if (!src->file && !src->dir && stat(GD_DEFAULT_POLICY_DIR, &st) == 0 &&
-            S_ISDIR(st.st_mode))
-                src->dir = GD_DEFAULT_POLICY_DIR;
-}
-
-const char *gd_policy_source_name(const gd_policy_source *src) {
-        return src->file ? src->file : src->dir ? src->dir : "embedded default";
-}
 
 static void log_error_line(void *ctx, const char *line) {
         gd_log(GD_LOG_ERR, "%s", line);
 }
 
-int gd_policy_load(const gd_policy_source *src, pol_policy **ret_policy) {
+int gd_policy_load(const pol_source *src, pol_policy **ret_policy) {
         pol_errors *errs = calloc(1, sizeof(*errs)); /* ~280 KiB: not on the stack */
         pol_policy *p = NULL;
         int r;
 
         if (!errs)
                 return -ENOMEM;
-        if (src->file)
-                r = pol_load_file(src->file, &p, errs);
-        else if (src->dir)
-                r = pol_load_dir(src->dir, &p, errs);
-        else
-                r = pol_default(&p);
+        r = pol_source_load(src, &p, errs);
         if (r < 0) {
                 /* Through the log (its format, its non-blocking stderr),
                  * in guardian check's FILE:LINE:COL form. */
-                gd_check_each_error(errs, log_error_line, NULL);
+                pol_errors_each(errs, log_error_line, NULL);
                 if (errs->n == 0)
                         gd_log(GD_LOG_ERR, "cannot load the policy from %s: %s",
-                               gd_policy_source_name(src), strerror(-r));
+                               pol_source_name(src), strerror(-r));
                 free(errs);
                 return r;
         }
@@ -64,13 +46,13 @@ int gd_policy_watch(gd_policy_source *src, int epfd, uint64_t tag) {
         const char *dir;
 
         src->inotify_fd = -1;
-        if (!src->file && !src->dir)
+        if (!src->where.file && !src->where.dir)
                 return 0;
-        if (src->file) {
-                snprintf(buf, sizeof(buf), "%s", src->file);
+        if (src->where.file) {
+                snprintf(buf, sizeof(buf), "%s", src->where.file);
                 dir = dirname(buf);
         } else {
-                dir = src->dir;
+                dir = src->where.dir;
         }
         int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (fd < 0)
@@ -101,9 +83,9 @@ bool gd_policy_changed(gd_policy_source *src) {
 
         if (src->inotify_fd < 0)
                 return false;
-        if (src->file) {
+        if (src->where.file) {
                 char copy[PATH_MAX];
-                snprintf(copy, sizeof(copy), "%s", src->file);
+                snprintf(copy, sizeof(copy), "%s", src->where.file);
                 snprintf(base, sizeof(base), "%s", basename(copy));
         }
         for (;;) {
@@ -117,7 +99,7 @@ bool gd_policy_changed(gd_policy_source *src) {
                                 changed = true;
                         } else if (ev->len == 0) {
                                 continue;
-                        } else if (src->file) {
+                        } else if (src->where.file) {
                                 changed = changed || strcmp(ev->name, base) == 0;
                         } else {
                                 /* *.yaml files, and the ..data swap of a ConfigMap */

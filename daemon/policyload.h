@@ -1,32 +1,22 @@
-/* Where the policy comes from and how guardian notices it changed: a file
- * (--policy), a directory of *.yaml files (--policy-dir, default
- * /etc/guardian/policy.d when it exists), or the embedded default. */
+/* The daemon's policy source (policy/source.h): loaded with its problems
+ * logged, and watched with inotify so that guardian notices it changed. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "policy/policy.h"
-
-#define GD_DEFAULT_POLICY_DIR "/etc/guardian/policy.d"
+#include "policy/source.h"
 
 typedef struct gd_policy_source {
-        const char *file;  /* exactly one of file, dir, or neither (embedded default) */
-        const char *dir;
+        pol_source where;
         int inotify_fd;    /* -1 when not watching */
 } gd_policy_source;
 
-/* With neither a file nor a directory given, use GD_DEFAULT_POLICY_DIR
- * when it exists (else the embedded default stays). */
-void gd_policy_source_default(gd_policy_source *src);
-
-/* Load the policy the source names. On failure every problem is logged
- * as "FILE:LINE:COL: message" and a negative errno returned; *ret_policy
- * is untouched. */
-int gd_policy_load(const gd_policy_source *src, pol_policy **ret_policy);
-
-/* Describe the source for logs: "/etc/guardian/policy.d", "embedded default". */
-const char *gd_policy_source_name(const gd_policy_source *src);
+/* Load the policy src names. On failure every problem is logged as
+ * "FILE:LINE:COL: message" and a negative errno returned; *ret_policy is
+ * untouched. */
+int gd_policy_load(const pol_source *src, pol_policy **ret_policy);
 
 /* Watch the policy's directory (the file's directory for a file) for
  * changes; the inotify fd is added to epfd with tag. Returns 0 or a

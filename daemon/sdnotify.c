@@ -1,4 +1,5 @@
 #include "daemon/sdnotify.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -117,13 +118,10 @@ int gd_sdnotify_ready(const gd_sdnotify *n, const char *status) {
 
 int gd_sdnotify_reloading(const gd_sdnotify *n) {
         char msg[MSG_MAX];
-        struct timespec ts;
 
         if (n->fd < 0)
                 return 0;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-                 (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+        snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, gd_now_ns() / 1000u);
         return gd_sdnotify_send(n, msg);
 }
 

@@ -1,7 +1,9 @@
 /* The hook runner: a process forked at start-up, before the daemon's
- * sandbox, that runs the policy's hooks for it (see hooks.h). One loop:
+ * sandbox, that runs the policy's hooks for it (see record/hooks.h). One loop:
  * poll the daemon's socket and a signalfd (SIGCHLD, SIGTERM), with the
  * nearest hook deadline as the timeout. It logs on guardian's stderr. */
+#include "hookrunner/hookrunner.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/daemon_ctx.h"
-#include "record/hooks.h"
+#include "policy/hookmsg.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 typedef struct hook_run {
@@ -32,7 +34,7 @@ typedef struct hook_run {
 
 typedef struct runner {
         int sock, sigfd;
-        const gd_policy_source *src;
+        const pol_source *src;
         pol_policy *policy;
         uint32_t generation;   /* of policy: the daemon's, when it was read */
         hook_run running[GD_HOOKS_PARALLEL];
@@ -49,19 +51,13 @@ static void reload(runner *rn, uint32_t generation) {
         int r = -ENOMEM;
 
         rn->generation = generation;
-        if (errs) {
-                if (rn->src->file)
-                        r = pol_load_file(rn->src->file, &p, errs);
-                else if (rn->src->dir)
-                        r = pol_load_dir(rn->src->dir, &p, errs);
-                else
-                        r = pol_default(&p);
-        }
+        if (errs)
+                r = pol_source_load(rn->src, &p, errs);
         free(errs);
         if (r < 0) {
                 gd_log(GD_LOG_WARNING, "hook runner: cannot re-read the policy from %s (%s): "
                                        "keeping its hooks as they were",
-                       gd_policy_source_name(rn->src), strerror(-r));
+                       pol_source_name(rn->src), strerror(-r));
                 return;
         }
         pol_free(rn->policy);
@@ -312,7 +308,7 @@ static void shutdown_hooks(runner *rn) {
         rn->queued = 0;
 }
 
-void gd_hooks_runner_main(int sock, const gd_policy_source *src, pol_policy *policy) {
+void gd_hooks_runner_main(int sock, const pol_source *src, pol_policy *policy) {
         runner rn = {.sock = sock, .src = src, .policy = policy};
         pid_t parent = getppid();
         sigset_t mask;

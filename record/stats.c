@@ -103,8 +103,3 @@ const char *gd_trigger_source_name(gd_trigger_source src) {
         }
 }
 
-uint64_t gd_stats_now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}

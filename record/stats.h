@@ -103,5 +103,3 @@ const gd_recent_kill *gd_stats_recent(const gd_stats *s, size_t i);
 const char *gd_decision_kind_name(gd_decision_kind k);
 const char *gd_trigger_source_name(gd_trigger_source src);
 
-/* CLOCK_MONOTONIC in nanoseconds, for the loop's latency. */
-uint64_t gd_stats_now_ns(void);

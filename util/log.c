@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/format.h"
 #include "util/json.h"
 
@@ -451,7 +452,7 @@ void gd_log(gd_log_level level, const char *fmt, ...) {
         char msg[GD_LOG_MSG_MAX];
         char buf[GD_LOG_LINE_MAX];
         int saved_errno = errno;
-        struct timespec ts = {0, 0};
+        int64_t now_ms = 0;
         va_list ap;
 
         if (!gd_log_enabled(level))
@@ -462,9 +463,8 @@ void gd_log(gd_log_level level, const char *fmt, ...) {
         if (n < 0)
                 msg[0] = '\0';
         if (log_format != GD_LOG_FORMAT_TEXT)
-                clock_gettime(CLOCK_REALTIME, &ts);
-        int len = gd_log_format_line(log_format, level,
-                                     (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, msg,
+                now_ms = gd_wall_ms();
+        int len = gd_log_format_line(log_format, level, now_ms, msg,
                                      n >= (int)sizeof(msg), buf, sizeof(buf));
         if (len > 0) {
                 unsigned long dropped = __atomic_exchange_n(&log_dropped, 0, __ATOMIC_RELAXED);
@@ -473,9 +473,7 @@ void gd_log(gd_log_level level, const char *fmt, ...) {
                         snprintf(note, sizeof(note), "log lines-dropped=%lu reason=\"stderr was "
                                  "full (a stalled journal or log reader)\"", dropped);
                         int nlen = gd_log_format_line(log_format, GD_LOG_WARNING,
-                                                      (int64_t)ts.tv_sec * 1000 +
-                                                              ts.tv_nsec / 1000000,
-                                                      note, false, line_buf, sizeof(line_buf));
+                                                      now_ms, note, false, line_buf, sizeof(line_buf));
                         if (nlen <= 0 || !write_line(line_buf, (size_t)nlen))
                                 __atomic_fetch_add(&log_dropped, dropped, __ATOMIC_RELAXED);
                 }

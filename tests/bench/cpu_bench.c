@@ -374,7 +374,7 @@ int main(int argc, char **argv) {
         /* The daemon as the render sees it: the watch, the policy, no kills. */
         dctx.watch = w;
         dctx.policy = policy;
-        dctx.policy_src.file = policy_path;
+        dctx.policy_src.where.file = policy_path;
         gd_control_init(&dctx.control, -1, gd_daemon_render, gd_daemon_generation, &dctx);
         uint64_t render_ns[2] = {0, 0}, t0;
 
