@@ -114,7 +114,7 @@ else
     out=$("$GUARDIAN" check "$TMP/policy.yaml" 2>&1)
     check "the ConfigMap's policy passes guardian check" $? "$out"
     # Where guardian looks by default is where the ConfigMap is mounted.
-    dir=$(sed -n 's/^#define GD_DEFAULT_POLICY_DIR "\(.*\)"/\1/p' daemon/policyload.h)
+    dir=$(sed -n 's/^#define POL_DEFAULT_DIR "\(.*\)"/\1/p' policy/source.h)
     grep -q "mountPath: $dir\$" $K8S
     check "the ConfigMap is mounted at guardian's default policy dir ($dir)" $?
     # Broken copies: each must be rejected.
