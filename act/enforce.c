@@ -11,8 +11,6 @@
 
 #include "cgroup/cgroup.h"
 #include "proc/proc.h"
-#include "util/format.h"
-#include "util/log.h"
 #include "policy/match.h"
 
 static bool has_knobs(const pol_workload *w) {
@@ -28,40 +26,49 @@ bool gd_enforce_needed(const pol_policy *policy) {
         return false;
 }
 
+/* Where a pass's writes go. */
+typedef struct reporter {
+        gd_enforce_report_fn fn;
+        void *ctx;
+} reporter;
+
+static void say(const reporter *to, const gd_enforce_write *write) {
+        if (to->fn)
+                to->fn(to->ctx, write);
+}
+
 static int apply_knob(gd_watched *c, const pol_workload *w, const char *name, uint64_t want,
-                      bool dry_run) {
+                      bool dry_run, const reporter *to) {
         uint64_t have;
 
         if (want == POL_UNSET)
                 return 0;
         if (cg_read_u64_or_max(c->dirfd, name, &have) == 0 && have == want)
                 return 0;
-        char text[32];
-        gd_format_bytes(want, text, sizeof(text));
-        char cgq[PATH_MAX];
-        gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq));
-        if (dry_run) {
-                gd_log(GD_LOG_INFO, "would set %s of cgroup=%s to %s (workload %s)", name, cgq,
-                       text, w->name);
-                return 1;
+        gd_enforce_write out = {
+                .result = GD_ENFORCE_WOULD_SET, .workload = w->name, .knob = name,
+                .cgroup = c->rel, .bytes = want,
+        };
+        if (!dry_run) {
+                int r = cg_knob_write(c->rel, name, want);
+                if (r < 0) {
+                        if (!cg_is_gone(r)) {
+                                out.result = GD_ENFORCE_FAILED;
+                                out.err = -r;
+                                say(to, &out);
+                        }
+                        return 0;
+                }
+                out.result = GD_ENFORCE_SET;
         }
-        int r = cg_knob_write(c->rel, name, want);
-        if (r < 0) {
-                if (!cg_is_gone(r))
-                        gd_log(GD_LOG_WARNING, "cannot set %s of cgroup=%s (workload %s): %s, "
-                                               "ignoring",
-                               name, cgq, w->name, strerror(-r));
-                return 0;
-        }
-        gd_log(GD_LOG_NOTICE, "set %s of cgroup=%s to %s (workload %s)", name, cgq, text,
-               w->name);
+        say(to, &out);
         return 1;
 }
 
-static int apply_knobs(gd_watched *c, const pol_workload *w, bool dry_run) {
-        return apply_knob(c, w, "memory.min", w->protect.memory_min, dry_run) +
-               apply_knob(c, w, "memory.low", w->protect.memory_low, dry_run) +
-               apply_knob(c, w, "memory.high", w->protect.memory_high, dry_run);
+static int apply_knobs(gd_watched *c, const pol_workload *w, bool dry_run, const reporter *to) {
+        return apply_knob(c, w, "memory.min", w->protect.memory_min, dry_run, to) +
+               apply_knob(c, w, "memory.low", w->protect.memory_low, dry_run, to) +
+               apply_knob(c, w, "memory.high", w->protect.memory_high, dry_run, to);
 }
 
 int gd_enforce_set_adj(int procfd, pid_t pid, uint64_t start_time, int want) {
@@ -83,32 +90,35 @@ int gd_enforce_set_adj(int procfd, pid_t pid, uint64_t start_time, int want) {
 }
 
 static int apply_adj(const gd_host *host, const proc_info *p, const pol_workload *w,
-                     bool dry_run) {
+                     bool dry_run, const reporter *to) {
         if (!w->protect.has_oom_score_adj || p->oom_score_adj == w->protect.oom_score_adj)
                 return 0;
-        if (dry_run) {
-                gd_log(GD_LOG_INFO, "would set oom_score_adj of pid %d to %d (workload %s)",
-                       (int)p->stat.pid, w->protect.oom_score_adj, w->name);
-                return 1;
+        gd_enforce_write out = {
+                .result = GD_ENFORCE_WOULD_SET, .workload = w->name, .pid = p->stat.pid,
+                .adj = w->protect.oom_score_adj,
+        };
+        if (!dry_run) {
+                int r = gd_enforce_set_adj(host->procfd, p->stat.pid, p->stat.start_time,
+                                           w->protect.oom_score_adj);
+                if (r <= 0) {
+                        /* Gone, or its pid taken by another process since the
+                         * scan: nothing of ours to set; the next pass looks anew. */
+                        if (r < 0 && r != -ESRCH && r != -ESTALE) {
+                                out.result = GD_ENFORCE_FAILED;
+                                out.err = -r;
+                                say(to, &out);
+                        }
+                        return 0;
+                }
+                out.result = GD_ENFORCE_SET;
         }
-        int r = gd_enforce_set_adj(host->procfd, p->stat.pid, p->stat.start_time,
-                                   w->protect.oom_score_adj);
-        if (r <= 0) {
-                /* Gone, or its pid taken by another process since the
-                 * scan: nothing of ours to set; the next pass looks anew. */
-                if (r < 0 && r != -ESRCH && r != -ESTALE)
-                        gd_log(GD_LOG_WARNING, "cannot set oom_score_adj of pid %d (workload "
-                                               "%s): %s, ignoring",
-                               (int)p->stat.pid, w->name, strerror(-r));
-                return 0;
-        }
-        gd_log(GD_LOG_NOTICE, "set oom_score_adj of pid %d to %d (workload %s)", (int)p->stat.pid,
-               w->protect.oom_score_adj, w->name);
+        say(to, &out);
         return 1;
 }
 
 int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *watch, bool knobs,
-                    bool dry_run) {
+                    bool dry_run, gd_enforce_report_fn report, void *ctx) {
+        const reporter to = {report, ctx};
         int writes = 0;
 
         if (!gd_enforce_needed(policy))
@@ -119,7 +129,7 @@ int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *wat
                         continue;
                 const pol_workload *cw = gd_watch_workload(watch, c, policy);
                 if (cw && knobs && has_knobs(cw))
-                        writes += apply_knobs(c, cw, dry_run);
+                        writes += apply_knobs(c, cw, dry_run, &to);
 
                 pid_t *pids = NULL;
                 size_t n = 0;
@@ -141,9 +151,9 @@ int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *wat
                         const pol_workload *w = pol_find_workload(policy, &s, NULL, 0);
                         if (!w)
                                 continue;
-                        writes += apply_adj(host, &p, w, dry_run);
+                        writes += apply_adj(host, &p, w, dry_run, &to);
                         if (knobs && !knobs_done && has_knobs(w)) {
-                                writes += apply_knobs(c, w, dry_run);
+                                writes += apply_knobs(c, w, dry_run, &to);
                                 knobs_done = true;
                         }
                 }

@@ -6,9 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/log.h"
-
-int gd_host_open(const char *cgroup_root, const char *proc_root, gd_host *ret_host) {
+int gd_host_open(const char *cgroup_root, const char *proc_root, char *why, size_t why_size,
+                 gd_host *ret_host) {
         gd_host host;
         char mountinfo[4200];
         int r;
@@ -18,13 +17,15 @@ int gd_host_open(const char *cgroup_root, const char *proc_root, gd_host *ret_ho
         if (!proc_root)
                 proc_root = "/proc";
         if (snprintf(host.proc_path, sizeof(host.proc_path), "%s", proc_root) >=
-            (int)sizeof(host.proc_path))
+            (int)sizeof(host.proc_path)) {
+                snprintf(why, why_size, "proc root %s: %s", proc_root, strerror(ENAMETOOLONG));
                 return -ENAMETOOLONG;
+        }
 
         host.procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (host.procfd < 0) {
                 r = -errno;
-                gd_log(GD_LOG_ERR, "cannot open proc root %s: %s", proc_root, strerror(-r));
+                snprintf(why, why_size, "cannot open proc root %s: %s", proc_root, strerror(-r));
                 return r;
         }
 
@@ -32,21 +33,22 @@ int gd_host_open(const char *cgroup_root, const char *proc_root, gd_host *ret_ho
         r = cg_root_find(cgroup_root, mountinfo, &host.root);
         if (r < 0) {
                 if (cgroup_root)
-                        gd_log(GD_LOG_ERR, "%s is not a cgroup v2 hierarchy: %s", cgroup_root,
-                               r == -ENOTDIR ? "no cgroup.controllers in it" : strerror(-r));
+                        snprintf(why, why_size, "%s is not a cgroup v2 hierarchy: %s",
+                                 cgroup_root,
+                                 r == -ENOTDIR ? "no cgroup.controllers in it" : strerror(-r));
                 else
-                        gd_log(GD_LOG_ERR,
-                               "no cgroup v2 hierarchy found (tried /sys/fs/cgroup, "
-                               "/sys/fs/cgroup/unified and %s); use --cgroup-root",
-                               mountinfo);
+                        snprintf(why, why_size,
+                                 "no cgroup v2 hierarchy found (tried /sys/fs/cgroup, "
+                                 "/sys/fs/cgroup/unified and %s); use --cgroup-root",
+                                 mountinfo);
                 close(host.procfd);
                 return r;
         }
         host.rootfd = open(host.root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (host.rootfd < 0) {
                 r = -errno;
-                gd_log(GD_LOG_ERR, "cannot open cgroup root %s: %s", host.root.path,
-                       strerror(-r));
+                snprintf(why, why_size, "cannot open cgroup root %s: %s", host.root.path,
+                         strerror(-r));
                 close(host.procfd);
                 return r;
         }

@@ -16,8 +16,10 @@ typedef struct gd_host {
 } gd_host;
 
 /* Open the cgroup root (cgroup_root, or auto-detected when NULL) and the
- * proc root (proc_root, or "/proc"). Prints what went wrong to stderr.
- * Returns 0, or a negative errno. */
-int gd_host_open(const char *cgroup_root, const char *proc_root, gd_host *ret_host);
+ * proc root (proc_root, or "/proc"). Returns 0 and *ret_host, or a
+ * negative errno with a sentence for the operator in why (why_size bytes:
+ * what could not be opened and what to do). Does not log. */
+int gd_host_open(const char *cgroup_root, const char *proc_root, char *why, size_t why_size,
+                 gd_host *ret_host);
 
 void gd_host_close(gd_host *host);

@@ -146,7 +146,9 @@ int gd_cmd_explain(int argc, char **argv) {
         if (gd_policy_load(&src, &policy) < 0)
                 return 1;
         gd_host host;
-        if (gd_host_open(cgroup_root, proc_root, &host) < 0) {
+        char why[PATH_MAX + 128];
+        if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &host) < 0) {
+                gd_log(GD_LOG_ERR, "%s", why);
                 pol_free(policy);
                 return 1;
         }

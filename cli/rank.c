@@ -137,8 +137,11 @@ int gd_cmd_rank(int argc, char **argv) {
         }
 
         gd_host host;
-        if (gd_host_open(cgroup_root, proc_root, &host) < 0)
+        char why[PATH_MAX + 128];
+        if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &host) < 0) {
+                gd_log(GD_LOG_ERR, "%s", why);
                 return 1;
+        }
 
         int status = 1;
         char rel[4096];

@@ -32,6 +32,7 @@
 #include "proc/snapshot.h"
 #include "watch/watch.h"
 #include "hookrunner/hookrunner.h"
+#include "daemon/notices.h"
 
 /* While any cgroup is hot, sample it this often: a hog at TCG speed
  * fills 100 MiB in about a second, so 100 ms leaves room to act. */
@@ -332,7 +333,8 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
         gd_control_tick(&d->control, now);
         if (now - d->last_enforce_ms >= ENFORCE_MS) {
                 d->last_enforce_ms = now;
-                gd_enforce_pass(&d->host, d->policy, &d->watch, d->knobs, d->dry_run);
+                gd_enforce_pass(&d->host, d->policy, &d->watch, d->knobs, d->dry_run,
+                                gd_notice_enforce, NULL);
         }
         set_tick(d, any_hot || d->host_state.pressure_since_ms || d->host_hot ||
                             d->reload_pending);
@@ -662,8 +664,11 @@ int gd_cmd_run(int argc, char **argv) {
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "stderr stays blocking (%s): a stalled log reader can "
                                        "delay guardian", strerror(-r));
-        if (gd_host_open(cgroup_root, proc_root, &d->host) < 0)
+        char why[PATH_MAX + 128];
+        if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &d->host) < 0) {
+                gd_log(GD_LOG_ERR, "%s", why);
                 goto out_free;
+        }
         protect_self();
         gd_cgns_detect(d->host.rootfd, d->host.procfd, d->host.root.path, &d->cgns,
                        d->self_cgroup, sizeof(d->self_cgroup));

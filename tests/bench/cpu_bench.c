@@ -243,7 +243,7 @@ NOINLINE void bench_score_host(int procfd, const pid_t *pids, size_t n, uint64_t
 }
 
 NOINLINE void bench_enforce(const gd_host *host, const pol_policy *p, gd_watch *w) {
-        (void)gd_enforce_pass(host, p, w, false, true);
+        (void)gd_enforce_pass(host, p, w, false, true, NULL, NULL);
 }
 
 /* Requests per render phase: a few, so one odd one does not decide. */

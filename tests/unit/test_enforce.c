@@ -98,17 +98,40 @@ static void teardown(void) {
 
 TestSuite(enforce, .init = setup, .fini = teardown);
 
+/* What a pass reported, as the daemon would get it. */
+static gd_enforce_write seen[4];
+static size_t n_seen;
+
+static void collect(void *ctx, const gd_enforce_write *write) {
+        (void)ctx;
+        if (n_seen < sizeof(seen) / sizeof(seen[0]))
+                seen[n_seen] = *write;
+        n_seen++;
+}
+
 Test(enforce, a_pass_writes_the_protected_process_and_only_once) {
         cr_assert(gd_enforce_needed(policy));
-        cr_assert_eq(gd_enforce_pass(&host, policy, &watch, false, false), 1);
+        n_seen = 0;
+        cr_assert_eq(gd_enforce_pass(&host, policy, &watch, false, false, collect, NULL), 1);
         assert_adj(100, "-1000\n");
-        /* Already so: nothing to write. */
-        cr_assert_eq(gd_enforce_pass(&host, policy, &watch, false, false), 0);
+        cr_assert_eq(n_seen, 1, "one write reported");
+        cr_assert_eq(seen[0].result, GD_ENFORCE_SET);
+        cr_assert_null(seen[0].knob, "an oom_score_adj write");
+        cr_assert_eq(seen[0].pid, 100);
+        cr_assert_eq(seen[0].adj, -1000);
+        cr_assert_str_eq(seen[0].workload, "db");
+        /* Already so: nothing to write, nothing reported. */
+        n_seen = 0;
+        cr_assert_eq(gd_enforce_pass(&host, policy, &watch, false, false, collect, NULL), 0);
+        cr_assert_eq(n_seen, 0);
 }
 
 Test(enforce, a_dry_run_writes_nothing) {
-        cr_assert_eq(gd_enforce_pass(&host, policy, &watch, false, true), 1);
+        n_seen = 0;
+        cr_assert_eq(gd_enforce_pass(&host, policy, &watch, false, true, collect, NULL), 1);
         assert_adj(100, "0\n");
+        cr_assert_eq(n_seen, 1);
+        cr_assert_eq(seen[0].result, GD_ENFORCE_WOULD_SET, "said as would-set");
 }
 
 Test(enforce, the_scanned_process_only) {
