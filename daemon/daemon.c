@@ -563,6 +563,7 @@ static int loop(daemon_ctx *d) {
                         if (kind == GD_TAG_CONTROL_LISTEN || kind == GD_TAG_CONTROL_CONN)
                                 gd_control_handle(&d->control, tag, events[i].events, now);
                 }
+                gd_notice_watch(&d->watch);
                 gd_stats_loop(&d->stats, gd_now_ns() - t0);
         }
 }
@@ -707,6 +708,7 @@ int gd_cmd_run(int argc, char **argv) {
         if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
                 gd_watch_set_fd_budget(&d->watch, nofile.rlim_cur);
         r = gd_watch_add_tree(&d->watch, "");
+        gd_notice_watch(&d->watch);
         if (r < 0) {
                 gd_log(GD_LOG_ERR, "cannot watch %s: %s", d->host.root.path, strerror(-r));
                 goto out;

@@ -9,3 +9,6 @@
 /* Log one write of an enforcement pass (a gd_enforce_report_fn; ctx
  * unused). */
 void gd_notice_enforce(void *ctx, const gd_enforce_write *write);
+
+/* Log every notice the watch kept since the last call. */
+void gd_notice_watch(gd_watch *watch);

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
-#include "util/log.h"
 #include "policy/match.h"
 
 /* A stall of 150 ms within 1 s wakes us: well below the 40% the default
@@ -27,7 +26,32 @@
 #define POLL_HOT_SHARE 0.10
 /* Levels below the root watched: bounds the recursion. A deeper subtree
  * answers to its ancestor at this level (gd_watched.unwatched_below). */
-#define MAX_DEPTH 32
+
+/* Keep a notice of kind about rel, the first time only. */
+static void keep_notice(gd_watch *w, gd_watch_notice_kind kind, const char *rel, int err) {
+        unsigned bit = 1u << kind;
+
+        if (w->notices_made & bit)
+                return;
+        w->notices_made |= bit;
+        w->notices_kept |= bit;
+        gd_watch_notice *n = &w->notices[kind];
+        n->kind = kind;
+        snprintf(n->cgroup, sizeof(n->cgroup), "%s", rel);
+        n->err = err;
+        n->n_watched = w->n_watched;
+}
+
+bool gd_watch_take_notice(gd_watch *w, gd_watch_notice *ret) {
+        for (int k = 0; k < GD_WATCH_NOTICE_KINDS; k++) {
+                if (w->notices_kept & (1u << k)) {
+                        w->notices_kept &= ~(1u << k);
+                        *ret = w->notices[k];
+                        return true;
+                }
+        }
+        return false;
+}
 
 static int open_ro(int dirfd, const char *name) {
         return openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -116,15 +140,7 @@ static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
                         close(fd);
                 if (err != ENOENT && err != ENODEV && err != EMFILE && err != ENFILE) {
                         w->psi_triggers = false;
-                        char cgq[PATH_MAX];
-                        if (!w->psi_refusal_logged)
-                                gd_log(GD_LOG_NOTICE,
-                                       "the kernel refused a PSI trigger on cgroup=%s "
-                                       "memory.pressure (%s): polling pressure averages on a "
-                                       "timer instead",
-                                       gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq)),
-                                       strerror(err));
-                        w->psi_refusal_logged = true;
+                        keep_notice(w, GD_WATCH_PSI_REFUSED, c->rel, err);
                 }
         }
         /* Never put an untriggered pressure fd in epoll: it is always ready. */
@@ -141,16 +157,7 @@ static bool add_dir_watch(gd_watch *w, gd_watched *c) {
         if (wd < 0) {
                 int err = errno;
                 w->watch_failures++;
-                if (!w->watch_failure_logged) {
-                        char cgq[PATH_MAX];
-                        w->watch_failure_logged = true;
-                        gd_log(GD_LOG_WARNING,
-                               "cannot watch cgroup=%s for new children: inotify_add_watch: %s%s; "
-                               "cgroups without a watch are listed again on every slow tick",
-                               gd_log_value(*c->rel ? c->rel : "/", cgq, sizeof(cgq)),
-                               strerror(err),
-                               err == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
-                }
+                keep_notice(w, GD_WATCH_NO_DIR_WATCH, c->rel, err);
                 return false;
         }
         c->wd = wd;
@@ -236,16 +243,6 @@ static void cover(gd_watch *w, const char *rel) {
         }
 }
 
-static void log_deep(gd_watch *w, const char *rel) {
-        if (w->deep_logged)
-                return;
-        char cgq[PATH_MAX];
-        w->deep_logged = true;
-        gd_log(GD_LOG_WARNING, "cgroup=%s is %d levels deep and has children: they are not "
-                               "watched on their own, their memory and processes count to it",
-               gd_log_value(rel, cgq, sizeof(cgq)), MAX_DEPTH);
-}
-
 /* Is the cgroup at dirfd worth an fd budget slot: processes of its own, or a
  * memory limit? An empty cgroup without limits can give way. */
 static bool worth_watching(int dirfd) {
@@ -294,17 +291,7 @@ static bool within_budget(gd_watch *w, int dirfd, const char *rel) {
         if (worth_watching(dirfd) && make_room(w))
                 return true;
         w->n_unwatched++;
-        if (!w->budget_logged) {
-                char cgq[PATH_MAX];
-                w->budget_logged = true;
-                gd_log(GD_LOG_WARNING, "fd budget reached: %zu cgroups watched (%d fds each, %d "
-                                       "kept for the kill path); cgroup=%s and others are not "
-                                       "watched on their own, their nearest watched ancestor "
-                                       "answers for them; empty cgroups without limits give way "
-                                       "to ones with processes or limits (rescanned every %d s)",
-                       w->n_watched, GD_WATCH_FDS_PER_CGROUP, GD_WATCH_FD_RESERVE,
-                       gd_log_value(rel, cgq, sizeof(cgq)), GD_WATCH_RESCAN_MS / 1000);
-        }
+        keep_notice(w, GD_WATCH_BUDGET, rel, 0);
         return false;
 }
 
@@ -317,16 +304,8 @@ static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
                 int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
                 if (childfd_dup < 0) {
                         int r = -errno;
-                        if (r == -EMFILE && !w->emfile_logged) {
-                                char cgq[PATH_MAX];
-                                w->emfile_logged = true;
-                                gd_log(GD_LOG_ERR, "out of file descriptors at %zu cgroups: "
-                                                   "cgroup=%s and others are NOT watched (raise "
-                                                   "LimitNOFILE / ulimit -n; guardian needs 4 "
-                                                   "per cgroup)",
-                                       w->n_watched,
-                                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)));
-                        }
+                        if (r == -EMFILE)
+                                keep_notice(w, GD_WATCH_OUT_OF_FDS, rel, EMFILE);
                         return r;
                 }
                 added = add_one(w, childfd_dup, rel);
@@ -338,10 +317,10 @@ static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
         size_t n = 0;
         if (cg_list_children(dirfd, &names, &n) < 0)
                 return added; /* vanished, or unreadable: its own files still report */
-        if (depth >= MAX_DEPTH) {
+        if (depth >= GD_WATCH_MAX_DEPTH) {
                 if (n) {
                         cover(w, rel);
-                        log_deep(w, rel);
+                        keep_notice(w, GD_WATCH_TOO_DEEP, rel, 0);
                 }
                 cg_free_names(names, n);
                 return added;
@@ -373,7 +352,7 @@ int gd_watch_add_tree(gd_watch *w, const char *rel) {
         unsigned depth = *rel ? 1 : 0;
         const char *cut = NULL;
         for (const char *p = rel; *p; p++)
-                if (*p == '/' && ++depth == MAX_DEPTH + 1)
+                if (*p == '/' && ++depth == GD_WATCH_MAX_DEPTH + 1)
                         cut = p;
         if (cut) {
                 /* Created below the cap: its ancestor at the cap answers. */
@@ -381,7 +360,7 @@ int gd_watch_add_tree(gd_watch *w, const char *rel) {
                 close(fd);
                 snprintf(anc, sizeof(anc), "%.*s", (int)(cut - rel), rel);
                 cover(w, anc);
-                log_deep(w, anc);
+                keep_notice(w, GD_WATCH_TOO_DEEP, anc, 0);
                 return 0;
         }
         w->no_room = false;

@@ -5,6 +5,7 @@
  * was removed (and whose slot was reused) is recognised and dropped. */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,16 +62,38 @@ typedef struct gd_watched {
         uint32_t workload_policy_gen;
 } gd_watched;
 
+/* What the watch has to tell the operator. The watch does not log: it
+ * keeps each kind of notice, once per run, with the first cgroup it
+ * concerns, until the daemon takes it (gd_watch_take_notice) and says it. */
+typedef enum gd_watch_notice_kind {
+        GD_WATCH_PSI_REFUSED,  /* the kernel refused a PSI trigger (err): averages are polled */
+        GD_WATCH_NO_DIR_WATCH, /* inotify_add_watch failed (err): children are listed instead */
+        GD_WATCH_TOO_DEEP,     /* a cgroup GD_WATCH_MAX_DEPTH deep has children */
+        GD_WATCH_BUDGET,       /* the fd budget is reached at n_watched cgroups */
+        GD_WATCH_OUT_OF_FDS,   /* EMFILE at n_watched cgroups: some are NOT watched */
+        GD_WATCH_NOTICE_KINDS,
+} gd_watch_notice_kind;
+
+typedef struct gd_watch_notice {
+        gd_watch_notice_kind kind;
+        char cgroup[PATH_MAX]; /* relative to the root, "" for the root */
+        int err;               /* positive errno, where the kind has one */
+        size_t n_watched;
+} gd_watch_notice;
+
+/* Cgroups deeper than this are not watched on their own: their memory
+ * and processes count to their ancestor at this depth. */
+#define GD_WATCH_MAX_DEPTH 32
+
 typedef struct gd_watch {
         int epfd;
         int inotify_fd;
         int rootfd;
         bool has_memory;
         bool psi_triggers;     /* false once the kernel refused one */
-        bool psi_refusal_logged;
-        bool emfile_logged;
-        bool deep_logged;
-        bool budget_logged;
+        gd_watch_notice notices[GD_WATCH_NOTICE_KINDS];
+        unsigned notices_kept;  /* bit per kind: kept, not yet taken */
+        unsigned notices_made;  /* bit per kind: made once, never again */
         size_t max_watched;    /* the fd budget in cgroups; 0: no budget */
         size_t n_unwatched;    /* cgroups left out for the budget (last walk) */
         size_t evict_cursor;   /* where make_room looks next: spreads evictions */
@@ -79,7 +102,6 @@ typedef struct gd_watch {
         /* inotify_add_watch refused (max_user_watches reached: ENOSPC):
          * those cgroups' new children are found by
          * gd_watch_retry_dir_watches. */
-        bool watch_failure_logged;
         uint64_t watch_failures;  /* refusals so far, retries included */
         size_t n_no_dir_watch;    /* cgroups in use without a directory watch */
         gd_watched *slots;
@@ -162,3 +184,7 @@ void gd_watch_policy_changed(gd_watch *w);
 const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_policy *p);
 
 void gd_watch_free(gd_watch *w);
+
+/* Take the next notice the watch kept (the lowest kind first). Returns
+ * true and fills *ret, or false when there is none. */
+bool gd_watch_take_notice(gd_watch *w, gd_watch_notice *ret);

@@ -292,7 +292,11 @@ Test(watch, refused_directory_watches_are_counted_and_rescanned) {
         cr_assert_eq(gd_watch_add_tree(&w, ""), 3);
         cr_assert_eq(w.n_no_dir_watch, 3);
         cr_assert_eq(w.watch_failures, 3);
-        cr_assert(w.watch_failure_logged, "said once");
+        gd_watch_notice n;
+        cr_assert(gd_watch_take_notice(&w, &n), "a notice kept for the daemon to say");
+        cr_assert_eq(n.kind, GD_WATCH_NO_DIR_WATCH);
+        cr_assert_eq(n.err, EINVAL);
+        cr_assert_not(gd_watch_take_notice(&w, &n), "said once, not three times");
         cr_assert_eq(find("a")->wd, -1);
 
         /* Created below a cgroup without a watch: only a listing finds it. */
