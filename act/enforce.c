@@ -37,6 +37,22 @@ static void say(const reporter *to, const gd_enforce_write *write) {
                 to->fn(to->ctx, write);
 }
 
+/* Say how a write went and count it: r < 0 is a failure, unless the
+ * target vanished since the scan (nothing of ours to set; the next pass
+ * looks anew). Returns the writes made (or that would be): 1 or 0. */
+static int settle(const reporter *to, gd_enforce_write *out, int r, bool vanished) {
+        if (r < 0) {
+                if (!vanished) {
+                        out->result = GD_ENFORCE_FAILED;
+                        out->err = -r;
+                        say(to, out);
+                }
+                return 0;
+        }
+        say(to, out);
+        return 1;
+}
+
 static int apply_knob(gd_watched *c, const pol_workload *w, const char *name, uint64_t want,
                       bool dry_run, const reporter *to) {
         uint64_t have;
@@ -49,20 +65,12 @@ static int apply_knob(gd_watched *c, const pol_workload *w, const char *name, ui
                 .result = GD_ENFORCE_WOULD_SET, .workload = w->name, .knob = name,
                 .cgroup = c->rel, .bytes = want,
         };
-        if (!dry_run) {
-                int r = cg_knob_write(c->rel, name, want);
-                if (r < 0) {
-                        if (!cg_is_gone(r)) {
-                                out.result = GD_ENFORCE_FAILED;
-                                out.err = -r;
-                                say(to, &out);
-                        }
-                        return 0;
-                }
+        if (dry_run)
+                return settle(to, &out, 0, false);
+        int r = cg_knob_write(c->rel, name, want);
+        if (r == 0)
                 out.result = GD_ENFORCE_SET;
-        }
-        say(to, &out);
-        return 1;
+        return settle(to, &out, r, cg_is_gone(r));
 }
 
 static int apply_knobs(gd_watched *c, const pol_workload *w, bool dry_run, const reporter *to) {
@@ -97,23 +105,16 @@ static int apply_adj(const gd_host *host, const proc_info *p, const pol_workload
                 .result = GD_ENFORCE_WOULD_SET, .workload = w->name, .pid = p->stat.pid,
                 .adj = w->protect.oom_score_adj,
         };
-        if (!dry_run) {
-                int r = gd_enforce_set_adj(host->procfd, p->stat.pid, p->stat.start_time,
-                                           w->protect.oom_score_adj);
-                if (r <= 0) {
-                        /* Gone, or its pid taken by another process since the
-                         * scan: nothing of ours to set; the next pass looks anew. */
-                        if (r < 0 && r != -ESRCH && r != -ESTALE) {
-                                out.result = GD_ENFORCE_FAILED;
-                                out.err = -r;
-                                say(to, &out);
-                        }
-                        return 0;
-                }
+        if (dry_run)
+                return settle(to, &out, 0, false);
+        int r = gd_enforce_set_adj(host->procfd, p->stat.pid, p->stat.start_time,
+                                   w->protect.oom_score_adj);
+        if (r == 0)
+                return 0; /* already so */
+        if (r > 0)
                 out.result = GD_ENFORCE_SET;
-        }
-        say(to, &out);
-        return 1;
+        /* -ESRCH, -ESTALE: gone, or its pid taken by another process since the scan. */
+        return settle(to, &out, r, r == -ESRCH || r == -ESTALE);
 }
 
 int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *watch, bool knobs,
