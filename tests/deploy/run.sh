@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make deploytest`: the files under deploy/ checked on this host, no VM,
-# no container engine, no cluster (a few seconds):
+# no container engine, no cluster (under a minute; the image is built and
+# run, and the package installed, in the systemd VM: tests/vm/systemd/):
 #   systemd     `make install` puts the unit and slice where it says, with
 #               ExecStart= at $(SBINDIR); `systemd-analyze verify` finds
 #               nothing to say about them; the offline security score;
@@ -8,13 +9,19 @@
 #   kubernetes  the manifests against the upstream API schemas (strict:
 #               unknown fields are errors), and the ConfigMap's policy
 #               through `guardian check`
-#   container   the Containerfile, statically and with its build stage's
-#               commands run here (tests/deploy/check_containerfile.py)
+#   container   make static; the Containerfile, statically
+#               (tests/deploy/check_containerfile.py); the run line
+#               deploy/container/run.txt shown in the README and the
+#               DaemonSet agreeing with it (tests/deploy/check_run_args.py)
+#   debian      make deb (dpkg-buildpackage -us -uc -b in build/deb/src),
+#               what the package holds, lintian without an error
 #   all         the capability set is the same in the unit, the DaemonSet,
-#               the Containerfile's run line and the README
+#               the run line and the README
 # Each checker is also shown a broken copy and must reject it.
 # Needs: build/guardian, systemd-analyze (Debian: systemd), node and
-# tests/deploy/node_modules (`make deploy-deps`, part of `make deps`).
+# tests/deploy/node_modules (`make deploy-deps`, part of `make deps`),
+# dpkg-buildpackage, debhelper, lintian and python3-yaml (`make deps`; run
+# with Debian's /usr/bin/python3, whose yaml module that package is).
 # Prints one line per check and "deploy: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
@@ -137,32 +144,103 @@ fi
 
 # -------------------------------------------------------------- container
 echo "--- container"
+# What the image holds: make static (the VM test builds the image from it).
+make -s build/guardian-static >"$TMP/static.log" 2>&1
+check "make static builds build/guardian-static" $? "$(tail -5 "$TMP/static.log")"
 out=$(python3 tests/deploy/check_containerfile.py $CONTAINERFILE 2>&1)
 rc=$?
 sed 's/^/info deploy: /' <<<"$out"
 line=$(grep -E '^containerfile: [0-9]+ passed, [0-9]+ failed$' <<<"$out")
 p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
 [ "$rc" -eq 0 ] && [ "${p:-0}" -gt 0 ]
-check "the Containerfile: ${p:-0} static and build-stage checks pass" $? "$(grep FAIL <<<"$out")"
-sed 's|^COPY policy/ policy/|COPY policies/ policies/|' $CONTAINERFILE > "$TMP/Containerfile"
-out=$(python3 tests/deploy/check_containerfile.py "$TMP/Containerfile" --no-build 2>&1)
-[ $? -ne 0 ] && grep -q "FAIL containerfile: COPY policies/: in the build context" <<<"$out"
+check "the Containerfile: ${p:-0} static checks pass" $? "$(grep FAIL <<<"$out")"
+sed 's|^COPY build/guardian-static |COPY build/guardian-statik |' $CONTAINERFILE > "$TMP/Containerfile"
+out=$(python3 tests/deploy/check_containerfile.py "$TMP/Containerfile" 2>&1)
+[ $? -ne 0 ] && grep -q "FAIL containerfile: COPY build/guardian-statik: in the build context" <<<"$out"
 check "a broken Containerfile is rejected (COPY of a missing source)" $? "$(tail -3 <<<"$out")"
-grep -v '^COPY policy/ policy/' $CONTAINERFILE > "$TMP/Containerfile2"
+sed 's|^COPY build/guardian-static |COPY build/guardian |' $CONTAINERFILE > "$TMP/Containerfile2"
 out=$(python3 tests/deploy/check_containerfile.py "$TMP/Containerfile2" 2>&1)
-[ $? -ne 0 ] && grep -q "FAIL containerfile: build stage RUN succeeds" <<<"$out"
-check "a broken Containerfile is rejected (build stage lacks a source dir)" $? "$(tail -3 <<<"$out")"
+[ $? -ne 0 ] && grep -q "FAIL containerfile: COPY build/guardian: not excluded by .dockerignore" <<<"$out" &&
+    grep -q "FAIL containerfile: COPY build/guardian: a static binary" <<<"$out"
+check "a broken Containerfile is rejected (the dynamic binary, ignored by .dockerignore)" $? \
+    "$(tail -3 <<<"$out")"
+
+# The run line: one file, the README and the DaemonSet held to it.
+out=$(/usr/bin/python3 tests/deploy/check_run_args.py 2>&1)
+rc=$?
+sed 's/^/info deploy: /' <<<"$out"
+line=$(grep -E '^run-args: [0-9]+ passed, [0-9]+ failed$' <<<"$out")
+p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+[ "$rc" -eq 0 ] && [ "${p:-0}" -gt 0 ]
+check "deploy/container/run.txt: the README shows it, the DaemonSet agrees (${p:-0} checks)" $? \
+    "$(grep FAIL <<<"$out")"
+sed 's|mountPath: /run/guardian$|mountPath: /run/guardian-elsewhere|' $K8S > "$TMP/k8s-nomount.yaml"
+out=$(/usr/bin/python3 tests/deploy/check_run_args.py deploy/container/run.txt "$TMP/k8s-nomount.yaml" 2>&1)
+[ $? -ne 0 ] && grep -q "FAIL run-args: --tmpfs /run/guardian:mode=0700: an emptyDir" <<<"$out"
+check "a DaemonSet without the run line's /run/guardian mount is rejected" $? "$(grep FAIL <<<"$out")"
+sed 's|--read-only |--read-only --privileged |' deploy/container/run.txt > "$TMP/run.txt"
+out=$(/usr/bin/python3 tests/deploy/check_run_args.py "$TMP/run.txt" 2>&1)
+[ $? -ne 0 ] && grep -q "FAIL run-args: --privileged: a DaemonSet counterpart known" <<<"$out" &&
+    grep -q "FAIL run-args: README.md shows deploy/container/run.txt verbatim" <<<"$out"
+check "a run line with an argument the check does not know (and not in the README) is rejected" $? \
+    "$(grep FAIL <<<"$out")"
+
+# ---------------------------------------------------------- debian package
+echo "--- debian package"
+make -s deb >"$TMP/deb.log" 2>&1
+rc=$?
+deb=$(ls build/deb/guardian_*_*.deb 2>/dev/null | grep -v dbgsym)
+[ "$rc" -eq 0 ] && [ -n "$deb" ]
+check "make deb: dpkg-buildpackage -us -uc -b in build/deb/src builds $deb" $? "$(tail -20 "$TMP/deb.log")"
+[ -z "$(find .. -maxdepth 1 -name 'guardian*.deb' -o -maxdepth 1 -name 'guardian*.changes' \
+        -o -maxdepth 1 -name 'guardian*.buildinfo')" ]
+check "nothing written beside the tree (no ../guardian_*)" $?
+if [ -n "$deb" ]; then
+    files=$(dpkg-deb -c "$deb" | awk '{print $6}')
+    for f in ./usr/sbin/guardian ./lib/systemd/system/guardian.service ./lib/systemd/system/guardian.slice \
+             ./usr/share/man/man8/guardian.8.gz ./usr/share/man/man5/guardian.yaml.5.gz \
+             ./etc/guardian/policy.d/guardian.yaml ./var/lib/guardian/; do
+        grep -qx -- "$f" <<<"$files"
+        check "the package holds $f" $?
+    done
+    conf=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles 2>/dev/null)
+    [ "$conf" = /etc/guardian/policy.d/guardian.yaml ]
+    check "its one conffile is /etc/guardian/policy.d/guardian.yaml" $? "$conf"
+    postinst=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst 2>/dev/null)
+    grep -q "deb-systemd-helper enable 'guardian.service'" <<<"$postinst" &&
+        grep -q "deb-systemd-invoke \$_dh_action 'guardian.service'" <<<"$postinst"
+    check "dh_installsystemd: the postinst enables and starts guardian.service" $?
+    if command -v lintian >/dev/null; then
+        out=$(lintian --fail-on error "${deb%.deb}.changes" 2>&1)
+        rc=$?
+        sed 's/^/info deploy: lintian: /' <<<"$out"
+        [ "$rc" -eq 0 ] && ! grep -q '^E: ' <<<"$out"
+        check "lintian: no errors" $? "$(grep '^E: ' <<<"$out")"
+        # A broken copy: a package without a copyright file is an error
+        # lintian must report (else the check above proves nothing).
+        mkdir -p "$TMP/broken"
+        dpkg-deb -R "$deb" "$TMP/broken/pkg" &&
+            rm "$TMP/broken/pkg/usr/share/doc/guardian/copyright" &&
+            sed -i '/usr\/share\/doc\/guardian\/copyright/d' "$TMP/broken/pkg/DEBIAN/md5sums" &&
+            dpkg-deb -b "$TMP/broken/pkg" "$TMP/broken/guardian_0.1.0_amd64.deb" >/dev/null
+        out=$(lintian --fail-on error "$TMP/broken/guardian_0.1.0_amd64.deb" 2>&1)
+        [ $? -ne 0 ] && grep -q '^E: guardian: no-copyright-file' <<<"$out"
+        check "lintian fails a broken copy (no copyright file)" $? "$out"
+    else
+        check "lintian is installed (make deps)" 1
+    fi
+fi
 
 # ------------------------------------------------ one capability set for all
 echo "--- capabilities"
 caps_unit=$(unit_value $UNIT CapabilityBoundingSet | tr ' ' '\n' | sed 's/^CAP_//' | sort | tr '\n' ' ')
 caps_k8s=$(sed -n 's/^ *add: \[\(.*\)\]/\1/p' $K8S | tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')
-caps_cf=$(grep -o -- '--cap-add=[A-Z_]*' $CONTAINERFILE | sed 's/--cap-add=//' | sort | tr '\n' ' ')
+caps_cf=$(grep -o -- '--cap-add=[A-Z_]*' deploy/container/run.txt | sed 's/--cap-add=//' | sort | tr '\n' ' ')
 caps_readme=$(grep -o -- '--cap-add=[A-Z_]*' README.md | sed 's/--cap-add=//' | sort -u | tr '\n' ' ')
 echo "info deploy: capabilities: $caps_unit"
 [ -n "$caps_unit" ] && [ "$caps_unit" = "$caps_k8s" ] && [ "$caps_unit" = "$caps_cf" ] &&
     [ "$caps_unit" = "$caps_readme" ]
-check "the same capabilities in the unit, the DaemonSet, the Containerfile and the README" $? \
-    "unit [$caps_unit] k8s [$caps_k8s] Containerfile [$caps_cf] README [$caps_readme]"
+check "the same capabilities in the unit, the DaemonSet, the run line and the README" $? \
+    "unit [$caps_unit] k8s [$caps_k8s] run.txt [$caps_cf] README [$caps_readme]"
 
 finish

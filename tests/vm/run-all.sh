@@ -1,6 +1,22 @@
 #!/bin/bash
-# Host side of `make vmtest`: one VM boot runs every VM test (a boot costs
-# ~10 s under TCG, so tests share it). Extra arguments name single tests.
-set -euo pipefail
+# Host side of `make vmtest`: two VM boots, one after the other (a boot costs
+# ~10 s under TCG, so tests share them). The first runs every tests/vm/test_*
+# with stage2.sh as PID 1; the second boots systemd as PID 1 (vm-run.sh
+# --systemd) for tests/vm/systemd/test_*: the Debian package under the
+# shipped unit and the container image built and run with podman. Extra
+# arguments name single tests; only the boots they need run.
+set -uo pipefail
 cd "$(dirname "$0")/../.."
-exec tests/vm/vm-run.sh --timeout "${GDVM_TIMEOUT:-1500}" --mem 1024 -- tests/vm/in-vm.sh "$@"
+plain=() systemd=()
+for t in "$@"; do
+    case $t in tests/vm/systemd/*) systemd+=("$t") ;; *) plain+=("$t") ;; esac
+done
+rc=0
+if [ $# -eq 0 ] || [ ${#plain[@]} -gt 0 ]; then
+    tests/vm/vm-run.sh --timeout "${GDVM_TIMEOUT:-1500}" --mem 1024 -- tests/vm/in-vm.sh "${plain[@]}" || rc=$?
+fi
+if [ $# -eq 0 ] || [ ${#systemd[@]} -gt 0 ]; then
+    tests/vm/vm-run.sh --systemd --timeout "${GDVM_SYSTEMD_TIMEOUT:-600}" --mem 1024 -- \
+        tests/vm/in-vm.sh "${systemd[@]}" || rc=$?
+fi
+exit "$rc"

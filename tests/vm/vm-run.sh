@@ -15,6 +15,9 @@
 #   --env NAME=VALUE   export NAME=VALUE to COMMAND (repeatable)
 #   --quiet            do not stream the console; print COMMAND's output at the
 #                      end (and the console tail if the VM failed)
+#   --systemd          boot systemd as PID 1 (tests/vm/stage2-systemd.sh):
+#                      COMMAND runs in a service of its own once basic.target
+#                      is up, and the VM powers off after it
 # Exit status: COMMAND's, or 124 on timeout, 125 if the VM failed otherwise
 # (boot failure, panic, qemu error). Env: GDVM_CACHE (kernel/initramfs cache,
 # default REPO/build/vm), GDVM_ACCEL (qemu accelerator, default tcg: KVM is
@@ -26,7 +29,7 @@ die() { echo "vm-run: ERROR: $*" >&2; exit 125; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 CACHE=${GDVM_CACHE:-$REPO/build/vm}
-TIMEOUT=600 MEM=1024 CPUS=2 OUTDIR='' QUIET=0
+TIMEOUT=600 MEM=1024 CPUS=2 OUTDIR='' QUIET=0 STAGE2=stage2.sh
 ENVS=()
 
 while [ $# -gt 0 ]; do
@@ -38,8 +41,9 @@ while [ $# -gt 0 ]; do
         --env)     [[ ${2:-} =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env needs NAME=VALUE, got '${2:-}'"
                    ENVS+=("$2"); shift 2 ;;
         --quiet|-q) QUIET=1; shift ;;
+        --systemd) STAGE2=stage2-systemd.sh; shift ;;
         --) shift; break ;;
-        *) die "unknown option '$1' (usage: $0 [--timeout S] [--mem MB] [--cpus N] [--out DIR] [--env N=V] [--quiet] -- COMMAND [ARGS...])" ;;
+        *) die "unknown option '$1' (usage: $0 [--timeout S] [--mem MB] [--cpus N] [--out DIR] [--env N=V] [--quiet] [--systemd] -- COMMAND [ARGS...])" ;;
     esac
 done
 [ $# -gt 0 ] || die "no command given (usage: $0 [options] -- COMMAND [ARGS...])"
@@ -88,8 +92,11 @@ trap 'echo "vm-run: interrupted" >&2; exit 130' INT TERM
 # everything still lands in the ring buffer for dmesg, made big enough
 # (log_buf_len) that tests with many OOM task dumps do not lose the early ones.
 # mitigations=off: speed only, the VM runs nothing untrusted.
-APPEND="console=ttyS0 panic=-1 quiet loglevel=4 gdvm.stage2=$HERE/stage2.sh"
+APPEND="console=ttyS0 panic=-1 quiet loglevel=4 gdvm.stage2=$HERE/$STAGE2"
 APPEND+=" systemd.unified_cgroup_hierarchy=1 psi=1 log_buf_len=4M mitigations=off"
+# systemd's "Job ... running" spinner would share the console with the
+# tests' lines (and their "NAME: N passed" summaries): off.
+if [ "$STAGE2" = stage2-systemd.sh ]; then APPEND+=" systemd.show_status=0"; fi
 # qboot (from qemu-system-data) is a minimal firmware: faster than SeaBIOS and
 # silent on the serial console.
 BIOS=()
