@@ -13,20 +13,19 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gdvm  # noqa: E402
+from sdvm import hog_killed, wait_for  # noqa: E402
 
 REPO = gdvm.REPO
 RUN_TXT = f"{REPO}/deploy/container/run.txt"
 BUILD = ["podman", "build", "--format", "docker", "-f", "deploy/container/Containerfile",
          "-t", "guardian:0.1.0", "."]
 CAPS_KEPT = (1 << 1) | (1 << 5) | (1 << 19) | (1 << 24)
-AUDIT = "/var/lib/guardian/audit.jsonl"
 
 
 def sh(*args, timeout=300):
@@ -38,23 +37,6 @@ def run_args():
     """deploy/container/run.txt as argv: backslash-newlines joined."""
     text = gdvm.read(RUN_TXT).replace("\\\n", " ")
     return shlex.split(text)
-
-
-def audit_records():
-    try:
-        with open(AUDIT) as f:
-            return [json.loads(line) for line in f]
-    except FileNotFoundError:
-        return []
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 def main():
@@ -118,21 +100,7 @@ def main():
             and int(s.get("CapEff", "0"), 16) == CAPS_KEPT, f"pid {pid} {s.get('Seccomp')} "
             f"{s.get('NoNewPrivs')} {s.get('CapEff')}")
 
-    hog = subprocess.Popen(["systemd-run", "--scope", "--unit=gd-hog-c", "-p", "MemoryHigh=64M",
-                            "-p", "MemoryMax=128M", gdvm.MEMEATER, "--mb", "8", "--grow-ms", "10"],
-                           stdout=subprocess.PIPE, text=True)
-    hogpid = int(gdvm.wait_line(hog, "ready", 30).split()[1])
-    rc = gdvm.wait_exit(hog, 60)
-    if rc is None:
-        hog.kill()
-    t.check("a hog in a host scope (MemoryHigh=64M, MemoryMax=128M) dies of SIGKILL",
-            rc == -signal.SIGKILL, f"exit {rc}")
-    recs = wait_for(lambda: [r for r in audit_records() if r.get("pid") == hogpid], 10) or []
-    t.check("audited in the host's /var/lib/guardian/audit.jsonl: kill, result killed",
-            len(recs) == 1 and recs[0]["event"] == "kill" and recs[0]["result"] == "killed"
-            and recs[0]["cgroup"] == "system.slice/gd-hog-c.scope", f"{recs}")
-    dmesg = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
-    t.check("the kernel's OOM killer did not kill it", f"Killed process {hogpid} " not in dmesg)
+    hogpid = hog_killed(t, "gd-hog-c")
     rc, out = sh("podman", "exec", "guardian", "/usr/sbin/guardian", "status")
     t.check("guardian status in the container lists the kill", rc == 0
             and re.search(rf"\b{hogpid}\b", out) is not None, out[-1500:])
