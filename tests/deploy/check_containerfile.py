@@ -22,21 +22,10 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Result  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   containerfile: {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL containerfile: {what}{': ' + detail if detail else ''}")
-        return ok
 
 
 def parse(path):
@@ -116,7 +105,7 @@ def vm_build_command():
 
 def main(argv):
     path = argv[0] if argv else os.path.join(REPO, "deploy/container/Containerfile")
-    r = Result()
+    r = Result("containerfile")
     instrs = parse(path)
     froms = [rest for kw, rest in instrs if kw == "FROM"]
     r.check("one stage, FROM scratch (nothing to pull from a registry)", froms == ["scratch"], f"{froms}")
@@ -169,8 +158,7 @@ def main(argv):
     r.check("the Containerfile's header shows it too", build in open(path).read())
     r.check("the build names this Containerfile",
             re.search(r"-f deploy/container/Containerfile\b", build) is not None, build)
-    print(f"containerfile: {r.passed} passed, {r.failed} failed")
-    return 1 if r.failed else 0
+    return r.finish()
 
 
 if __name__ == "__main__":

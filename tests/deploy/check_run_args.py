@@ -12,11 +12,13 @@ counterpart decided here.
 
 Prints "ok ..." / "FAIL ..." per check and exits 1 on any failure."""
 import os
-import re
 import shlex
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Result  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -30,20 +32,6 @@ NO_COUNTERPART = {
     "--cgroupns=host": "containerd gives the pod a private cgroup namespace; guardian finds "
                        "its own cgroup in the mounted tree (tests/vm/test_85_cgroupns.py)",
 }
-
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, what, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   run-args: {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL run-args: {what}{': ' + detail if detail else ''}")
-        return ok
 
 
 def parse_run(text):
@@ -71,18 +59,18 @@ def main(argv):
     run_txt = argv[0] if len(argv) > 0 else os.path.join(REPO, "deploy/container/run.txt")
     k8s = argv[1] if len(argv) > 1 else os.path.join(REPO, "deploy/kubernetes/guardian.yaml")
     readme = argv[2] if len(argv) > 2 else os.path.join(REPO, "README.md")
-    r = Result()
+    r = Result("run-args")
     text = open(run_txt).read()
     r.check("README.md shows deploy/container/run.txt verbatim", text in open(readme).read())
     parsed = parse_run(text)
     if not r.check("run.txt is one `docker run` line", parsed is not None):
-        return finish(r)
+        return r.finish()
     opts, image, args = parsed
 
     docs = [d for d in yaml.safe_load_all(open(k8s)) if d]
     ds = next((d for d in docs if d.get("kind") == "DaemonSet"), None)
     if not r.check("the manifest has a DaemonSet", ds is not None):
-        return finish(r)
+        return r.finish()
     pod = ds["spec"]["template"]["spec"]
     c = pod["containers"][0]
     sc = c.get("securityContext", {})
@@ -148,12 +136,7 @@ def main(argv):
     extra = set(mounts) - seen_mounts
     r.check("the DaemonSet mounts nothing the run line does not", not extra, f"{sorted(extra)}")
     r.check("the DaemonSet is not privileged", sc.get("privileged") is False)
-    return finish(r)
-
-
-def finish(r):
-    print(f"run-args: {r.passed} passed, {r.failed} failed")
-    return 1 if r.failed else 0
+    return r.finish()
 
 
 if __name__ == "__main__":
