@@ -53,3 +53,16 @@ def hog_killed(t, unit):
             f"Killed process {hogpid} " not in dmesg and "invoked oom-killer" not in dmesg,
             "\n".join(line for line in dmesg.splitlines() if "oom" in line.lower())[-1500:])
     return hogpid
+
+
+def sh(*args, timeout=300):
+    """(exit status, stdout + stderr) of a command run in the repository."""
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=gdvm.REPO)
+    return p.returncode, p.stdout + p.stderr
+
+
+def show(unit, *props):
+    """systemctl show UNIT -pPROP...: {PROP: value}."""
+    out = subprocess.run(["systemctl", "show", unit, *[f"-p{p}" for p in props]],
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)

@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gdvm  # noqa: E402
-from sdvm import AUDIT, hog_killed, wait_for  # noqa: E402
+from sdvm import AUDIT, hog_killed, sh, show, wait_for  # noqa: E402
 
 REPO = gdvm.REPO
 UNIT = "guardian.service"
@@ -42,17 +42,6 @@ workloads:
       memory_min: 32M
       oom_score_adj: -500
 """
-
-
-def sh(*args, timeout=120):
-    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout + p.stderr
-
-
-def show(unit, *props):
-    out = subprocess.run(["systemctl", "show", unit, *[f"-p{p}" for p in props]],
-                         capture_output=True, text=True).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 def journal(unit=UNIT):

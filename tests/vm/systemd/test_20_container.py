@@ -19,18 +19,13 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gdvm  # noqa: E402
-from sdvm import hog_killed, wait_for  # noqa: E402
+from sdvm import hog_killed, sh, wait_for  # noqa: E402
 
 REPO = gdvm.REPO
 RUN_TXT = f"{REPO}/deploy/container/run.txt"
 BUILD = ["podman", "build", "--format", "docker", "-f", "deploy/container/Containerfile",
          "-t", "guardian:0.1.0", "."]
 CAPS_KEPT = (1 << 1) | (1 << 5) | (1 << 19) | (1 << 24)
-
-
-def sh(*args, timeout=300):
-    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    return p.returncode, p.stdout + p.stderr
 
 
 def run_args():
