@@ -34,7 +34,15 @@ SYSTEMD=/lib/systemd/systemd
 # A fresh /tmp (the overlay would show the host's), unless the repo lives
 # there. systemd mounts /run, /sys/fs/cgroup (cgroup v2 only:
 # systemd.unified_cgroup_hierarchy=1 on the command line) and the rest.
-case "$REPO/" in /tmp/*) ;; *) mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "mount /tmp" ;; esac
+case "$REPO/" in
+    /run/*) fail "the repository is in /run, which systemd mounts over: clone it elsewhere" ;;
+    /tmp/*)
+        # systemd-tmpfiles --boot empties /tmp ("D /tmp" in tmp.conf), and
+        # with it the repository: here /tmp is kept, not cleaned.
+        mkdir -p /etc/tmpfiles.d
+        echo "d /tmp 1777 root root -" > /etc/tmpfiles.d/tmp.conf ;;
+    *) mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "mount /tmp" ;;
+esac
 ln -sf /proc/self/mounts /etc/mtab 2>/dev/null || true
 echo gdvm > /etc/hostname
 

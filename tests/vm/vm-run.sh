@@ -95,8 +95,8 @@ trap 'echo "vm-run: interrupted" >&2; exit 130' INT TERM
 APPEND="console=ttyS0 panic=-1 quiet loglevel=4 gdvm.stage2=$HERE/$STAGE2"
 APPEND+=" systemd.unified_cgroup_hierarchy=1 psi=1 log_buf_len=4M mitigations=off"
 # systemd's "Job ... running" spinner would share the console with the
-# tests' lines (and their "NAME: N passed" summaries): off.
-if [ "$STAGE2" = stage2-systemd.sh ]; then APPEND+=" systemd.show_status=0"; fi
+# tests' lines (and their "NAME: N passed" summaries): errors only.
+if [ "$STAGE2" = stage2-systemd.sh ]; then APPEND+=" systemd.show_status=error"; fi
 # qboot (from qemu-system-data) is a minimal firmware: faster than SeaBIOS and
 # silent on the serial console.
 BIOS=()
