@@ -100,7 +100,6 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         }
         if (dec.action == GD_ACTION_NONE || c->kill_pending)
                 return;
-        d->decisions++;
         gd_log(GD_LOG_INFO, "decision cgroup=%s action=%s trigger=%s value=%.3f threshold=%.3f "
                             "sustained_ms=%" PRIu64 " reason=\"%s\"",
                gd_log_value(c->rel, cgq, sizeof(cgq)), gd_action_name(dec.action),
@@ -216,7 +215,6 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                 rel = picked->rel;
                 memory_before = picked->last_current;
         }
-        d->decisions++;
         char cgq[PATH_MAX];
         gd_log(GD_LOG_INFO, "decision cgroup=%s action=kill-process trigger=host-pressure "
                             "value=%.3f threshold=%.3f reason=\"%s\"",

@@ -83,7 +83,6 @@ typedef struct daemon_ctx {
         bool host_psi_trigger; /* the host's PSI trigger is armed */
         pending_kill pending[GD_MAX_PENDING];
         uint32_t pending_generation; /* the last tag_generation given out */
-        uint64_t decisions, kills;
         uint64_t last_light_ms;
         uint64_t slow_tick_ms; /* the policy's poll_interval */
         gd_sdnotify sdnotify;  /* the service manager's socket (sd_notify) */

@@ -440,7 +440,6 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                         close(p->pidfd);
                 goto out;
         }
-        d->kills++;
         if (grace) {
                 p->term_only = true;
                 p->sigkill_at_ms = now + grace;
@@ -567,8 +566,6 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
         gd_thresholds_for(d, w, &t);
         gd_decide_record(&t, &c->state, r == 0, now);
         c->trouble_since_ms = 0;
-        if (r == 0 && !d->dry_run)
-                d->kills++;
 }
 
 void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
