@@ -1,3 +1,7 @@
+/* The watch set: which cgroups are watched (slots, their open fds, the
+ * inotify watch of each directory, the fd budget, the depth cap), and how
+ * it follows cgroups as they come and go. What is read through those fds
+ * is sample.c; both are behind watch.h. */
 #include "watch/watch.h"
 
 #include <errno.h>
@@ -18,12 +22,6 @@
 /* A stall of 150 ms within 1 s wakes us: well below the 40% the default
  * policy acts on, so guardian starts sampling before the threshold holds. */
 #define PSI_TRIGGER "some 150000 1000000"
-/* After any sign of trouble, keep sampling fast for this long. */
-#define HOT_MS 10000
-/* A cgroup above this share of its memory.max is sampled fast. */
-#define HOT_RATIO 0.80
-/* Polled PSI (no trigger): a stall share above this makes the cgroup hot. */
-#define POLL_HOT_SHARE 0.10
 /* Levels below the root watched: bounds the recursion. A deeper subtree
  * answers to its ancestor at this level (gd_watched.unwatched_below). */
 
@@ -468,115 +466,6 @@ gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag) {
                 return NULL;
         gd_watched *c = &w->slots[slot];
         return c->in_use && c->generation == gd_tag_generation(tag) ? c : NULL;
-}
-
-static int read_u64_fd(int fd, uint64_t *ret) {
-        char buf[64];
-        ssize_t n = cg_pread_file(fd, buf, sizeof(buf));
-        if (n < 0)
-                return (int)n;
-        return cg_parse_u64_or_max(buf, (size_t)n, ret);
-}
-
-int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample) {
-        gd_sample s;
-        char buf[CG_FILE_MAX];
-        ssize_t n;
-        int r;
-
-        memset(&s, 0, sizeof(s));
-        s.at_ms = now_ms;
-        s.max = s.high = CG_UNLIMITED;
-
-        if (c->events_fd >= 0) {
-                n = cg_pread_file(c->events_fd, buf, sizeof(buf));
-                if (n < 0 && cg_is_gone((int)n))
-                        return (int)n;
-                s.events_ok = n >= 0 && cg_parse_memory_events(buf, (size_t)n, &s.events) == 0;
-        }
-        if (c->current_fd >= 0) {
-                r = read_u64_fd(c->current_fd, &s.current);
-                if (cg_is_gone(r))
-                        return r;
-                s.memory_ok = r == 0 && cg_read_u64_or_max(c->dirfd, "memory.max", &s.max) == 0;
-                if (s.memory_ok) {
-                        c->max = s.max;
-                        c->last_current = s.current;
-                }
-                if (cg_read_u64_or_max(c->dirfd, "memory.high", &s.high) < 0)
-                        s.high = CG_UNLIMITED;
-                cg_memory_stat st;
-                if (cg_read_memory_stat(c->dirfd, &st) == 0) {
-                        s.stat_ok = true;
-                        s.file = st.file;
-                        s.shmem = st.shmem;
-                }
-                uint64_t group = 0;
-                s.oom_group = cg_read_u64_or_max(c->dirfd, "memory.oom.group", &group) == 0 &&
-                              group == 1;
-        }
-        if (c->pressure_fd >= 0) {
-                n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
-                if (n < 0 && cg_is_gone((int)n))
-                        return (int)n;
-                s.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &s.psi) == 0;
-                if (s.psi_ok) {
-                        c->last_psi_total_us = s.psi.some.total_us;
-                        c->last_psi_ms = now_ms;
-                }
-        }
-        *ret_sample = s;
-        return 0;
-}
-
-bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
-        bool hot = false;
-
-        if (c->current_fd >= 0) {
-                uint64_t cur;
-                if (read_u64_fd(c->current_fd, &cur) == 0) {
-                        /* Growth is measured from the lowest usage of the last
-                         * one to two windows: a hog that grew and then stalled
-                         * (thrashing, throttled) is still the one that grew. */
-                        if (c->window_ms == 0) {
-                                c->window_ms = now_ms;
-                                c->window_min = c->prev_window_min = cur;
-                        } else if (now_ms - c->window_ms >= GD_GROWTH_WINDOW_MS) {
-                                c->prev_window_min = c->window_min;
-                                c->window_min = cur;
-                                c->window_ms = now_ms;
-                        }
-                        if (cur < c->window_min)
-                                c->window_min = cur;
-                        uint64_t floor = c->window_min < c->prev_window_min ? c->window_min
-                                                                              : c->prev_window_min;
-                        c->growth = cur > floor ? cur - floor : 0;
-                        c->last_current = cur;
-                        if (c->max != CG_UNLIMITED && (double)cur >= HOT_RATIO * (double)c->max)
-                                hot = true;
-                } else {
-                        hot = true; /* gone or odd: a full sample sorts it out */
-                }
-        }
-        if (!c->psi_trigger && c->pressure_fd >= 0) {
-                char buf[512];
-                cg_psi psi;
-                ssize_t n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
-                if (n >= 0 && cg_parse_psi(buf, (size_t)n, &psi) == 0) {
-                        if (c->last_psi_ms && now_ms > c->last_psi_ms) {
-                                double share = gd_psi_share(c->last_psi_total_us,
-                                                            psi.some.total_us,
-                                                            now_ms - c->last_psi_ms);
-                                if (share >= POLL_HOT_SHARE)
-                                        hot = true;
-                        }
-                        c->last_psi_total_us = psi.some.total_us;
-                        c->last_psi_ms = now_ms;
-                }
-        }
-        if (hot)
-                c->hot_until_ms = now_ms + HOT_MS;
-        return hot;
 }
 
 void gd_watch_policy_changed(gd_watch *w) {
