@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "watch/watch.h"
+#include "util/evtag.h"
 
 /* Connections accepted per wake-up: a flood cannot starve the loop. */
 #define ACCEPT_BATCH 32

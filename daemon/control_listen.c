@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "watch/watch.h"
+#include "util/evtag.h"
 #include "util/clock.h"
 
 int gd_control_default_path(char *buf, size_t size) {

@@ -32,6 +32,7 @@
 #include "proc/snapshot.h"
 #include "watch/watch.h"
 #include "hookrunner/hookrunner.h"
+#include "daemon/loop.h"
 #include "daemon/notices.h"
 
 /* While any cgroup is hot, sample it this often: a hog at TCG speed
@@ -463,107 +464,130 @@ static const char *default_audit_path(char *buf, size_t size) {
         return buf;
 }
 
-static int loop(daemon_ctx *d) {
-        struct epoll_event events[64];
+/* The event loop's handlers (loop.h), one per source; userdata is the
+ * daemon_ctx. */
 
-        for (;;) {
-                int n = epoll_wait(d->epfd, events, 64, -1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        gd_log(GD_LOG_ERR, "epoll_wait: %s", strerror(errno));
-                        return 1;
+static bool on_signal(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+        struct signalfd_siginfo si;
+
+        while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo != SIGHUP) {
+                        gd_log(GD_LOG_INFO, "%s: exiting", strsignal((int)si.ssi_signo));
+                        return true;
                 }
-                uint64_t now = gd_now_ms(), t0 = gd_now_ns();
-                bool clients = false;
-                for (int i = 0; i < n; i++) {
-                        uint64_t tag = events[i].data.u64;
-                        switch (gd_tag_kind_of(tag)) {
-                        case GD_TAG_SIGNAL: {
-                                struct signalfd_siginfo si;
-                                while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-                                        if (si.ssi_signo == SIGHUP) {
-                                                gd_log(GD_LOG_INFO, "SIGHUP: reloading the policy");
-                                                reload_policy(d);
-                                        } else {
-                                                gd_log(GD_LOG_INFO, "%s: exiting",
-                                                       strsignal((int)si.ssi_signo));
-                                                return 0;
-                                        }
-                                }
-                                break;
-                        }
-                        case GD_TAG_TIMER: {
-                                uint64_t expirations;
-                                if (read(d->timerfd, &expirations, sizeof(expirations)) < 0) {
-                                        /* EAGAIN: already drained */
-                                }
-                                on_tick(d, now);
-                                break;
-                        }
-                        case GD_TAG_INOTIFY:
-                                gd_watch_handle_inotify(&d->watch);
-                                break;
-                        case GD_TAG_EVENTS:
-                        case GD_TAG_PRESSURE: {
-                                d->stats.trigger_events[gd_tag_kind_of(tag) == GD_TAG_EVENTS
-                                                                ? GD_SOURCE_MEMORY_EVENTS
-                                                                : GD_SOURCE_PSI]++;
-                                gd_watched *c = gd_watch_lookup(&d->watch, tag);
-                                if (!c)
-                                        break;
-                                /* kernfs reports every change as PRI|ERR; a removed
-                                 * cgroup shows as ENODEV when sampled. */
-                                c->hot_until_ms = now + 10000;
-                                evaluate(d, c, now);
-                                set_tick(d, true);
-                                break;
-                        }
-                        case GD_TAG_HOST_PSI:
-                                d->stats.trigger_events[GD_SOURCE_HOST_PSI]++;
-                                evaluate_host(d, now);
-                                set_tick(d, true);
-                                break;
-                        case GD_TAG_PIDFD: {
-                                /* Stale (NULL): that kill is over, and the slot
-                                 * may hold another victim that is still alive. */
-                                pending_kill *p = gd_pending_for_tag(d->pending, GD_MAX_PENDING,
-                                                                     tag);
-                                if (p && gd_act_exited(p->pidfd) == 1)
-                                        gd_finish_pending(d, p, "killed", now);
-                                break;
-                        }
-                        case GD_TAG_POLICY:
-                                if (gd_policy_changed(&d->policy_src)) {
-                                        d->reload_pending = true;
-                                        d->reload_at_ms = now + RELOAD_DEBOUNCE_MS;
-                                        set_tick(d, true);
-                                }
-                                break;
-                        case GD_TAG_CONTROL_LISTEN:
-                        case GD_TAG_CONTROL_CONN:
-                                clients = true; /* below */
-                                break;
-                        default:
-                                break;
-                        }
-                }
-                /* Clients last: what the kernel reported in the same wake-up
-                 * (a trigger, a victim's exit) goes first, and a wake-up
-                 * renders at most one document (control.h). */
-                if (clients) {
-                        gd_control_wakeup(&d->control);
-                        now = gd_now_ms();
-                }
-                for (int i = 0; clients && i < n; i++) {
-                        uint64_t tag = events[i].data.u64;
-                        gd_tag_kind kind = gd_tag_kind_of(tag);
-                        if (kind == GD_TAG_CONTROL_LISTEN || kind == GD_TAG_CONTROL_CONN)
-                                gd_control_handle(&d->control, tag, events[i].events, now);
-                }
-                gd_notice_watch(&d->watch);
-                gd_stats_loop(&d->stats, gd_now_ns() - t0);
+                gd_log(GD_LOG_INFO, "SIGHUP: reloading the policy");
+                reload_policy(d);
         }
+        return false;
+}
+
+static bool on_timer(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+        uint64_t expirations;
+
+        if (read(d->timerfd, &expirations, sizeof(expirations)) < 0) {
+                /* EAGAIN: already drained */
+        }
+        on_tick(d, now);
+        return false;
+}
+
+static bool on_inotify(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+
+        gd_watch_handle_inotify(&d->watch);
+        return false;
+}
+
+/* memory.events changed or a PSI trigger fired, for one watched cgroup. */
+static bool on_cgroup(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+
+        d->stats.trigger_events[gd_tag_kind_of(tag) == GD_TAG_EVENTS ? GD_SOURCE_MEMORY_EVENTS
+                                                                     : GD_SOURCE_PSI]++;
+        gd_watched *c = gd_watch_lookup(&d->watch, tag);
+        if (!c)
+                return false;
+        /* kernfs reports every change as PRI|ERR; a removed cgroup shows
+         * as ENODEV when sampled. */
+        c->hot_until_ms = now + 10000;
+        evaluate(d, c, now);
+        set_tick(d, true);
+        return false;
+}
+
+static bool on_host_psi(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+
+        d->stats.trigger_events[GD_SOURCE_HOST_PSI]++;
+        evaluate_host(d, now);
+        set_tick(d, true);
+        return false;
+}
+
+static bool on_pidfd(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+
+        /* Stale (NULL): that kill is over, and the slot may hold another
+         * victim that is still alive. */
+        pending_kill *p = gd_pending_for_tag(d->pending, GD_MAX_PENDING, tag);
+        if (p && gd_act_exited(p->pidfd) == 1)
+                gd_finish_pending(d, p, "killed", now);
+        return false;
+}
+
+static bool on_policy(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        daemon_ctx *d = userdata;
+
+        if (gd_policy_changed(&d->policy_src)) {
+                d->reload_pending = true;
+                d->reload_at_ms = now + RELOAD_DEBOUNCE_MS;
+                set_tick(d, true);
+        }
+        return false;
+}
+
+static bool on_control(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
+        gd_control_handle(userdata, tag, events, now);
+        return false;
+}
+
+static void on_control_wakeup(void *userdata) {
+        gd_control_wakeup(userdata);
+}
+
+static void after_wakeup(void *userdata, uint64_t cost_ns) {
+        daemon_ctx *d = userdata;
+
+        gd_notice_watch(&d->watch);
+        gd_stats_loop(&d->stats, cost_ns);
+}
+
+/* Every source's handler on the loop. Clients are answered last: what the
+ * kernel reported in the same wake-up goes first, and a wake-up renders at
+ * most one document (control.h). */
+static void loop_register(daemon_ctx *d, gd_loop *l) {
+        static const struct {
+                gd_tag_kind kind;
+                gd_loop_handler_fn handle;
+        } own[] = {
+                {GD_TAG_SIGNAL, on_signal},     {GD_TAG_TIMER, on_timer},
+                {GD_TAG_INOTIFY, on_inotify},   {GD_TAG_EVENTS, on_cgroup},
+                {GD_TAG_PRESSURE, on_cgroup},   {GD_TAG_HOST_PSI, on_host_psi},
+                {GD_TAG_PIDFD, on_pidfd},       {GD_TAG_POLICY, on_policy},
+        };
+        const gd_loop_source control = {.handle = on_control, .wakeup = on_control_wakeup,
+                                         .userdata = &d->control, .last = true};
+
+        gd_loop_init(l, d->epfd);
+        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+                gd_loop_on(l, own[i].kind, &(gd_loop_source){.handle = own[i].handle,
+                                                             .userdata = d});
+        gd_loop_on(l, GD_TAG_CONTROL_LISTEN, &control);
+        gd_loop_on(l, GD_TAG_CONTROL_CONN, &control);
+        l->after = after_wakeup;
+        l->after_userdata = d;
 }
 
 /* The hook runner's child side: its own copy of the policy, and the
@@ -765,7 +789,12 @@ int gd_cmd_run(int argc, char **argv) {
         set_tick(d, false);
         notify_ready(d);
         gd_sdnotify_watchdog(&d->sdnotify, gd_now_ms() * 1000);
-        status = loop(d);
+        gd_loop loop;
+        loop_register(d, &loop);
+        r = gd_loop_run(&loop);
+        if (r < 0)
+                gd_log(GD_LOG_ERR, "epoll_wait: %s", strerror(-r));
+        status = r < 0;
         gd_sdnotify_stopping(&d->sdnotify);
 
         /* Before the reaper and the hook runner stop: the last SIGKILLs

@@ -12,26 +12,7 @@
 
 #include "decide/decide.h"
 #include "policy/policy.h"
-
-typedef enum gd_tag_kind {
-        GD_TAG_SIGNAL = 1,
-        GD_TAG_TIMER,
-        GD_TAG_INOTIFY,
-        GD_TAG_EVENTS,    /* memory.events changed (EPOLLPRI) */
-        GD_TAG_PRESSURE,  /* a PSI trigger fired (EPOLLPRI) */
-        GD_TAG_HOST_PSI,  /* the host's PSI trigger fired */
-        GD_TAG_PIDFD,     /* a victim exited */
-        GD_TAG_POLICY,    /* the policy file or directory changed */
-        GD_TAG_CONTROL_LISTEN, /* a client at a control listener (slot 0: Unix, 1: TCP) */
-        GD_TAG_CONTROL_CONN,   /* a control client can be read or written */
-} gd_tag_kind;
-
-static inline uint64_t gd_tag(gd_tag_kind kind, uint32_t slot, uint32_t generation) {
-        return (uint64_t)kind << 56 | (uint64_t)(slot & 0xffffff) << 32 | generation;
-}
-static inline gd_tag_kind gd_tag_kind_of(uint64_t tag) { return (gd_tag_kind)(tag >> 56); }
-static inline uint32_t gd_tag_slot(uint64_t tag) { return (uint32_t)(tag >> 32) & 0xffffff; }
-static inline uint32_t gd_tag_generation(uint64_t tag) { return (uint32_t)tag; }
+#include "util/evtag.h"
 
 typedef struct gd_watched {
         bool in_use;
