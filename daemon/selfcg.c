@@ -11,6 +11,7 @@
 
 #include "cgroup/cgns.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/walk.h"
 #include "proc/proc.h"
 #include "util/log.h"
 
@@ -34,35 +35,34 @@ static int holds_pid(int cgfd, pid_t pid) {
         return found;
 }
 
-/* Search the subtree at cgfd (its path, "/a/b" or "" for the root, in
- * path[0..len)) for the cgroup whose cgroup.procs lists pid. Returns true
- * with the path in path. A cgroup that cannot be read (gone while we
- * looked, a threaded one) is passed over: guardian cannot be in it. */
-static bool find_pid(int cgfd, pid_t pid, char *path, size_t len, size_t size, int depth) {
-        char **names = NULL;
-        size_t n = 0;
-        bool found = false;
+/* find_pid's walk (cgroup/walk.h). */
+typedef struct pid_search {
+        pid_t pid;
+        char *path;
+        size_t size;
+} pid_search;
 
-        if (holds_pid(cgfd, pid) > 0)
-                return true;
-        if (depth >= CGNS_MAX_DEPTH || cg_list_children(cgfd, &names, &n) < 0)
-                return false;
-        for (size_t i = 0; i < n && !found; i++) {
-                size_t nlen = strlen(names[i]);
-                if (len + 1 + nlen >= size)
-                        continue;
-                int child = openat(cgfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (child < 0)
-                        continue;
-                path[len] = '/';
-                memcpy(path + len + 1, names[i], nlen + 1);
-                found = find_pid(child, pid, path, len + 1 + nlen, size, depth + 1);
-                close(child);
-        }
-        if (!found)
-                path[len] = '\0';
-        cg_free_names(names, n);
-        return found;
+static int find_visit(void *userdata, int cgfd, const char *rel, unsigned depth) {
+        pid_search *ps = userdata;
+
+        if (holds_pid(cgfd, ps->pid) <= 0)
+                return CG_WALK_DESCEND;
+        /* "/a/b" as /proc shows paths; "" for the root. */
+        if ((size_t)snprintf(ps->path, ps->size, "%s%s", *rel ? "/" : "", rel) >= ps->size)
+                return CG_WALK_SKIP; /* cannot be named: passed over */
+        return CG_WALK_STOP;
+}
+
+/* Search the subtree at cgfd for the cgroup whose cgroup.procs lists pid.
+ * Returns true with its path ("/a/b", "" for the root) in path. A cgroup
+ * that cannot be read (gone while we looked, a threaded one) is passed
+ * over: guardian cannot be in it. */
+static bool find_pid(int cgfd, pid_t pid, char *path, size_t size) {
+        pid_search ps = {.pid = pid, .path = path, .size = size};
+        const cg_walk_visitor v = {.visit = find_visit, .userdata = &ps,
+                                   .max_depth = CGNS_MAX_DEPTH};
+
+        return cg_walk(cgfd, "", 0, &v) == CG_WALK_STOP;
 }
 
 /* Does the tree's cgroup at ns_path (as /proc/self/cgroup shows it) hold
@@ -106,7 +106,7 @@ void gd_cgns_detect(int rootfd, int procfd, const char *tree_path, gd_cgns *ret_
 
         ret_ns->private_ns = true;
         found[0] = '\0';
-        if (!find_pid(rootfd, pid, found, 0, sizeof(found), 0)) {
+        if (!find_pid(rootfd, pid, found, sizeof(found))) {
                 ret_ns->unknown = true;
                 gd_log(GD_LOG_WARNING,
                        "guardian (pid %d) is in no cgroup under %s, yet /proc/self/cgroup says "

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/walk.h"
 
 static int append_proc(gd_snapshot *snap, size_t *cap, const gd_proc_entry *e) {
         if (snap->n_procs == *cap) {
@@ -49,20 +50,27 @@ static void note_unreadable(gd_snapshot *snap, int r) {
                 snap->first_unreadable_error = r;
 }
 
-/* Visit the cgroup at cgfd (path rel), then its children in creation order:
- * the pre-order walk of for_each_mem_cgroup_tree(). */
-static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *cap,
-                gd_snapshot *snap) {
+/* The snapshot's walk (cgroup/walk.h): the pre-order walk of
+ * for_each_mem_cgroup_tree(). */
+typedef struct snap_walk {
+        gd_snapshot *snap;
+        int procfd;
+        size_t *cap;
+} snap_walk;
+
+static int snap_visit(void *userdata, int cgfd, const char *rel, unsigned depth) {
+        snap_walk *sw = userdata;
+        gd_snapshot *snap = sw->snap;
         pid_t *pids = NULL;
         size_t n_pids = 0, cgroup_index;
         int r;
 
         r = cg_read_pids(cgfd, &pids, &n_pids);
         if (cg_is_gone(r))
-                return 0;
+                return CG_WALK_SKIP;
         if (r < 0) {
                 note_unreadable(snap, r);
-                return 0;
+                return CG_WALK_SKIP;
         }
         r = append_cgroup(snap, rel, &cgroup_index);
         if (r < 0) {
@@ -76,7 +84,7 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
         for (size_t i = 0; i < n_pids; i++) {
                 gd_proc_entry e;
                 memset(&e, 0, sizeof(e));
-                r = proc_read_info(procfd, pids[i], snap->page_size, &e.info);
+                r = proc_read_info(sw->procfd, pids[i], snap->page_size, &e.info);
                 if (cg_is_gone(r)) {
                         snap->n_gone++;
                         continue;
@@ -87,48 +95,27 @@ static int walk(int cgfd, int procfd, const char *rel, unsigned depth, size_t *c
                 }
                 e.scan_order = snap->n_procs + snap->n_gone + snap->n_unreadable;
                 e.cgroup_index = cgroup_index;
-                r = append_proc(snap, cap, &e);
+                r = append_proc(snap, sw->cap, &e);
                 if (r < 0) {
                         free(pids);
                         return r;
                 }
         }
         free(pids);
+        return CG_WALK_DESCEND;
+}
 
-        char **names = NULL;
-        size_t n_names = 0;
-        r = cg_list_children(cgfd, &names, &n_names);
-        if (cg_is_gone(r))
-                return 0;
-        if (r < 0) {
-                note_unreadable(snap, r);
-                return 0;
-        }
-        /* The kernel walks every level: a subtree left out may hold its
-         * victim (a delegated cgroup can nest without bound), so what is
-         * cut counts as unread and the set is not complete. */
-        size_t n_walk = n_names;
-        if (depth >= GD_SNAPSHOT_MAX_DEPTH && n_names > 0) {
-                note_unreadable(snap, -ELOOP);
-                n_walk = 0;
-        }
-        for (size_t i = 0; i < n_walk && r >= 0; i++) {
-                char child_rel[PATH_MAX];
-                if (cg_rel_child(rel, names[i], child_rel, sizeof(child_rel)) < 0) {
-                        note_unreadable(snap, -ENAMETOOLONG);
-                        continue;
-                }
-                int childfd = openat(cgfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (childfd < 0) {
-                        if (errno != ENOENT) /* ENOENT: removed since the listing */
-                                note_unreadable(snap, -errno);
-                        continue;
-                }
-                r = walk(childfd, procfd, child_rel, depth + 1, cap, snap);
-                close(childfd);
-        }
-        cg_free_names(names, n_names);
-        return r < 0 ? r : 0;
+/* The kernel walks every level: a subtree left out may hold its victim (a
+ * delegated cgroup can nest without bound), so what is cut counts as
+ * unread and the set is not complete. Gone is normal. */
+static void snap_trouble(void *userdata, cg_walk_trouble what, const char *rel, const char *name,
+                         int err) {
+        snap_walk *sw = userdata;
+
+        if (what == CG_WALK_TOO_DEEP)
+                note_unreadable(sw->snap, -ELOOP);
+        else if (!cg_is_gone(err))
+                note_unreadable(sw->snap, err);
 }
 
 /* Find the tightest memory.max from rel up to (not including) the root,
@@ -214,7 +201,10 @@ int gd_snapshot_take(int rootfd, int procfd, const char *rel, bool has_memory,
                         snap.swap_max_bytes = swap_max;
                 }
         }
-        r = walk(cgfd, procfd, rel, 0, &cap, &snap);
+        snap_walk sw = {.snap = &snap, .procfd = procfd, .cap = &cap};
+        const cg_walk_visitor v = {.visit = snap_visit, .trouble = snap_trouble, .userdata = &sw,
+                                   .max_depth = GD_SNAPSHOT_MAX_DEPTH};
+        r = cg_walk(cgfd, rel, 0, &v);
         if (r < 0)
                 goto fail;
         close(cgfd);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/walk.h"
 #include "policy/match.h"
 
 /* A stall of 150 ms within 1 s wakes us: well below the 40% the default
@@ -293,52 +294,53 @@ static bool within_budget(gd_watch *w, int dirfd, const char *rel) {
         return false;
 }
 
-static int add_tree(gd_watch *w, int dirfd, const char *rel, unsigned depth) {
-        int added = 0;
-        bool watched = within_budget(w, dirfd, rel);
-        if (!watched) {
-                cover(w, rel);
-        } else {
-                int childfd_dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-                if (childfd_dup < 0) {
-                        int r = -errno;
-                        if (r == -EMFILE)
-                                keep_notice(w, GD_WATCH_OUT_OF_FDS, rel, EMFILE);
-                        return r;
-                }
-                added = add_one(w, childfd_dup, rel);
-                if (added < 0)
-                        return added;
-        }
+/* gd_watch_add_tree's walk (cgroup/walk.h). */
+typedef struct add_walk {
+        gd_watch *w;
+        int added;
+        int err;               /* the first cgroup's, when it could not be added */
+        unsigned first_depth;
+} add_walk;
 
-        char **names = NULL;
-        size_t n = 0;
-        if (cg_list_children(dirfd, &names, &n) < 0)
-                return added; /* vanished, or unreadable: its own files still report */
-        if (depth >= GD_WATCH_MAX_DEPTH) {
-                if (n) {
-                        cover(w, rel);
-                        keep_notice(w, GD_WATCH_TOO_DEEP, rel, 0);
-                }
-                cg_free_names(names, n);
-                return added;
+static int add_visit(void *userdata, int dirfd, const char *rel, unsigned depth) {
+        add_walk *a = userdata;
+        gd_watch *w = a->w;
+        int r;
+
+        if (!within_budget(w, dirfd, rel)) {
+                cover(w, rel);
+                return CG_WALK_DESCEND; /* its children may still fit */
         }
-        for (size_t i = 0; i < n; i++) {
-                char child[PATH_MAX];
-                if (cg_rel_child(rel, names[i], child, sizeof(child)) < 0) {
-                        cover(w, rel); /* too long to name: its parent answers */
-                        continue;
-                }
-                int fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        continue; /* removed since the listing */
-                int r = add_tree(w, fd, child, depth + 1);
-                close(fd);
-                if (r > 0)
-                        added += r;
+        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) {
+                r = -errno;
+                if (r == -EMFILE)
+                        keep_notice(w, GD_WATCH_OUT_OF_FDS, rel, EMFILE);
+        } else {
+                r = add_one(w, fd, rel);
         }
-        cg_free_names(names, n);
-        return added;
+        if (r < 0) {
+                /* Not below either: the next event or rescan tries again. */
+                if (depth == a->first_depth)
+                        a->err = r;
+                return CG_WALK_SKIP;
+        }
+        a->added += r;
+        return CG_WALK_DESCEND;
+}
+
+/* Unlisted or unopened: vanished, or unreadable; its own files still
+ * report, or its parent's do. */
+static void add_trouble(void *userdata, cg_walk_trouble what, const char *rel, const char *name,
+                        int err) {
+        add_walk *a = userdata;
+
+        if (what == CG_WALK_TOO_DEEP) {
+                cover(a->w, rel);
+                keep_notice(a->w, GD_WATCH_TOO_DEEP, rel, 0);
+        } else if (what == CG_WALK_NAME_TOO_LONG) {
+                cover(a->w, rel); /* too long to name: its parent answers */
+        }
 }
 
 int gd_watch_add_tree(gd_watch *w, const char *rel) {
@@ -362,9 +364,12 @@ int gd_watch_add_tree(gd_watch *w, const char *rel) {
                 return 0;
         }
         w->no_room = false;
-        int r = add_tree(w, fd, rel, depth);
+        add_walk a = {.w = w, .first_depth = depth};
+        const cg_walk_visitor v = {.visit = add_visit, .trouble = add_trouble, .userdata = &a,
+                                   .max_depth = GD_WATCH_MAX_DEPTH};
+        int r = cg_walk(fd, rel, depth, &v);
         close(fd);
-        return r;
+        return r < 0 ? r : a.err < 0 ? a.err : a.added;
 }
 
 void gd_watch_remove(gd_watch *w, size_t slot) {
