@@ -530,7 +530,7 @@ static int loop(daemon_ctx *d) {
                                 pending_kill *p = gd_pending_for_tag(d->pending, GD_MAX_PENDING,
                                                                      tag);
                                 if (p && gd_act_exited(p->pidfd) == 1)
-                                        gd_finish_pending(d, p, "killed", now);
+                                        gd_finish_pending(d, p, GD_RESULT_KILLED, now);
                                 break;
                         }
                         case GD_TAG_POLICY:

@@ -51,13 +51,14 @@ typedef struct gd_kill_count {
 
 typedef struct gd_recent_kill {
         int64_t time_unix_ms;
-        char event[24];              /* the audit record's event: "kill", "notify", ... */
+        gd_audit_event event;        /* the audit record's */
         char cgroup[PATH_MAX];
         pid_t pid;                   /* 0 for a whole cgroup */
         char comm[PROC_COMM_MAX];
         char workload[POL_NAME_MAX]; /* "" for none */
         char reason[GD_STATS_REASON_MAX];
-        char result[24];             /* "killed", "timeout", "dry-run", "ESRCH", ... */
+        gd_audit_result result;
+        int error;                   /* GD_RESULT_ERRNO: the negative errno */
 } gd_recent_kill;
 
 typedef struct gd_stats {
@@ -82,10 +83,10 @@ typedef struct gd_stats {
 } gd_stats;
 
 /* Count what an audit record says happened and keep it in the ring of
- * recent kills: "kill" and a "kill-cgroup" that worked are kills (a
- * signal was sent); "kill-failed", a "kill-cgroup" that failed and a kill
- * whose victim outlived the deadline ("timeout") are failures; dry-run and
- * notify records only enter the ring. */
+ * recent kills: GD_EVENT_KILL and a GD_EVENT_KILL_CGROUP that worked are
+ * kills (a signal was sent); GD_EVENT_KILL_FAILED, a cgroup kill that
+ * failed and a kill whose victim outlived the deadline (GD_RESULT_TIMEOUT)
+ * are failures; dry-run and notify records only enter the ring. */
 void gd_stats_record(gd_stats *s, const gd_audit_record *rec);
 
 /* Count a decision: the decide step's action as the policy's action for
