@@ -266,9 +266,9 @@ void gd_report_json(FILE *out, const gd_report *r) {
         fprintf(out, ",\"inotify_watch_failures\":%" PRIu64 ",\"cgroups_without_dir_watch\":%" PRIu64,
                 s->watch_failures, s->no_dir_watch_cgroups);
         fputs(",\"decisions\":{", out);
-        for (int k = 0; k < GD_DECISION__N; k++)
-                fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", gd_decision_kind_name(k),
-                        s->decisions[k]);
+        for (pol_action a = POL_ACTION_KILL_PROCESS; a < POL_ACTION__N; a++)
+                fprintf(out, "%s\"%s\":%" PRIu64, a > POL_ACTION_KILL_PROCESS ? "," : "",
+                        pol_action_name(a), s->decisions[a]);
         fputs("}},\"cgroups\":[", out);
         for (size_t i = 0; i < r->n_cgroups; i++) {
                 if (i)
@@ -396,9 +396,9 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
         fprintf(out, "guardian_kill_failures_total %" PRIu64 "\n", s->kill_failures);
         family(out, "guardian_decisions_total", "counter",
                "Decisions to act on a cgroup in trouble (dry run included), by action.");
-        for (int k = 0; k < GD_DECISION__N; k++)
+        for (pol_action a = POL_ACTION_KILL_PROCESS; a < POL_ACTION__N; a++)
                 fprintf(out, "guardian_decisions_total{action=\"%s\"} %" PRIu64 "\n",
-                        gd_decision_kind_name(k), s->decisions[k]);
+                        pol_action_name(a), s->decisions[a]);
         family(out, "guardian_trigger_events_total", "counter",
                "Wake-ups by the kernel: memory.events changes and PSI triggers.");
         for (int k = 0; k < GD_SOURCE__N; k++)

@@ -74,14 +74,10 @@ void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
                 s->n_recent++;
 }
 
-void gd_stats_decision(gd_stats *s, gd_action action, pol_action policy_action) {
+void gd_stats_decision(gd_stats *s, pol_action taken) {
         s->generation++;
-        if (policy_action == POL_ACTION_NOTIFY)
-                s->decisions[GD_DECISION_NOTIFY]++;
-        else if (action == GD_ACTION_KILL_CGROUP || policy_action == POL_ACTION_KILL_CGROUP)
-                s->decisions[GD_DECISION_KILL_CGROUP]++;
-        else
-                s->decisions[GD_DECISION_KILL_PROCESS]++;
+        if (taken != POL_ACTION_NONE && (unsigned)taken < POL_ACTION__N)
+                s->decisions[taken]++;
 }
 
 void gd_stats_loop(gd_stats *s, uint64_t ns) {
@@ -98,15 +94,6 @@ const gd_recent_kill *gd_stats_recent(const gd_stats *s, size_t i) {
         if (i >= s->n_recent)
                 return NULL;
         return &s->recent[(s->recent_next + GD_STATS_RECENT - 1 - i) % GD_STATS_RECENT];
-}
-
-const char *gd_decision_kind_name(gd_decision_kind k) {
-        switch (k) {
-        case GD_DECISION_KILL_PROCESS: return "kill-process";
-        case GD_DECISION_KILL_CGROUP: return "kill-cgroup";
-        case GD_DECISION_NOTIFY: return "notify";
-        default: return "unknown";
-        }
 }
 
 const char *gd_trigger_source_name(gd_trigger_source src) {

@@ -132,13 +132,17 @@ Test(report, stats_bounded) {
 }
 
 Test(report, stats_decisions_and_loop) {
-        gd_stats_decision(&stats, GD_ACTION_KILL_PROCESS, POL_ACTION_UNSET);
-        gd_stats_decision(&stats, GD_ACTION_KILL_CGROUP, POL_ACTION_KILL_PROCESS);
-        gd_stats_decision(&stats, GD_ACTION_KILL_PROCESS, POL_ACTION_KILL_CGROUP);
-        gd_stats_decision(&stats, GD_ACTION_KILL_CGROUP, POL_ACTION_NOTIFY);
-        cr_assert_eq(stats.decisions[GD_DECISION_KILL_PROCESS], 1);
-        cr_assert_eq(stats.decisions[GD_DECISION_KILL_CGROUP], 2);
-        cr_assert_eq(stats.decisions[GD_DECISION_NOTIFY], 1);
+        gd_stats_decision(&stats, POL_ACTION_KILL_PROCESS);
+        gd_stats_decision(&stats, POL_ACTION_KILL_CGROUP);
+        gd_stats_decision(&stats, POL_ACTION_KILL_CGROUP);
+        gd_stats_decision(&stats, POL_ACTION_NOTIFY);
+        gd_stats_decision(&stats, POL_ACTION_NONE);
+        gd_stats_decision(&stats, POL_ACTION__N);
+        cr_assert_eq(stats.decisions[POL_ACTION_KILL_PROCESS], 1);
+        cr_assert_eq(stats.decisions[POL_ACTION_KILL_CGROUP], 2);
+        cr_assert_eq(stats.decisions[POL_ACTION_NOTIFY], 1);
+        cr_assert_eq(stats.decisions[POL_ACTION_NONE], 0);
+        cr_assert_eq(stats.generation, 6);
         gd_stats_loop(&stats, 50000);      /* 50 us */
         gd_stats_loop(&stats, 100000);     /* on the bound: le="0.0001" */
         gd_stats_loop(&stats, 2000000);    /* 2 ms */
@@ -153,6 +157,7 @@ Test(report, metrics) {
         gd_audit_record r = rec(GD_EVENT_KILL, "batch", "near-limit", GD_RESULT_KILLED);
         gd_stats_record(&stats, &r);
         stats.trigger_events[GD_SOURCE_PSI] = 7;
+        gd_stats_decision(&stats, POL_ACTION_NOTIFY);
         stats.watch_failures = 12;
         stats.no_dir_watch_cgroups = 4;
         gd_stats_loop(&stats, 50000);
@@ -163,6 +168,9 @@ Test(report, metrics) {
         cr_assert(strstr(m, "guardian_build_info{version=\"1.2.3\"} 1\n"), "%s", m);
         cr_assert(strstr(m, "guardian_kills_total{workload=\"batch\",reason=\"near-limit\"} 1\n"));
         cr_assert(strstr(m, "guardian_trigger_events_total{source=\"psi\"} 7\n"));
+        cr_assert(strstr(m, "guardian_decisions_total{action=\"kill-process\"} 0\n"
+                            "guardian_decisions_total{action=\"kill-cgroup\"} 0\n"
+                            "guardian_decisions_total{action=\"notify\"} 1\n"), "%s", m);
         cr_assert(strstr(m, "guardian_trigger_events_total{source=\"memory.events\"} 0\n"));
         cr_assert(strstr(m, "guardian_start_time_seconds 1700000000.000\n"));
         cr_assert(strstr(m, "guardian_inotify_watch_failures_total 12\n"), "%s", m);
