@@ -91,7 +91,7 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         gd_thresholds_for(d, w, &t);
         gd_decision dec = gd_decide(&t, &c->state, &s, now);
         bool trouble = c->state.high_rising_since_ms || c->state.pressure_since_ms ||
-                       dec.action != GD_ACTION_NONE;
+                       dec.action != POL_ACTION_NONE;
         if (trouble) {
                 c->hot_until_ms = now + 10000;
                 if (!c->trouble_since_ms)
@@ -99,21 +99,22 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         } else if (!c->kill_pending && now >= c->hot_until_ms) {
                 c->trouble_since_ms = 0;
         }
-        if (dec.action == GD_ACTION_NONE || c->kill_pending)
+        if (dec.action == POL_ACTION_NONE || c->kill_pending)
                 return;
         gd_log(GD_LOG_INFO, "decision cgroup=%s action=%s trigger=%s value=%.3f threshold=%.3f "
                             "sustained_ms=%" PRIu64 " reason=\"%s\"",
-               gd_log_value(c->rel, cgq, sizeof(cgq)), gd_action_name(dec.action),
+               gd_log_value(c->rel, cgq, sizeof(cgq)), pol_action_name(dec.action),
                gd_trigger_name(dec.trigger), dec.value,
                dec.threshold, dec.sustained_ms, dec.reason);
         uint64_t trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
-        pol_action action = d->policy ? pol_effective_action(d->policy, w) : POL_ACTION_KILL_PROCESS;
-        gd_stats_decision(&d->stats, dec.action, action);
+        pol_action action = gd_decide_route(dec.action, d->policy ? pol_effective_action(d->policy, w)
+                                                                  : POL_ACTION_NONE);
+        gd_stats_decision(&d->stats, action);
         if (action == POL_ACTION_NOTIFY) {
                 gd_notify(d, c, w, &dec, s.current, now);
                 return;
         }
-        if (dec.action == GD_ACTION_KILL_CGROUP || action == POL_ACTION_KILL_CGROUP) {
+        if (action == POL_ACTION_KILL_CGROUP) {
                 gd_kill_cgroup(d, c, &dec, s.current, now);
                 return;
         }
@@ -156,7 +157,7 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
         gd_thresholds t;
         gd_thresholds_for(d, NULL, &t);
         gd_decision dec = gd_decide(&t, &d->host_state, &s, now);
-        if (dec.action == GD_ACTION_NONE)
+        if (dec.action == POL_ACTION_NONE)
                 return;
         /* Keep the host's own reading in the reason; say it is the host. */
         char reason[sizeof(dec.reason) + 8];
@@ -223,8 +224,10 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                dec.reason);
         /* The blamed cgroup's workload says what to do with it. */
         const pol_workload *pw = picked ? gd_watch_workload(&d->watch, picked, d->policy) : NULL;
-        pol_action action = d->policy ? pol_effective_action(d->policy, pw) : POL_ACTION_KILL_PROCESS;
-        gd_stats_decision(&d->stats, dec.action, picked ? action : POL_ACTION_KILL_PROCESS);
+        pol_action action = gd_decide_route(dec.action, picked && d->policy
+                                                                ? pol_effective_action(d->policy, pw)
+                                                                : POL_ACTION_NONE);
+        gd_stats_decision(&d->stats, action);
         if (picked && action == POL_ACTION_NOTIFY) {
                 gd_notify(d, picked, pw, &dec, memory_before, now);
                 gd_decide_record(&t, &d->host_state, true, now);
@@ -533,7 +536,7 @@ static bool on_pidfd(void *userdata, uint64_t tag, uint32_t events, uint64_t now
          * victim that is still alive. */
         pending_kill *p = gd_pending_for_tag(d->pending, GD_MAX_PENDING, tag);
         if (p && gd_act_exited(p->pidfd) == 1)
-                gd_finish_pending(d, p, "killed", now);
+                gd_finish_pending(d, p, GD_RESULT_KILLED, now);
         return false;
 }
 

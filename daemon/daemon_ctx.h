@@ -139,8 +139,9 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
 void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
                uint64_t memory_before, uint64_t now);
 
-/* Close out a kill in flight: audit record, state, fds. */
-void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now);
+/* Close out a kill in flight that ended as result (GD_RESULT_KILLED,
+ * TIMEOUT or UNFINISHED): audit record, log, post-kill hook, state, fds. */
+void gd_finish_pending(daemon_ctx *d, pending_kill *p, gd_audit_result result, uint64_t now);
 
 /* The kill in flight a GD_TAG_PIDFD wake-up is for: the tag's slot of
  * pending (n of them), in use, with the tag's generation. NULL for a tag of

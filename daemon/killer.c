@@ -21,11 +21,13 @@
 #include "decide/verdict.h"
 #include "policy/match.h"
 
-/* Send the policy's pre-kill or post-kill hook for p (pid 0: a cgroup
- * kill) to the hook runner; outcome for post-kill. Never blocks. */
-static void kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event, const char *outcome,
-                      uint64_t now) {
+/* Send the policy's pre-kill hook (done NULL) or post-kill hook (done:
+ * the audit record of how it ended) for p (pid 0: a cgroup kill) to the
+ * hook runner. Never blocks. */
+static void kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event,
+                      const gd_audit_record *done, uint64_t now) {
         const pol_workload *w = NULL;
+        bool killed = done && done->result == GD_RESULT_KILLED;
 
         if (!d->hooks || !d->policy)
                 return;
@@ -40,15 +42,13 @@ static void kill_hook(daemon_ctx *d, const pending_kill *p, gd_hook_event event,
                 .workload = p->workload,
                 .trigger = gd_trigger_name(p->decision.trigger),
                 .reason = p->decision.reason,
-                .outcome = outcome,
+                .outcome = done ? gd_audit_result_name(done->result, done->error) : NULL,
                 .has_process = p->cand.pid > 0,
                 .score = p->cand.points,
                 .rss_bytes = p->cand.rss_pages * d->host.page_size,
                 .uid = p->uid,
                 .dry_run = d->dry_run,
-                .kill_latency_ms = p->cand.pid > 0 && outcome && strcmp(outcome, "killed") == 0
-                                           ? (int64_t)(now - p->kill_ms)
-                                           : -1,
+                .kill_latency_ms = p->cand.pid > 0 && killed ? (int64_t)(now - p->kill_ms) : -1,
         };
         gd_hooks_run(d->hooks, d->policy, w, &info);
 }
@@ -91,8 +91,10 @@ static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
                        (int)rec->pid, strerror(-r));
 }
 
-static void fill_record(gd_audit_record *rec, const pending_kill *p, const char *event,
-                        const char *result, uint64_t page_size) {
+/* The audit record of p, which ended as result (error: the negative errno
+ * behind a failure, 0 for none). */
+static void fill_record(gd_audit_record *rec, const pending_kill *p, gd_audit_event event,
+                        gd_audit_result result, int error, uint64_t page_size) {
         memset(rec, 0, sizeof(*rec));
         rec->time_unix_ms = gd_wall_ms();
         rec->event = event;
@@ -119,6 +121,7 @@ static void fill_record(gd_audit_record *rec, const pending_kill *p, const char 
         rec->trigger_to_kill_ms = (int64_t)(p->kill_ms - p->trigger_ms);
         rec->trigger_to_death_ms = -1;
         rec->result = result;
+        rec->error = error;
 }
 
 static void log_kill(const char *what, const pending_kill *p, const char *result) {
@@ -156,13 +159,14 @@ static void record_outcome(daemon_ctx *d, const pending_kill *p, gd_watched *c, 
         }
 }
 
-void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint64_t now) {
+void gd_finish_pending(daemon_ctx *d, pending_kill *p, gd_audit_result result, uint64_t now) {
         gd_audit_record rec;
         uint64_t tag = gd_tag(GD_TAG_EVENTS, p->slot, p->generation);
         gd_watched *c = gd_watch_lookup(&d->watch, tag);
+        bool killed = result == GD_RESULT_KILLED;
 
-        fill_record(&rec, p, "kill", result, d->host.page_size);
-        if (strcmp(result, "killed") == 0)
+        fill_record(&rec, p, GD_EVENT_KILL, result, 0, d->host.page_size);
+        if (killed)
                 rec.trigger_to_death_ms = (int64_t)(now - p->trigger_ms);
         if (c && c->current_fd >= 0) {
                 char buf[64];
@@ -174,9 +178,9 @@ void gd_finish_pending(daemon_ctx *d, pending_kill *p, const char *result, uint6
         audit_write(d, &rec);
         /* "killed" only for an exit seen: a timeout or a kill left at
          * shutdown says so. */
-        log_kill(strcmp(result, "killed") == 0 ? "killed" : "kill unconfirmed", p, result);
-        kill_hook(d, p, GD_HOOK_POST_KILL, result, now);
-        record_outcome(d, p, c, strcmp(result, "killed") == 0, now);
+        log_kill(killed ? "killed" : "kill unconfirmed", p, gd_audit_result_name(result, 0));
+        kill_hook(d, p, GD_HOOK_POST_KILL, &rec, now);
+        record_outcome(d, p, c, killed, now);
         if (p->pidfd >= 0) {
                 /* The reaper may hold a dup of this pidfd: epoll forgets a
                  * file only when every fd of it is closed, so say it. */
@@ -213,11 +217,11 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
                 if (!p->used)
                         continue;
                 if (gd_act_exited(p->pidfd) == 1)
-                        gd_finish_pending(d, p, "killed", now);
+                        gd_finish_pending(d, p, GD_RESULT_KILLED, now);
                 else if (p->term_only && now >= p->sigkill_at_ms)
                         send_sigkill(d, p, now);
                 else if (!p->term_only && now >= p->deadline_ms)
-                        gd_finish_pending(d, p, "timeout", now);
+                        gd_finish_pending(d, p, GD_RESULT_TIMEOUT, now);
                 else if (!p->term_only && !p->slow_logged &&
                          now + GD_KILL_DEADLINE_MS >= p->deadline_ms + GD_KILL_SLOW_MS) {
                         char cgq[PATH_MAX];
@@ -259,9 +263,9 @@ void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
                                 continue;
                         int exited = gd_act_exited(p->pidfd);
                         if (exited == 1)
-                                gd_finish_pending(d, p, "killed", now);
+                                gd_finish_pending(d, p, GD_RESULT_KILLED, now);
                         else if (exited < 0) /* cannot be watched: poll would not wait */
-                                gd_finish_pending(d, p, "unfinished", now);
+                                gd_finish_pending(d, p, GD_RESULT_UNFINISHED, now);
                         else
                                 fds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
                 }
@@ -273,7 +277,7 @@ void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
         /* Signalled, exit not seen: what happened next is not known. */
         for (size_t i = 0; i < GD_MAX_PENDING; i++)
                 if (d->pending[i].used)
-                        gd_finish_pending(d, &d->pending[i], "unfinished", now);
+                        gd_finish_pending(d, &d->pending[i], GD_RESULT_UNFINISHED, now);
 }
 
 /* The process guardian is waiting for (dying with its memory): logged
@@ -330,6 +334,18 @@ gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
                 return GD_KILL_WAITING;
         }
         return GD_KILL_STARTED;
+}
+
+/* Why a victim could not be opened or signalled (r, a negative errno),
+ * as its audit record says it. */
+static gd_audit_result victim_failure(int r) {
+        switch (r) {
+        case -ESRCH: return GD_RESULT_GONE;
+        case -ESTALE: return GD_RESULT_PID_REUSED;
+        case -EXDEV: return GD_RESULT_MOVED;
+        case -EREMOTE: return GD_RESULT_CGROUPNS_UNKNOWN;
+        default: return GD_RESULT_ERRNO;
+        }
 }
 
 gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
@@ -411,9 +427,9 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
 
         if (d->dry_run) {
                 gd_audit_record rec;
-                fill_record(&rec, p, "would-kill", "dry-run", d->host.page_size);
+                fill_record(&rec, p, GD_EVENT_WOULD_KILL, GD_RESULT_DRY_RUN, 0, d->host.page_size);
                 audit_write(d, &rec);
-                log_kill("would kill", p, "dry-run");
+                log_kill("would kill", p, gd_audit_result_name(rec.result, rec.error));
                 done = GD_KILL_STARTED;
                 goto out;
         }
@@ -428,14 +444,11 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
         if (r == 0)
                 r = gd_act_signal(p->pidfd, grace ? SIGTERM : SIGKILL);
         if (r < 0) {
-                const char *result = r == -ESRCH ? "gone" : r == -ESTALE ? "pid-reused"
-                                   : r == -EXDEV ? "moved"
-                                   : r == -EREMOTE ? "cgroupns-unknown" : strerrorname_np(-r);
                 gd_audit_record rec;
-                fill_record(&rec, p, "kill-failed", result ? result : "error", d->host.page_size);
+                fill_record(&rec, p, GD_EVENT_KILL_FAILED, victim_failure(r), r, d->host.page_size);
                 audit_write(d, &rec);
-                log_kill("kill failed", p, result ? result : "error");
-                kill_hook(d, p, GD_HOOK_POST_KILL, result ? result : "error", now);
+                log_kill("kill failed", p, gd_audit_result_name(rec.result, rec.error));
+                kill_hook(d, p, GD_HOOK_POST_KILL, &rec, now);
                 if (p->pidfd >= 0)
                         close(p->pidfd);
                 goto out;
@@ -552,17 +565,18 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
         kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
         if (!d->dry_run)
                 r = cg_kill(c->dirfd);
-        const char *result = d->dry_run ? "dry-run" : r == 0 ? "killed" : strerrorname_np(-r);
+        fill_record(&rec, &p, d->dry_run ? GD_EVENT_WOULD_KILL_CGROUP : GD_EVENT_KILL_CGROUP,
+                    d->dry_run ? GD_RESULT_DRY_RUN : r == 0 ? GD_RESULT_KILLED : GD_RESULT_ERRNO, r,
+                    d->host.page_size);
         if (!d->dry_run)
-                kill_hook(d, &p, GD_HOOK_POST_KILL, result ? result : "error", now);
-        fill_record(&rec, &p, d->dry_run ? "would-kill-cgroup" : "kill-cgroup",
-                    result ? result : "error", d->host.page_size);
+                kill_hook(d, &p, GD_HOOK_POST_KILL, &rec, now);
         audit_write(d, &rec);
+        const char *result = gd_audit_result_name(rec.result, rec.error);
         char cgq[PATH_MAX];
         gd_log(GD_LOG_WARNING, "%s cgroup=%s workload=%s trigger=%s result=%s reason=\"%s\"",
                d->dry_run ? "would kill cgroup" : "killed cgroup",
                gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-",
-               gd_trigger_name(dec->trigger), rec.result, dec->reason);
+               gd_trigger_name(dec->trigger), result, dec->reason);
         gd_thresholds_for(d, w, &t);
         gd_decide_record(&t, &c->state, r == 0, now);
         c->trouble_since_ms = 0;
@@ -574,7 +588,7 @@ void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_dec
         gd_audit_record rec;
         gd_thresholds t;
 
-        fill_record(&rec, &p, "notify", "notified", d->host.page_size);
+        fill_record(&rec, &p, GD_EVENT_NOTIFY, GD_RESULT_NOTIFIED, 0, d->host.page_size);
         audit_write(d, &rec);
         char cgq[PATH_MAX];
         gd_log(GD_LOG_WARNING, "notify cgroup=%s workload=%s trigger=%s reason=\"%s\"",

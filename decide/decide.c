@@ -236,7 +236,7 @@ static bool check_high(const gd_thresholds *t, const gd_cgroup_state *st, const 
 
 gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_sample *sample,
                       uint64_t now_ms) {
-        const gd_decision none = { .action = GD_ACTION_NONE, .trigger = GD_TRIGGER_NONE };
+        const gd_decision none = { .action = POL_ACTION_NONE, .trigger = GD_TRIGGER_NONE };
         gd_decision d = none;
 
         if (!state->have_prev) {
@@ -302,7 +302,7 @@ gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_s
                 return none;
         if (state->kernel_kill_ms && sample->at_ms - state->kernel_kill_ms < GD_KERNEL_KILL_SETTLE_MS)
                 return none;
-        d.action = sample->oom_group ? GD_ACTION_KILL_CGROUP : GD_ACTION_KILL_PROCESS;
+        d.action = sample->oom_group ? POL_ACTION_KILL_CGROUP : POL_ACTION_KILL_PROCESS;
         return d;
 }
 
@@ -392,14 +392,12 @@ const char *gd_trigger_name(gd_trigger trigger) {
         return "unknown";
 }
 
-const char *gd_action_name(gd_action action) {
-        switch (action) {
-        case GD_ACTION_NONE:
-                return "none";
-        case GD_ACTION_KILL_PROCESS:
-                return "kill-process";
-        case GD_ACTION_KILL_CGROUP:
-                return "kill-cgroup";
-        }
-        return "unknown";
+pol_action gd_decide_route(pol_action decided, pol_action workload) {
+        if (decided == POL_ACTION_NONE)
+                return POL_ACTION_NONE;
+        if (workload == POL_ACTION_NOTIFY)
+                return POL_ACTION_NOTIFY;
+        if (decided == POL_ACTION_KILL_CGROUP || workload == POL_ACTION_KILL_CGROUP)
+                return POL_ACTION_KILL_CGROUP;
+        return POL_ACTION_KILL_PROCESS;
 }

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "cgroup/cgroup.h"
+#include "policy/policy.h"
 
 typedef enum gd_trigger {
         GD_TRIGGER_NONE,
@@ -39,12 +40,6 @@ typedef enum gd_trigger {
         GD_TRIGGER_PRESSURE,
         GD_TRIGGER_HOST_PRESSURE,
 } gd_trigger;
-
-typedef enum gd_action {
-        GD_ACTION_NONE,
-        GD_ACTION_KILL_PROCESS,
-        GD_ACTION_KILL_CGROUP,
-} gd_action;
 
 typedef struct gd_thresholds {
         /* LIMIT/NEAR_LIMIT: unreclaimable memory / memory.max at or above this. */
@@ -106,7 +101,7 @@ typedef struct gd_cgroup_state {
 } gd_cgroup_state;
 
 typedef struct gd_decision {
-        gd_action action;
+        pol_action action;     /* NONE, KILL_PROCESS or KILL_CGROUP */
         gd_trigger trigger;
         /* The numbers behind the trigger, for the log and the audit record. */
         double value;          /* the ratio or share that crossed the threshold */
@@ -116,7 +111,7 @@ typedef struct gd_decision {
 } gd_decision;
 
 /* Feed a new sample. Updates *state (sustain timers, previous sample) and
- * returns the decision for now_ms: GD_ACTION_NONE unless a trigger holds
+ * returns the decision for now_ms: POL_ACTION_NONE unless a trigger holds
  * and the cgroup is not in its cooldown or back-off. The action is
  * KILL_CGROUP when sample->oom_group is set, else KILL_PROCESS. Pure. */
 gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_sample *sample,
@@ -163,8 +158,13 @@ long gd_blame_pick(const gd_blame_candidate *cands, size_t n);
  * pressure than one that has sat on 300 MiB all day. */
 #define GD_BLAME_GROWTH_WEIGHT 4
 
+/* The action to take on a decision that called for decided, given the
+ * effective action of the cgroup's workload (NONE when no policy says):
+ * NOTIFY wins, a cgroup kill that either asks for kills the cgroup, else
+ * the worst process. NONE when decided is NONE. Pure. */
+pol_action gd_decide_route(pol_action decided, pol_action workload);
+
 /* Short stable names for logs and audit records: "limit", "near-limit",
- * "high", "pressure", "host-pressure", "none"; "kill-process",
- * "kill-cgroup", "none". */
+ * "high", "pressure", "host-pressure", "none" (actions are named by
+ * pol_action_name()). */
 const char *gd_trigger_name(gd_trigger trigger);
-const char *gd_action_name(gd_action action);

@@ -60,7 +60,8 @@ int gd_hooks_env_build(const gd_hook_info *info, char *buf, size_t size, size_t 
         /* As /proc/PID/cgroup shows it: "/system.slice/x.service". */
         snprintf(cgroup, sizeof(cgroup), "/%s", info->cgroup ? info->cgroup : "");
         env_add(&o, "GUARDIAN_EVENT", gd_hooks_event_name(info->event));
-        env_add(&o, "GUARDIAN_ACTION", info->pid > 0 ? "kill-process" : "kill-cgroup");
+        env_add(&o, "GUARDIAN_ACTION",
+                pol_action_name(info->pid > 0 ? POL_ACTION_KILL_PROCESS : POL_ACTION_KILL_CGROUP));
         env_add_num(&o, "GUARDIAN_PID", info->pid > 0, info->pid);
         env_add(&o, "GUARDIAN_COMM", info->comm);
         env_add(&o, "GUARDIAN_CGROUP", cgroup);

@@ -42,7 +42,7 @@ typedef struct gd_hook_info {
         const char *workload;
         const char *trigger;   /* gd_trigger_name() */
         const char *reason;
-        const char *outcome;   /* post-kill: "killed", "timeout", "unfinished", "gone", ... */
+        const char *outcome;   /* post-kill: the audit record's result, "killed", "gone", ... */
         bool has_process;      /* score, rss and uid are known */
         int64_t score;
         uint64_t rss_bytes;

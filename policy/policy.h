@@ -95,11 +95,18 @@ typedef struct pol_errors {
         size_t dropped; /* past POL_ERRORS_MAX */
 } pol_errors;
 
+/* What guardian does about a cgroup in trouble, the one action type of
+ * every room: a workload's action (policy), the action a decision calls
+ * for (decide: NONE, KILL_PROCESS, or KILL_CGROUP for memory.oom.group),
+ * and the one taken once the workload's turns it (gd_decide_route), which
+ * the metrics count. pol_action_name() spells it for logs and metrics. */
 typedef enum pol_action {
-        POL_ACTION_UNSET = 0,
+        POL_ACTION_NONE = 0,     /* a workload: none of its own, the defaults' applies;
+                                  * a decision: nothing to do */
         POL_ACTION_KILL_PROCESS,
         POL_ACTION_KILL_CGROUP,
-        POL_ACTION_NOTIFY,
+        POL_ACTION_NOTIFY,       /* log and audit, kill nothing */
+        POL_ACTION__N,
 } pol_action;
 
 typedef enum pol_protect_mode {
@@ -185,7 +192,7 @@ typedef struct pol_workload {
         bool has_score_adj;
         int score_adj;         /* -1000..1000 */
         bool trust_oom_score_adj; /* default true */
-        pol_action action;     /* UNSET: the defaults' */
+        pol_action action;     /* NONE: the defaults' */
         bool has_cooldown, has_grace;
         uint64_t cooldown_ms;
         uint64_t grace_ms;
@@ -255,6 +262,7 @@ void pol_effective_triggers(const pol_policy *p, const pol_workload *w, pol_trig
 const pol_command *pol_effective_hook(const pol_policy *p, const pol_workload *w, bool post);
 uint64_t pol_effective_hook_timeout_ms(const pol_policy *p, const pol_workload *w);
 
-/* Names for messages: "kill-process", "never", "docker", "burstable", ... */
+/* Names for messages: "kill-process", "never", "docker", "burstable", ...;
+ * pol_action_name() says "none" for NONE, "unknown" out of range. */
 const char *pol_action_name(pol_action a);
 const char *pol_protect_mode_name(pol_protect_mode m);

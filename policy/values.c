@@ -93,7 +93,7 @@ void pol_free(pol_policy *policy) {
 }
 
 pol_action pol_effective_action(const pol_policy *p, const pol_workload *w) {
-        return w && w->action != POL_ACTION_UNSET ? w->action : p->defaults.action;
+        return w && w->action != POL_ACTION_NONE ? w->action : p->defaults.action;
 }
 
 uint64_t pol_effective_cooldown_ms(const pol_policy *p, const pol_workload *w) {
@@ -146,17 +146,15 @@ uint64_t pol_effective_hook_timeout_ms(const pol_policy *p, const pol_workload *
 }
 
 const char *pol_action_name(pol_action a) {
-        switch (a) {
-        case POL_ACTION_UNSET:
-                return "unset";
-        case POL_ACTION_KILL_PROCESS:
-                return "kill-process";
-        case POL_ACTION_KILL_CGROUP:
-                return "kill-cgroup";
-        case POL_ACTION_NOTIFY:
-                return "notify";
-        }
-        return "unknown";
+        /* As the policy file spells them (schema.c), and logs, metrics and
+         * hooks repeat them. */
+        static const char *const names[POL_ACTION__N] = {
+                [POL_ACTION_NONE] = "none",
+                [POL_ACTION_KILL_PROCESS] = "kill-process",
+                [POL_ACTION_KILL_CGROUP] = "kill-cgroup",
+                [POL_ACTION_NOTIFY] = "notify",
+        };
+        return (unsigned)a < POL_ACTION__N ? names[a] : "unknown";
 }
 
 const char *pol_protect_mode_name(pol_protect_mode m) {

@@ -116,6 +116,43 @@ void gd_audit_close(gd_audit *audit) {
         free(audit);
 }
 
+/* ---- names ---- */
+
+/* The one place the strings of "event" and "result" are spelled. */
+static const char *const event_names[GD_EVENT__N] = {
+        [GD_EVENT_KILL] = "kill",
+        [GD_EVENT_WOULD_KILL] = "would-kill",
+        [GD_EVENT_KILL_CGROUP] = "kill-cgroup",
+        [GD_EVENT_WOULD_KILL_CGROUP] = "would-kill-cgroup",
+        [GD_EVENT_KILL_FAILED] = "kill-failed",
+        [GD_EVENT_NOTIFY] = "notify",
+};
+
+static const char *const result_names[GD_RESULT__N] = {
+        [GD_RESULT_KILLED] = "killed",
+        [GD_RESULT_DRY_RUN] = "dry-run",
+        [GD_RESULT_NOTIFIED] = "notified",
+        [GD_RESULT_TIMEOUT] = "timeout",
+        [GD_RESULT_UNFINISHED] = "unfinished",
+        [GD_RESULT_GONE] = "gone",
+        [GD_RESULT_PID_REUSED] = "pid-reused",
+        [GD_RESULT_MOVED] = "moved",
+        [GD_RESULT_CGROUPNS_UNKNOWN] = "cgroupns-unknown",
+        [GD_RESULT_ERRNO] = "error",
+};
+
+const char *gd_audit_event_name(gd_audit_event event) {
+        return (unsigned)event < GD_EVENT__N ? event_names[event] : NULL;
+}
+
+const char *gd_audit_result_name(gd_audit_result result, int error) {
+        if ((unsigned)result >= GD_RESULT__N)
+                return NULL;
+        /* An errno glibc has no name for (or none at all) is an "error". */
+        const char *name = result == GD_RESULT_ERRNO && error < 0 ? strerrorname_np(-error) : NULL;
+        return name ? name : result_names[result];
+}
+
 /* ---- formatting ---- */
 
 /* An output cursor. Once something did not fit, failed stays set and
@@ -278,7 +315,7 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         out_key(&o, "time");
         out_time(&o, rec->time_unix_ms);
         out_key(&o, "event");
-        out_string(&o, rec->event, NO_CUT);
+        out_string(&o, gd_audit_event_name(rec->event), NO_CUT);
         out_key(&o, "cgroup");
         ret_len[CUT_CGROUP] = out_string_cut(&o, rec->cgroup, budget[CUT_CGROUP], &cut[CUT_CGROUP]);
         out_key(&o, "workload");
@@ -352,7 +389,7 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         else
                 out_i64(&o, rec->trigger_to_death_ms);
         out_key(&o, "result");
-        out_string(&o, rec->result, NO_CUT);
+        out_string(&o, gd_audit_result_name(rec->result, rec->error), NO_CUT);
         /* Always there, so every line has the same keys; "..." at the end
          * of a string alone could be the string's own. null, or the cut
          * keys: "cmdline,cgroup". */

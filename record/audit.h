@@ -12,10 +12,37 @@
 
 #define GD_AUDIT_RECORD_MAX 8192
 
+/* What a record is about. Typed inside guardian; gd_audit_event_name()
+ * gives the "event" string the audit file, the log, `guardian status` and
+ * README speak. */
+typedef enum gd_audit_event {
+        GD_EVENT_KILL,              /* "kill": a process signalled */
+        GD_EVENT_WOULD_KILL,        /* "would-kill": the same in dry-run */
+        GD_EVENT_KILL_CGROUP,       /* "kill-cgroup": cgroup.kill written, or failed to be */
+        GD_EVENT_WOULD_KILL_CGROUP, /* "would-kill-cgroup": the same in dry-run */
+        GD_EVENT_KILL_FAILED,       /* "kill-failed": the victim could not be signalled */
+        GD_EVENT_NOTIFY,            /* "notify": the workload's action; nothing killed */
+        GD_EVENT__N,
+} gd_audit_event;
+
+/* How it ended; gd_audit_result_name() gives the "result" string. */
+typedef enum gd_audit_result {
+        GD_RESULT_KILLED,           /* "killed": the exit was seen, or cgroup.kill worked */
+        GD_RESULT_DRY_RUN,          /* "dry-run" */
+        GD_RESULT_NOTIFIED,         /* "notified" */
+        GD_RESULT_TIMEOUT,          /* "timeout": still there 30 s after SIGKILL */
+        GD_RESULT_UNFINISHED,       /* "unfinished": guardian stopped before the exit was seen */
+        GD_RESULT_GONE,             /* "gone": the victim exited before the signal */
+        GD_RESULT_PID_REUSED,       /* "pid-reused": the pid is another process now */
+        GD_RESULT_MOVED,            /* "moved": the victim left the cgroup */
+        GD_RESULT_CGROUPNS_UNKNOWN, /* "cgroupns-unknown": its cgroup cannot be checked */
+        GD_RESULT_ERRNO,            /* any other failure: the errno's name ("EPERM") */
+        GD_RESULT__N,
+} gd_audit_result;
+
 typedef struct gd_audit_record {
         int64_t time_unix_ms;     /* wall clock, for humans and log correlation */
-        const char *event;        /* "kill", "would-kill", "kill-cgroup", "would-kill-cgroup",
-                                     "kill-failed", "notify" */
+        gd_audit_event event;
         const char *cgroup;       /* relative to the cgroup root */
         const char *workload;     /* matched workload name, or NULL */
         const char *trigger;      /* gd_trigger_name() */
@@ -39,10 +66,8 @@ typedef struct gd_audit_record {
         uint64_t memory_after;    /* after the victim died, bytes (0 if unknown) */
         int64_t trigger_to_kill_ms;   /* from the first sign of trouble to the signal */
         int64_t trigger_to_death_ms;  /* to the pidfd reporting exit; -1 if unknown */
-        const char *result;       /* "killed", "dry-run", "gone", "pid-reused", "moved",
-                                     "cgroupns-unknown", "timeout", "unfinished"
-                                     (guardian stopped before the exit was seen),
-                                     or an errno name */
+        gd_audit_result result;
+        int error;                /* GD_RESULT_ERRNO: the negative errno it names */
 } gd_audit_record;
 
 typedef struct gd_audit gd_audit;
@@ -60,6 +85,13 @@ int gd_audit_format(const gd_audit_record *rec, char *buf, size_t size);
 /* Format and append one record with a single write(). Returns 0 or a
  * negative errno (the caller logs it; the kill itself stands). */
 int gd_audit_write(gd_audit *audit, const gd_audit_record *rec);
+
+/* The strings of the audit file's "event" and "result" (README, "Audit
+ * log"): "kill", ...; "killed", ..., and for GD_RESULT_ERRNO the name of
+ * -error ("EPERM"), "error" for an errno without one. NULL for a value out
+ * of range, which a record writes as null. Pure. */
+const char *gd_audit_event_name(gd_audit_event event);
+const char *gd_audit_result_name(gd_audit_result result, int error);
 
 /* Close; NULL is fine. */
 void gd_audit_close(gd_audit *audit);

@@ -107,6 +107,18 @@ static void text_cgroups(FILE *out, const gd_report *r) {
         }
 }
 
+/* A recent kill's event and result as the audit file spells them; "" for
+ * a value out of range, as a record without one always showed. */
+static const char *event_name(const gd_recent_kill *k) {
+        const char *name = gd_audit_event_name(k->event);
+        return name ? name : "";
+}
+
+static const char *result_name(const gd_recent_kill *k) {
+        const char *name = gd_audit_result_name(k->result, k->error);
+        return name ? name : "";
+}
+
 static void text_recent(FILE *out, const gd_stats *s) {
         if (s->n_recent == 0) {
                 fputs("recent kills: none\n", out);
@@ -119,11 +131,11 @@ static void text_recent(FILE *out, const gd_stats *s) {
                 const gd_recent_kill *k = gd_stats_recent(s, i);
                 char when[32];
                 utc_time(when, sizeof(when), k->time_unix_ms);
-                fprintf(out, "%-20s  %-17s  %7d  ", when, k->event, (int)k->pid);
+                fprintf(out, "%-20s  %-17s  %7d  ", when, event_name(k), (int)k->pid);
                 text_safe(out, k->pid ? k->comm : "-", 15);
                 fputs("  ", out);
                 text_safe(out, *k->workload ? k->workload : "-", 14);
-                fprintf(out, "  %-13s  %s ", k->reason, k->result);
+                fprintf(out, "  %-13s  %s ", k->reason, result_name(k));
                 text_safe(out, cgroup_name(k->cgroup), 0);
                 fputc('\n', out);
         }
@@ -208,7 +220,7 @@ static void json_recent(FILE *out, const gd_recent_kill *k) {
         utc_time(when, sizeof(when), k->time_unix_ms);
         fprintf(out, "{\"time_unix_ms\":%" PRId64 ",\"time\":\"%s\",\"event\":", k->time_unix_ms,
                 when);
-        gd_json_string(out, k->event);
+        gd_json_string(out, event_name(k));
         fputs(",\"cgroup\":", out);
         gd_json_string(out, cgroup_name(k->cgroup));
         fprintf(out, ",\"pid\":%d,\"comm\":", (int)k->pid);
@@ -218,7 +230,7 @@ static void json_recent(FILE *out, const gd_recent_kill *k) {
         fputs(",\"reason\":", out);
         gd_json_string(out, k->reason);
         fputs(",\"result\":", out);
-        gd_json_string(out, k->result);
+        gd_json_string(out, result_name(k));
         fputc('}', out);
 }
 
@@ -254,9 +266,9 @@ void gd_report_json(FILE *out, const gd_report *r) {
         fprintf(out, ",\"inotify_watch_failures\":%" PRIu64 ",\"cgroups_without_dir_watch\":%" PRIu64,
                 s->watch_failures, s->no_dir_watch_cgroups);
         fputs(",\"decisions\":{", out);
-        for (int k = 0; k < GD_DECISION__N; k++)
-                fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", gd_decision_kind_name(k),
-                        s->decisions[k]);
+        for (pol_action a = POL_ACTION_KILL_PROCESS; a < POL_ACTION__N; a++)
+                fprintf(out, "%s\"%s\":%" PRIu64, a > POL_ACTION_KILL_PROCESS ? "," : "",
+                        pol_action_name(a), s->decisions[a]);
         fputs("}},\"cgroups\":[", out);
         for (size_t i = 0; i < r->n_cgroups; i++) {
                 if (i)
@@ -384,9 +396,9 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
         fprintf(out, "guardian_kill_failures_total %" PRIu64 "\n", s->kill_failures);
         family(out, "guardian_decisions_total", "counter",
                "Decisions to act on a cgroup in trouble (dry run included), by action.");
-        for (int k = 0; k < GD_DECISION__N; k++)
+        for (pol_action a = POL_ACTION_KILL_PROCESS; a < POL_ACTION__N; a++)
                 fprintf(out, "guardian_decisions_total{action=\"%s\"} %" PRIu64 "\n",
-                        gd_decision_kind_name(k), s->decisions[k]);
+                        pol_action_name(a), s->decisions[a]);
         family(out, "guardian_trigger_events_total", "counter",
                "Wake-ups by the kernel: memory.events changes and PSI triggers.");
         for (int k = 0; k < GD_SOURCE__N; k++)

@@ -9,8 +9,6 @@ const uint64_t gd_stats_loop_bounds_ns[GD_STATS_LOOP_BUCKETS] = {
         100000000, 500000000, 1000000000, 5000000000,
 };
 
-static bool is(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
-
 static void count_kill(gd_stats *s, const char *workload, const char *reason) {
         const char *w = workload ? workload : "";
         const char *why = reason ? reason : "";
@@ -35,38 +33,51 @@ static void count_kill(gd_stats *s, const char *workload, const char *reason) {
 }
 
 void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
-        bool cgroup_kill = is(rec->event, "kill-cgroup");
-
         s->generation++;
-        if (is(rec->event, "kill") || (cgroup_kill && is(rec->result, "killed")))
+        switch (rec->event) {
+        case GD_EVENT_KILL:
+                /* Signalled, so a kill; one that outlived the deadline
+                 * failed as well. */
                 count_kill(s, rec->workload, rec->trigger);
-        if (is(rec->event, "kill-failed") || (cgroup_kill && !is(rec->result, "killed")) ||
-            (is(rec->event, "kill") && is(rec->result, "timeout")))
+                if (rec->result == GD_RESULT_TIMEOUT)
+                        s->kill_failures++;
+                break;
+        case GD_EVENT_KILL_CGROUP:
+                if (rec->result == GD_RESULT_KILLED)
+                        count_kill(s, rec->workload, rec->trigger);
+                else
+                        s->kill_failures++;
+                break;
+        case GD_EVENT_KILL_FAILED:
                 s->kill_failures++;
+                break;
+        case GD_EVENT_WOULD_KILL:
+        case GD_EVENT_WOULD_KILL_CGROUP:
+        case GD_EVENT_NOTIFY:
+        case GD_EVENT__N:
+                break;
+        }
 
         gd_recent_kill *r = &s->recent[s->recent_next];
         memset(r, 0, sizeof(*r));
         r->time_unix_ms = rec->time_unix_ms;
         r->pid = rec->pid;
-        snprintf(r->event, sizeof(r->event), "%s", rec->event ? rec->event : "");
+        r->event = rec->event;
+        r->result = rec->result;
+        r->error = rec->error;
         snprintf(r->cgroup, sizeof(r->cgroup), "%s", rec->cgroup ? rec->cgroup : "");
         snprintf(r->comm, sizeof(r->comm), "%s", rec->comm ? rec->comm : "");
         snprintf(r->workload, sizeof(r->workload), "%s", rec->workload ? rec->workload : "");
         snprintf(r->reason, sizeof(r->reason), "%s", rec->trigger ? rec->trigger : "");
-        snprintf(r->result, sizeof(r->result), "%s", rec->result ? rec->result : "");
         s->recent_next = (s->recent_next + 1) % GD_STATS_RECENT;
         if (s->n_recent < GD_STATS_RECENT)
                 s->n_recent++;
 }
 
-void gd_stats_decision(gd_stats *s, gd_action action, pol_action policy_action) {
+void gd_stats_decision(gd_stats *s, pol_action taken) {
         s->generation++;
-        if (policy_action == POL_ACTION_NOTIFY)
-                s->decisions[GD_DECISION_NOTIFY]++;
-        else if (action == GD_ACTION_KILL_CGROUP || policy_action == POL_ACTION_KILL_CGROUP)
-                s->decisions[GD_DECISION_KILL_CGROUP]++;
-        else
-                s->decisions[GD_DECISION_KILL_PROCESS]++;
+        if (taken != POL_ACTION_NONE && (unsigned)taken < POL_ACTION__N)
+                s->decisions[taken]++;
 }
 
 void gd_stats_loop(gd_stats *s, uint64_t ns) {
@@ -83,15 +94,6 @@ const gd_recent_kill *gd_stats_recent(const gd_stats *s, size_t i) {
         if (i >= s->n_recent)
                 return NULL;
         return &s->recent[(s->recent_next + GD_STATS_RECENT - 1 - i) % GD_STATS_RECENT];
-}
-
-const char *gd_decision_kind_name(gd_decision_kind k) {
-        switch (k) {
-        case GD_DECISION_KILL_PROCESS: return "kill-process";
-        case GD_DECISION_KILL_CGROUP: return "kill-cgroup";
-        case GD_DECISION_NOTIFY: return "notify";
-        default: return "unknown";
-        }
 }
 
 const char *gd_trigger_source_name(gd_trigger_source src) {

@@ -13,7 +13,6 @@
 
 #include "proc/proc.h"
 #include "record/audit.h"
-#include "decide/decide.h"
 #include "policy/policy.h"
 
 /* Distinct (workload, reason) pairs counted apart: workloads x triggers of
@@ -28,13 +27,6 @@
  * file (~10 us) to a kill under heavy reclaim (seconds). */
 #define GD_STATS_LOOP_BUCKETS 10
 extern const uint64_t gd_stats_loop_bounds_ns[GD_STATS_LOOP_BUCKETS];
-
-typedef enum gd_decision_kind {
-        GD_DECISION_KILL_PROCESS,
-        GD_DECISION_KILL_CGROUP,
-        GD_DECISION_NOTIFY,
-        GD_DECISION__N,
-} gd_decision_kind;
 
 typedef enum gd_trigger_source {
         GD_SOURCE_MEMORY_EVENTS, /* a memory.events wake-up */
@@ -51,20 +43,21 @@ typedef struct gd_kill_count {
 
 typedef struct gd_recent_kill {
         int64_t time_unix_ms;
-        char event[24];              /* the audit record's event: "kill", "notify", ... */
+        gd_audit_event event;        /* the audit record's */
         char cgroup[PATH_MAX];
         pid_t pid;                   /* 0 for a whole cgroup */
         char comm[PROC_COMM_MAX];
         char workload[POL_NAME_MAX]; /* "" for none */
         char reason[GD_STATS_REASON_MAX];
-        char result[24];             /* "killed", "timeout", "dry-run", "ESRCH", ... */
+        gd_audit_result result;
+        int error;                   /* GD_RESULT_ERRNO: the negative errno */
 } gd_recent_kill;
 
 typedef struct gd_stats {
         gd_kill_count kills[GD_STATS_KILL_KEYS];
         size_t n_kill_keys;
         uint64_t kill_failures;
-        uint64_t decisions[GD_DECISION__N];
+        uint64_t decisions[POL_ACTION__N]; /* by the action taken; never NONE */
         uint64_t trigger_events[GD_SOURCE__N];
         uint64_t reloads_ok, reloads_error;
         /* Copied in when a document is rendered (their owners count). */
@@ -82,15 +75,15 @@ typedef struct gd_stats {
 } gd_stats;
 
 /* Count what an audit record says happened and keep it in the ring of
- * recent kills: "kill" and a "kill-cgroup" that worked are kills (a
- * signal was sent); "kill-failed", a "kill-cgroup" that failed and a kill
- * whose victim outlived the deadline ("timeout") are failures; dry-run and
- * notify records only enter the ring. */
+ * recent kills: GD_EVENT_KILL and a GD_EVENT_KILL_CGROUP that worked are
+ * kills (a signal was sent); GD_EVENT_KILL_FAILED, a cgroup kill that
+ * failed and a kill whose victim outlived the deadline (GD_RESULT_TIMEOUT)
+ * are failures; dry-run and notify records only enter the ring. */
 void gd_stats_record(gd_stats *s, const gd_audit_record *rec);
 
-/* Count a decision: the decide step's action as the policy's action for
- * the workload turns it (notify, kill-cgroup). */
-void gd_stats_decision(gd_stats *s, gd_action action, pol_action policy_action);
+/* Count a decision by the action taken (gd_decide_route()); NONE and
+ * values out of range count nowhere. */
+void gd_stats_decision(gd_stats *s, pol_action taken);
 
 /* One epoll wake-up took ns nanoseconds. */
 void gd_stats_loop(gd_stats *s, uint64_t ns);
@@ -98,8 +91,7 @@ void gd_stats_loop(gd_stats *s, uint64_t ns);
 /* The i-th most recent kill (0: the newest), or NULL past the end. */
 const gd_recent_kill *gd_stats_recent(const gd_stats *s, size_t i);
 
-/* Short stable names for metric labels: "kill-process", "kill-cgroup",
- * "notify"; "memory.events", "psi", "host-psi". */
-const char *gd_decision_kind_name(gd_decision_kind k);
+/* Short stable names for metric labels: "memory.events", "psi",
+ * "host-psi" (actions are named by pol_action_name()). */
 const char *gd_trigger_source_name(gd_trigger_source src);
 

@@ -48,7 +48,7 @@ static void check_policy(const pol_policy *p) {
         check(p->version == POL_VERSION);
         check(p->n_files == 1 && strcmp(p->files[0], "fuzz.yaml") == 0);
         check(p->n_workloads <= POL_WORKLOADS_MAX);
-        check(p->defaults.action != POL_ACTION_UNSET);
+        check(p->defaults.action != POL_ACTION_NONE);
         check_triggers(&p->defaults.triggers);
         check(p->settings.poll_interval_ms > 0);
         for (size_t i = 0; i < p->n_workloads; i++) {
@@ -71,7 +71,7 @@ static void check_policy(const pol_policy *p) {
                 check(w->protect.budget == POL_UNSET || w->protect.mode != POL_PROTECT_NONE);
                 pol_effective_triggers(p, w, &t);
                 check_triggers(&t);
-                check(pol_effective_action(p, w) != POL_ACTION_UNSET);
+                check(pol_effective_action(p, w) != POL_ACTION_NONE);
                 check(strcmp(pol_action_name(pol_effective_action(p, w)), "unknown") != 0);
                 check(strcmp(pol_protect_mode_name(w->protect.mode), "unknown") != 0);
                 (void)pol_effective_cooldown_ms(p, w);

@@ -47,7 +47,7 @@ static inline gd_decision feed(const gd_thresholds *t, gd_cgroup_state *st, cons
 }
 
 static inline void assert_none(gd_decision d) {
-        cr_assert_eq(d.action, GD_ACTION_NONE, "action %s (%s): %s", gd_action_name(d.action),
+        cr_assert_eq(d.action, POL_ACTION_NONE, "action %s (%s): %s", pol_action_name(d.action),
                      gd_trigger_name(d.trigger), d.reason);
         cr_assert_eq(d.trigger, GD_TRIGGER_NONE, "trigger %s: %s", gd_trigger_name(d.trigger),
                      d.reason);
@@ -56,7 +56,7 @@ static inline void assert_none(gd_decision d) {
 static inline void assert_fires(gd_decision d, gd_trigger trigger) {
         cr_assert_eq(d.trigger, trigger, "trigger %s, want %s: %s", gd_trigger_name(d.trigger),
                      gd_trigger_name(trigger), d.reason);
-        cr_assert_eq(d.action, GD_ACTION_KILL_PROCESS, "action %s", gd_action_name(d.action));
+        cr_assert_eq(d.action, POL_ACTION_KILL_PROCESS, "action %s", pol_action_name(d.action));
         cr_assert_geq(d.value, d.threshold, "value %g below threshold %g", d.value, d.threshold);
         cr_assert_neq(d.reason[0], '\0', "a firing decision explains itself");
 }

@@ -189,7 +189,7 @@ static void assert_value(const char *line, const char *key, const char *want) {
 static gd_audit_record full_record(void) {
         return (gd_audit_record){
                 .time_unix_ms = 1795654923456, /* 2026-11-26T01:02:03.456Z */
-                .event = "kill",
+                .event = GD_EVENT_KILL,
                 .cgroup = "/kubepods/pod1",
                 .workload = "batch",
                 .trigger = "near-limit",
@@ -213,7 +213,7 @@ static gd_audit_record full_record(void) {
                 .memory_after = 3221225472,
                 .trigger_to_kill_ms = 1520,
                 .trigger_to_death_ms = 37,
-                .result = "killed",
+                .result = GD_RESULT_KILLED,
         };
 }
 
@@ -242,7 +242,7 @@ Test(audit, format_full_record) {
 Test(audit, format_cgroup_kill) {
         gd_audit_record rec = {
                 .time_unix_ms = 0,
-                .event = "kill-cgroup",
+                .event = GD_EVENT_KILL_CGROUP,
                 .cgroup = "/system.slice/batch.service",
                 .workload = NULL,
                 .trigger = "limit",
@@ -261,7 +261,7 @@ Test(audit, format_cgroup_kill) {
                 .memory_after = 0,
                 .trigger_to_kill_ms = 12,
                 .trigger_to_death_ms = -1,
-                .result = "killed",
+                .result = GD_RESULT_KILLED,
         };
         static const char want[] =
                 "{\"time\":\"1970-01-01T00:00:00.000Z\",\"event\":\"kill-cgroup\","
@@ -283,13 +283,13 @@ Test(audit, format_nulls_and_non_finite) {
         gd_audit_record rec = full_record();
         char buf[GD_AUDIT_RECORD_MAX];
 
-        rec.event = NULL;
+        rec.event = GD_EVENT__N; /* out of range: no name */
         rec.cgroup = NULL;
         rec.trigger = NULL;
         rec.reason = NULL;
         rec.comm = NULL;
         rec.cmdline = NULL;
-        rec.result = NULL;
+        rec.result = (gd_audit_result)-1;
         rec.trigger_value = NAN;
         rec.trigger_threshold = INFINITY;
         rec.oom_score_adj = -1000;
@@ -302,6 +302,57 @@ Test(audit, format_nulls_and_non_finite) {
         assert_value(buf, "oom_score_adj", "-1000");
         assert_value(buf, "score", "-5");
         assert_value(buf, "pid", "4242");
+}
+
+/* Each event and result is written as README ("Audit log") spells it; an
+ * errno by its name; a value out of range has no name. */
+Test(audit, names) {
+        static const char *const events[GD_EVENT__N] = {
+                "kill", "would-kill", "kill-cgroup", "would-kill-cgroup", "kill-failed", "notify",
+        };
+        static const char *const results[GD_RESULT__N] = {
+                "killed", "dry-run", "notified", "timeout", "unfinished", "gone", "pid-reused",
+                "moved", "cgroupns-unknown", "error",
+        };
+        for (int e = 0; e < GD_EVENT__N; e++) {
+                cr_assert_not_null(events[e], "event %d untested", e);
+                cr_assert_str_eq(gd_audit_event_name((gd_audit_event)e), events[e]);
+        }
+        for (int r = 0; r < GD_RESULT__N; r++) {
+                cr_assert_not_null(results[r], "result %d untested", r);
+                cr_assert_str_eq(gd_audit_result_name((gd_audit_result)r, 0), results[r]);
+        }
+        cr_assert_null(gd_audit_event_name(GD_EVENT__N));
+        cr_assert_null(gd_audit_event_name((gd_audit_event)-1));
+        cr_assert_null(gd_audit_result_name(GD_RESULT__N, 0));
+        cr_assert_null(gd_audit_result_name((gd_audit_result)-1, -EPERM));
+        cr_assert_str_eq(gd_audit_result_name(GD_RESULT_ERRNO, -EPERM), "EPERM");
+        cr_assert_str_eq(gd_audit_result_name(GD_RESULT_ERRNO, -ESRCH), "ESRCH");
+        cr_assert_str_eq(gd_audit_result_name(GD_RESULT_ERRNO, -4000), "error", "no name");
+        cr_assert_str_eq(gd_audit_result_name(GD_RESULT_ERRNO, 0), "error");
+        /* The errno names only an errno result. */
+        cr_assert_str_eq(gd_audit_result_name(GD_RESULT_GONE, -ESRCH), "gone");
+}
+
+/* Every event and result reaches the line as its name. */
+Test(audit, format_each_event_and_result) {
+        gd_audit_record rec = full_record();
+        char buf[GD_AUDIT_RECORD_MAX], want[64];
+
+        for (int e = 0; e < GD_EVENT__N; e++) {
+                rec.event = (gd_audit_event)e;
+                cr_assert_gt(gd_audit_format(&rec, buf, sizeof(buf)), 0);
+                snprintf(want, sizeof(want), "\"%s\"", gd_audit_event_name(rec.event));
+                assert_value(buf, "event", want);
+        }
+        for (int r = 0; r < GD_RESULT__N; r++) {
+                rec.result = (gd_audit_result)r;
+                rec.error = -EXDEV;
+                cr_assert_gt(gd_audit_format(&rec, buf, sizeof(buf)), 0);
+                snprintf(want, sizeof(want), "\"%s\"", r == GD_RESULT_ERRNO
+                                 ? "EXDEV" : gd_audit_result_name(rec.result, 0));
+                assert_value(buf, "result", want);
+        }
 }
 
 Test(audit, format_numbers) {
@@ -531,7 +582,7 @@ Test(audit_file, creates_dir_and_file_and_appends) {
 
         cr_assert_eq(gd_audit_write(a, &rec), 0);
         rec.pid = 4343;
-        rec.result = "timeout";
+        rec.result = GD_RESULT_TIMEOUT;
         cr_assert_eq(gd_audit_write(a, &rec), 0);
         gd_audit_close(a);
 

@@ -64,7 +64,7 @@ Test(decide_precedence, oom_group_kills_the_cgroup) {
         feed(&t, &st, &a);
         gd_decision d = feed(&t, &st, &b);
         cr_assert_eq(d.trigger, GD_TRIGGER_LIMIT);
-        cr_assert_eq(d.action, GD_ACTION_KILL_CGROUP, "got %s", gd_action_name(d.action));
+        cr_assert_eq(d.action, POL_ACTION_KILL_CGROUP, "got %s", pol_action_name(d.action));
 }
 
 /* ---- cooldown, back-off, clock ---- */
@@ -473,9 +473,9 @@ Test(decide_blame, blame_saturates) {
 TestSuite(decide_still_holds);
 
 Test(decide_still_holds, limit_and_near_limit_recheck_usage) {
-        gd_decision near = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_NEAR_LIMIT,
+        gd_decision near = {.action = POL_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_NEAR_LIMIT,
                             .threshold = 0.95};
-        gd_decision limit = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_LIMIT,
+        gd_decision limit = {.action = POL_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_LIMIT,
                              .threshold = 0.90};
         uint64_t max = 256ULL << 20;
 
@@ -488,9 +488,9 @@ Test(decide_still_holds, limit_and_near_limit_recheck_usage) {
 }
 
 Test(decide_still_holds, sustained_triggers_hold) {
-        gd_decision high = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_HIGH,
+        gd_decision high = {.action = POL_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_HIGH,
                             .threshold = 0.5};
-        gd_decision psi = {.action = GD_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_PRESSURE,
+        gd_decision psi = {.action = POL_ACTION_KILL_PROCESS, .trigger = GD_TRIGGER_PRESSURE,
                            .threshold = 0.5};
         cr_assert(gd_decide_still_holds(&high, 1, 1ULL << 30));
         cr_assert(gd_decide_still_holds(&psi, 1, 1ULL << 30));

@@ -42,10 +42,30 @@ Test(decide_basics, names) {
         cr_assert_str_eq(gd_trigger_name(GD_TRIGGER_PRESSURE), "pressure");
         cr_assert_str_eq(gd_trigger_name(GD_TRIGGER_HOST_PRESSURE), "host-pressure");
         cr_assert_str_eq(gd_trigger_name((gd_trigger)99), "unknown");
-        cr_assert_str_eq(gd_action_name(GD_ACTION_NONE), "none");
-        cr_assert_str_eq(gd_action_name(GD_ACTION_KILL_PROCESS), "kill-process");
-        cr_assert_str_eq(gd_action_name(GD_ACTION_KILL_CGROUP), "kill-cgroup");
-        cr_assert_str_eq(gd_action_name((gd_action)-1), "unknown");
+}
+
+/* The decided action as the workload's turns it: notify wins, a cgroup
+ * kill either asks for wins next, no decision stays none. */
+Test(decide_basics, route) {
+        static const struct {
+                pol_action decided, workload, want;
+        } cases[] = {
+                {POL_ACTION_NONE, POL_ACTION_NOTIFY, POL_ACTION_NONE},
+                {POL_ACTION_NONE, POL_ACTION_KILL_CGROUP, POL_ACTION_NONE},
+                {POL_ACTION_KILL_PROCESS, POL_ACTION_NONE, POL_ACTION_KILL_PROCESS},
+                {POL_ACTION_KILL_PROCESS, POL_ACTION_KILL_PROCESS, POL_ACTION_KILL_PROCESS},
+                {POL_ACTION_KILL_PROCESS, POL_ACTION_KILL_CGROUP, POL_ACTION_KILL_CGROUP},
+                {POL_ACTION_KILL_PROCESS, POL_ACTION_NOTIFY, POL_ACTION_NOTIFY},
+                {POL_ACTION_KILL_CGROUP, POL_ACTION_NONE, POL_ACTION_KILL_CGROUP},
+                {POL_ACTION_KILL_CGROUP, POL_ACTION_KILL_PROCESS, POL_ACTION_KILL_CGROUP},
+                {POL_ACTION_KILL_CGROUP, POL_ACTION_NOTIFY, POL_ACTION_NOTIFY},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                cr_assert_eq(gd_decide_route(cases[i].decided, cases[i].workload), cases[i].want,
+                             "%s x %s: %s", pol_action_name(cases[i].decided),
+                             pol_action_name(cases[i].workload),
+                             pol_action_name(gd_decide_route(cases[i].decided,
+                                                             cases[i].workload)));
 }
 
 Test(decide_basics, first_sample_never_fires) {

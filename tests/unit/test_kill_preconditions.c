@@ -14,7 +14,7 @@ static char *cgroups[1] = {"batch"};
 static uint64_t currents[1];
 static gd_snapshot snap;
 static gd_watched watched;
-static const gd_decision near = {.action = GD_ACTION_KILL_PROCESS,
+static const gd_decision near = {.action = POL_ACTION_KILL_PROCESS,
                                  .trigger = GD_TRIGGER_NEAR_LIMIT, .threshold = 0.95};
 
 static void setup(void) {

@@ -468,7 +468,7 @@ Test(policy_parse, full_policy_exact_values) {
         cr_assert(w->has_score_adj);
         cr_assert_eq(w->score_adj, 500);
         cr_assert_eq(w->trust_oom_score_adj, true);
-        cr_assert_eq(w->action, POL_ACTION_UNSET);
+        cr_assert_eq(w->action, POL_ACTION_NONE);
         cr_assert_not(w->has_cooldown || w->has_grace);
         cr_assert(w->triggers.has_limit && w->triggers.has_high_sustain);
         cr_assert_eq(w->triggers.limit, 0.50);
@@ -477,7 +477,8 @@ Test(policy_parse, full_policy_exact_values) {
 }
 
 /* What a file leaves out keeps the built-in values; a workload without a
- * key has it unset (has_* false, UNSET), for pol_effective_* to fill. */
+ * key has it unset (has_* false, POL_UNSET, POL_ACTION_NONE), for
+ * pol_effective_* to fill. */
 Test(policy_parse, minimal_policy_gets_the_defaults) {
         pol_policy *p = NULL, *d = NULL;
 
@@ -490,7 +491,7 @@ Test(policy_parse, minimal_policy_gets_the_defaults) {
         cr_assert_eq(w->protect.budget, POL_UNSET);
         cr_assert_not(w->has_score_adj || w->has_cooldown || w->has_grace);
         cr_assert(w->trust_oom_score_adj);
-        cr_assert_eq(w->action, POL_ACTION_UNSET);
+        cr_assert_eq(w->action, POL_ACTION_NONE);
         pol_triggers none = {0};
         cr_assert_eq(memcmp(&w->triggers, &none, sizeof(none)), 0);
         pol_free(p);

@@ -494,8 +494,10 @@ Test(policy_load, names) {
         cr_assert_str_eq(pol_action_name(POL_ACTION_KILL_PROCESS), "kill-process");
         cr_assert_str_eq(pol_action_name(POL_ACTION_KILL_CGROUP), "kill-cgroup");
         cr_assert_str_eq(pol_action_name(POL_ACTION_NOTIFY), "notify");
-        cr_assert_str_eq(pol_action_name(POL_ACTION_UNSET), "unset");
+        cr_assert_str_eq(pol_action_name(POL_ACTION_NONE), "none");
+        cr_assert_str_eq(pol_action_name(POL_ACTION__N), "unknown");
         cr_assert_str_eq(pol_action_name((pol_action)42), "unknown");
+        cr_assert_str_eq(pol_action_name((pol_action)-1), "unknown");
         cr_assert_str_eq(pol_protect_mode_name(POL_PROTECT_NEVER), "never");
         cr_assert_str_eq(pol_protect_mode_name(POL_PROTECT_AVOID), "avoid");
         cr_assert_str_eq(pol_protect_mode_name(POL_PROTECT_NONE), "none");

@@ -102,14 +102,14 @@ Test(redact, cut_never_shows_a_secret) {
 Test(redact, audit_records_are_masked) {
         gd_audit_record rec = {
                 .time_unix_ms = 0,
-                .event = "kill",
+                .event = GD_EVENT_KILL,
                 .cgroup = "batch",
                 .trigger = "limit",
                 .reason = "r",
                 .pid = 42,
                 .comm = "mysql",
                 .cmdline = "mysql -uroot -pS3cret --password=S3cret db",
-                .result = "killed",
+                .result = GD_RESULT_KILLED,
         };
         char buf[GD_AUDIT_RECORD_MAX];
 

@@ -34,8 +34,8 @@ static char *label(const char *s) {
 
 static gd_stats stats; /* big: not on the stack */
 
-static gd_audit_record rec(const char *event, const char *workload, const char *trigger,
-                           const char *result) {
+static gd_audit_record rec(gd_audit_event event, const char *workload, const char *trigger,
+                           gd_audit_result result) {
         return (gd_audit_record){
                 .time_unix_ms = 1700000000123, .event = event, .cgroup = "batch/job\"1",
                 .workload = workload, .trigger = trigger, .pid = 4242, .comm = "eat\ner",
@@ -77,20 +77,26 @@ Test(report, prom_label_escaping) {
 }
 
 Test(report, stats_count_kills_and_failures) {
-        gd_audit_record r = rec("kill", "batch", "limit", "killed");
+        gd_audit_record r = rec(GD_EVENT_KILL, "batch", "limit", GD_RESULT_KILLED);
         gd_stats_record(&stats, &r);
         gd_stats_record(&stats, &r);
-        r = rec("kill", NULL, "pressure", "timeout");
+        r = rec(GD_EVENT_KILL, NULL, "pressure", GD_RESULT_TIMEOUT);
         gd_stats_record(&stats, &r);
-        r = rec("kill-failed", "batch", "limit", "gone");
+        r = rec(GD_EVENT_KILL_FAILED, "batch", "limit", GD_RESULT_GONE);
         gd_stats_record(&stats, &r);
-        r = rec("kill-cgroup", "batch", "high", "EPERM");
+        r = rec(GD_EVENT_KILL_CGROUP, "batch", "high", GD_RESULT_ERRNO);
+        r.error = -EPERM;
         gd_stats_record(&stats, &r);
-        r = rec("kill-cgroup", "batch", "high", "killed");
+        r = rec(GD_EVENT_KILL_CGROUP, "batch", "high", GD_RESULT_KILLED);
         gd_stats_record(&stats, &r);
-        r = rec("would-kill", "batch", "limit", "dry-run");
+        r = rec(GD_EVENT_WOULD_KILL, "batch", "limit", GD_RESULT_DRY_RUN);
         gd_stats_record(&stats, &r);
-        r = rec("notify", "batch", "limit", "notified");
+        r = rec(GD_EVENT_WOULD_KILL_CGROUP, "batch", "limit", GD_RESULT_DRY_RUN);
+        gd_stats_record(&stats, &r);
+        r = rec(GD_EVENT_NOTIFY, "batch", "limit", GD_RESULT_NOTIFIED);
+        gd_stats_record(&stats, &r);
+        /* Out of range: in the ring, counted nowhere. */
+        r = rec(GD_EVENT__N, "batch", "limit", GD_RESULT__N);
         gd_stats_record(&stats, &r);
 
         cr_assert_eq(stats.n_kill_keys, 3);
@@ -101,17 +107,20 @@ Test(report, stats_count_kills_and_failures) {
         cr_assert_eq(stats.kills[1].count, 1);
         cr_assert_str_eq(stats.kills[2].reason, "high");
         cr_assert_eq(stats.kill_failures, 3); /* timeout, kill-failed, kill-cgroup EPERM */
-        cr_assert_eq(stats.n_recent, 8);
-        cr_assert_str_eq(gd_stats_recent(&stats, 0)->event, "notify");
-        cr_assert_str_eq(gd_stats_recent(&stats, 7)->result, "killed");
-        cr_assert_null(gd_stats_recent(&stats, 8));
+        cr_assert_eq(stats.n_recent, 10);
+        cr_assert_eq(gd_stats_recent(&stats, 0)->event, GD_EVENT__N);
+        cr_assert_eq(gd_stats_recent(&stats, 1)->event, GD_EVENT_NOTIFY);
+        cr_assert_eq(gd_stats_recent(&stats, 5)->result, GD_RESULT_ERRNO);
+        cr_assert_eq(gd_stats_recent(&stats, 5)->error, -EPERM);
+        cr_assert_eq(gd_stats_recent(&stats, 9)->result, GD_RESULT_KILLED);
+        cr_assert_null(gd_stats_recent(&stats, 10));
 }
 
 Test(report, stats_bounded) {
         char name[32];
         for (int i = 0; i < GD_STATS_KILL_KEYS + 10; i++) {
                 snprintf(name, sizeof(name), "w%d", i);
-                gd_audit_record r = rec("kill", name, "limit", "killed");
+                gd_audit_record r = rec(GD_EVENT_KILL, name, "limit", GD_RESULT_KILLED);
                 gd_stats_record(&stats, &r);
         }
         cr_assert_eq(stats.n_kill_keys, GD_STATS_KILL_KEYS);
@@ -123,13 +132,17 @@ Test(report, stats_bounded) {
 }
 
 Test(report, stats_decisions_and_loop) {
-        gd_stats_decision(&stats, GD_ACTION_KILL_PROCESS, POL_ACTION_UNSET);
-        gd_stats_decision(&stats, GD_ACTION_KILL_CGROUP, POL_ACTION_KILL_PROCESS);
-        gd_stats_decision(&stats, GD_ACTION_KILL_PROCESS, POL_ACTION_KILL_CGROUP);
-        gd_stats_decision(&stats, GD_ACTION_KILL_CGROUP, POL_ACTION_NOTIFY);
-        cr_assert_eq(stats.decisions[GD_DECISION_KILL_PROCESS], 1);
-        cr_assert_eq(stats.decisions[GD_DECISION_KILL_CGROUP], 2);
-        cr_assert_eq(stats.decisions[GD_DECISION_NOTIFY], 1);
+        gd_stats_decision(&stats, POL_ACTION_KILL_PROCESS);
+        gd_stats_decision(&stats, POL_ACTION_KILL_CGROUP);
+        gd_stats_decision(&stats, POL_ACTION_KILL_CGROUP);
+        gd_stats_decision(&stats, POL_ACTION_NOTIFY);
+        gd_stats_decision(&stats, POL_ACTION_NONE);
+        gd_stats_decision(&stats, POL_ACTION__N);
+        cr_assert_eq(stats.decisions[POL_ACTION_KILL_PROCESS], 1);
+        cr_assert_eq(stats.decisions[POL_ACTION_KILL_CGROUP], 2);
+        cr_assert_eq(stats.decisions[POL_ACTION_NOTIFY], 1);
+        cr_assert_eq(stats.decisions[POL_ACTION_NONE], 0);
+        cr_assert_eq(stats.generation, 6);
         gd_stats_loop(&stats, 50000);      /* 50 us */
         gd_stats_loop(&stats, 100000);     /* on the bound: le="0.0001" */
         gd_stats_loop(&stats, 2000000);    /* 2 ms */
@@ -141,9 +154,10 @@ Test(report, stats_decisions_and_loop) {
 }
 
 Test(report, metrics) {
-        gd_audit_record r = rec("kill", "batch", "near-limit", "killed");
+        gd_audit_record r = rec(GD_EVENT_KILL, "batch", "near-limit", GD_RESULT_KILLED);
         gd_stats_record(&stats, &r);
         stats.trigger_events[GD_SOURCE_PSI] = 7;
+        gd_stats_decision(&stats, POL_ACTION_NOTIFY);
         stats.watch_failures = 12;
         stats.no_dir_watch_cgroups = 4;
         gd_stats_loop(&stats, 50000);
@@ -154,6 +168,9 @@ Test(report, metrics) {
         cr_assert(strstr(m, "guardian_build_info{version=\"1.2.3\"} 1\n"), "%s", m);
         cr_assert(strstr(m, "guardian_kills_total{workload=\"batch\",reason=\"near-limit\"} 1\n"));
         cr_assert(strstr(m, "guardian_trigger_events_total{source=\"psi\"} 7\n"));
+        cr_assert(strstr(m, "guardian_decisions_total{action=\"kill-process\"} 0\n"
+                            "guardian_decisions_total{action=\"kill-cgroup\"} 0\n"
+                            "guardian_decisions_total{action=\"notify\"} 1\n"), "%s", m);
         cr_assert(strstr(m, "guardian_trigger_events_total{source=\"memory.events\"} 0\n"));
         cr_assert(strstr(m, "guardian_start_time_seconds 1700000000.000\n"));
         cr_assert(strstr(m, "guardian_inotify_watch_failures_total 12\n"), "%s", m);
@@ -213,7 +230,7 @@ Test(report, metrics) {
 }
 
 Test(report, json) {
-        gd_audit_record r = rec("kill", "batch", "limit", "killed");
+        gd_audit_record r = rec(GD_EVENT_KILL, "batch", "limit", GD_RESULT_KILLED);
         gd_stats_record(&stats, &r);
         gd_report rep = report();
         char *j = render(gd_report_json, &rep);
@@ -237,8 +254,30 @@ Test(report, json) {
         free(j);
 }
 
+/* The ring keeps event and result typed; the documents spell them as the
+ * audit file does, an errno by its name, a value out of range as "". */
+Test(report, recent_names) {
+        gd_audit_record r = rec(GD_EVENT_KILL_CGROUP, "batch", "high", GD_RESULT_ERRNO);
+        r.error = -EPERM;
+        gd_stats_record(&stats, &r);
+        r = rec(GD_EVENT__N, "batch", "high", GD_RESULT__N);
+        gd_stats_record(&stats, &r);
+        gd_report rep = report();
+        char *j = render(gd_report_json, &rep);
+        char *t = render(gd_report_text, &rep);
+
+        cr_assert(strstr(j, "\"event\":\"kill-cgroup\""), "%s", j);
+        cr_assert(strstr(j, "\"result\":\"EPERM\""), "%s", j);
+        cr_assert(strstr(j, "\"event\":\"\""), "%s", j);
+        cr_assert(strstr(j, "\"result\":\"\""), "%s", j);
+        cr_assert(strstr(t, "  kill-cgroup        "), "%s", t);
+        cr_assert(strstr(t, "  high           EPERM "), "%s", t);
+        free(j);
+        free(t);
+}
+
 Test(report, text) {
-        gd_audit_record r = rec("kill", "batch", "limit", "killed");
+        gd_audit_record r = rec(GD_EVENT_KILL, "batch", "limit", GD_RESULT_KILLED);
         gd_stats_record(&stats, &r);
         gd_report rep = report();
         char *t = render(gd_report_text, &rep);
