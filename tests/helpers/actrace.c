@@ -18,6 +18,7 @@
  * test is included here rather than linked. */
 #include "act/act.c"
 #include "cgroup/cgns.c"
+#include "proc/parse.c"
 #include "proc/proc.c"
 
 #include <stdarg.h>
