@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/oomadj.h"
+
 /* Worst case of 6.x stat: 52 numeric fields of up to 20 digits and a comm
  * of up to 63 bytes (workqueue and kthread names): ~1.2 KiB. */
 #define STAT_BUF 2048
@@ -337,25 +339,10 @@ int proc_read_oom_score_adj_at(int piddir, int *ret_adj) {
         return proc_parse_int(buf, len, -1000, 1000, ret_adj) < 0 ? -EBADMSG : 0;
 }
 
+/* util/oomadj.c is the one writer; through a piddir, ENOENT (open) and
+ * ESRCH (write) both mean the process was reaped. */
 int proc_write_oom_score_adj_at(int piddir, int adj) {
-        char text[16];
-        int len, fd, r = 0;
-
-        if (adj < -1000 || adj > 1000)
-                return -EINVAL;
-        len = snprintf(text, sizeof(text), "%d\n", adj);
-        /* O_TRUNC: harmless on procfs (the shell's `echo N >` does the
-         * same); a fixture's regular file is left holding the value alone. */
-        fd = openat(piddir, "oom_score_adj", O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return gone(-errno);
-        ssize_t n = write(fd, text, (size_t)len);
-        if (n < 0)
-                r = gone(-errno);
-        else if (n != len)
-                r = -EIO;
-        close(fd);
-        return r;
+        return gone(gd_oomadj_write_at(piddir, adj));
 }
 
 int proc_read_cgroup(int procfd, pid_t pid, char *ret_path, size_t size) {

@@ -20,6 +20,7 @@
 #include "cgroup/cgns.c"
 #include "proc/parse.c"
 #include "proc/proc.c"
+#include "util/oomadj.c"
 
 #include <stdarg.h>
 #include <stdio.h>
