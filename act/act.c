@@ -2,8 +2,8 @@
  * act.h for the contracts.
  *
  * Static names carry an act_ or reaper_ prefix: tests/helpers/actrace.c
- * builds this file in one translation unit with proc/proc.c and
- * cgroup/cgns.c. */
+ * builds this file in one translation unit with proc/proc.c, proc/parse.c
+ * and cgroup/cgns.c. */
 #include "act/act.h"
 
 #include <errno.h>

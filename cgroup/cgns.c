@@ -1,7 +1,8 @@
 /* cgroup namespace paths. See cgns.h for the contracts.
  *
  * Static names carry a cgns_ prefix: tests/helpers/actrace.c builds this
- * file in one translation unit with act/act.c and proc/proc.c. */
+ * file in one translation unit with act/act.c, proc/proc.c and
+ * proc/parse.c. */
 #include "cgroup/cgns.h"
 
 #include <errno.h>

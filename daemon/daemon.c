@@ -28,6 +28,7 @@
 #include "decide/decide.h"
 #include "cgroup/host.h"
 #include "util/log.h"
+#include "util/oomadj.h"
 #include "daemon/sandbox.h"
 #include "proc/snapshot.h"
 #include "watch/watch.h"
@@ -370,12 +371,10 @@ static int setup_host_psi(daemon_ctx *d) {
 /* Guardian must outlive what it guards: the kernel never picks it, and its
  * pages stay in RAM so that it can still run when the host is out of it. */
 static void protect_self(void) {
-        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "-1000", 5) < 0)
+        int r = gd_oomadj_write_self(GD_OOMADJ_MIN);
+        if (r < 0)
                 gd_log(GD_LOG_WARNING, "cannot set own oom_score_adj to -1000: %s, ignoring",
-                       strerror(errno));
-        if (fd >= 0)
-                close(fd);
+                       strerror(-r));
 #if defined(__SANITIZE_ADDRESS__)
         /* MCL_ONFAULT: ASan reserves terabytes of shadow; lock only what
          * is used. */

@@ -22,6 +22,7 @@
 #include "policy/hookmsg.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/oomadj.h"
 
 typedef struct hook_run {
         pid_t pid;             /* 0: slot free; also the process group */
@@ -101,10 +102,10 @@ __attribute__((noreturn)) static void exec_hook(char *const argv[], char *const 
                 dup2(fd, STDIN_FILENO);
         dup2(STDERR_FILENO, STDOUT_FILENO);
         /* guardian runs with -1000: the kernel must be free to kill a hook. */
-        int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (adj < 0 || write(adj, "0", 1) != 1)
+        int r = gd_oomadj_write_self(0);
+        if (r < 0)
                 gd_log(GD_LOG_WARNING, "hook: cannot reset oom_score_adj: %s, ignoring",
-                       strerror(errno));
+                       strerror(-r));
         if (chdir("/") < 0) {
                 /* the inherited directory is as good */
         }
@@ -319,12 +320,10 @@ void gd_hooks_runner_main(int sock, const pol_source *src, pol_policy *policy) {
         prctl(PR_SET_NAME, "guardian-hooks");
         /* Not the kernel's victim either (forked before the daemon set its
          * own): hooks are reset to 0 before they run. */
-        int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (adj < 0 || write(adj, "-1000", 5) < 0)
+        int r = gd_oomadj_write_self(GD_OOMADJ_MIN);
+        if (r < 0)
                 gd_log(GD_LOG_WARNING, "hook runner: cannot set oom_score_adj to -1000: %s, "
-                                       "ignoring", strerror(errno));
-        if (adj >= 0)
-                close(adj);
+                                       "ignoring", strerror(-r));
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);

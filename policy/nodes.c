@@ -85,6 +85,49 @@ const char *pp_text(pp_parser *ps, const yaml_node_t *n, const char *path) {
         return s;
 }
 
+char *pp_strdup(pp_parser *ps, const char *s) {
+        char *copy = strdup(s);
+
+        if (!copy)
+                ps->oom = true;
+        return copy;
+}
+
+/* ---- one or a list ---- */
+
+size_t pp_list_count(pp_parser *ps, const yaml_node_t *n, const char *path, int max,
+                     const pp_list_words *words, bool *ret_over) {
+        size_t count;
+
+        *ret_over = false;
+        if (n->type == YAML_MAPPING_NODE) {
+                pp_problem(ps, n->start_mark, "%s: expected %s, got a mapping", path,
+                           words->expected);
+                return 0;
+        }
+        if (n->type != YAML_SEQUENCE_NODE)
+                return 1;
+        count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+        if (count == 0) {
+                pp_problem(ps, n->start_mark, "%s: empty list: %s", path, words->empty);
+                return 0;
+        }
+        if (count > (size_t)max) {
+                yaml_node_t *extra = pp_node(ps, n->data.sequence.items.start[max]);
+                pp_problem(ps, extra ? extra->start_mark : n->start_mark, "%s: more than %d %s",
+                           path, max, words->items);
+                *ret_over = true;
+                count = (size_t)max;
+        }
+        return count;
+}
+
+const yaml_node_t *pp_list_item(pp_parser *ps, const yaml_node_t *n, size_t i) {
+        if (n->type == YAML_SCALAR_NODE)
+                return n;
+        return pp_node(ps, n->data.sequence.items.start[i]);
+}
+
 /* ---- mappings ---- */
 
 /* Levenshtein distance for "did you mean"; keys are short. */

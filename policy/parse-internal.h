@@ -1,6 +1,6 @@
 /* The policy parser's shared machinery: parse.c drives libyaml, nodes.c
- * reads typed values out of a loaded document, schema.c walks the schema.
- * Private to those three files. */
+ * reads typed values out of a loaded document, schema.c walks the schema
+ * and schema_match.c its match: sections. Private to those four files. */
 #pragma once
 
 #include <stdbool.h>
@@ -61,6 +61,22 @@ bool pp_map_begin(pp_map *it, pp_parser *ps, yaml_node_t *n, const char *where,
  * the end. Unknown, duplicate and non-scalar keys are reported, skipped. */
 int pp_map_next(pp_map *it, yaml_node_t **ret_key, yaml_node_t **ret_value);
 
+/* A value that is one scalar or a list of them (patterns, a command): how
+ * many items n has, 1 for a scalar. 0 after reporting a mapping ("path:
+ * expected <expected>, got a mapping") or an empty list ("path: empty list:
+ * <empty>"). A list of more than max is reported at its first extra item
+ * ("path: more than <max> <items>"), sets *ret_over and counts as max. */
+typedef struct pp_list_words {
+        const char *expected, *empty, *items;
+} pp_list_words;
+size_t pp_list_count(pp_parser *ps, const yaml_node_t *n, const char *path, int max,
+                     const pp_list_words *words, bool *ret_over);
+/* Item i (< pp_list_count) of such a value: n itself for a scalar; NULL
+ * for a list item libyaml does not have. */
+const yaml_node_t *pp_list_item(pp_parser *ps, const yaml_node_t *n, size_t i);
+/* A malloc'd copy of s, or NULL with ps->oom set. */
+char *pp_strdup(pp_parser *ps, const char *s);
+
 /* Typed values: true and *ret set, or false (reported, *ret untouched). */
 bool pp_get_duration(pp_parser *ps, const yaml_node_t *n, const char *path, uint64_t min,
                      uint64_t max, uint64_t *ret);
@@ -76,3 +92,8 @@ bool pp_get_enum(pp_parser *ps, const yaml_node_t *n, const char *path, const ch
 
 /* schema.c: the document's root node into ps->policy. */
 void pp_walk_root(pp_parser *ps, yaml_node_t *root);
+
+/* schema_match.c: a workload's match: mapping n at where into m. */
+void pp_walk_match(pp_parser *ps, yaml_node_t *n, const char *where, pol_match *m);
+/* The keys of match: as messages list them (schema_match.c's match_keys). */
+#define PP_MATCH_KEYS_TEXT "cgroup, comm, exe, cmdline, container, runtime or kubernetes"

@@ -55,7 +55,7 @@ typedef struct proc_info {
         unsigned mm_flags;              /* that thread's PF_* flags */
 } proc_info;
 
-/* Pure parsers. */
+/* Pure parsers (parse.c). */
 
 /* Parse /proc/PID/stat. comm is taken between the first '(' and the LAST
  * ')' so hostile names like "a) R 1 (" survive. Returns 0 or -EBADMSG. */
@@ -74,6 +74,15 @@ int proc_parse_cgroup(const char *buf, size_t len, char *ret_path, size_t size);
  * fails; an empty cmdline (kernel threads, zombies) gives "". */
 void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size);
 
+/* A small file (oom_score_adj, a sysctl) holding one decimal integer in
+ * [min, max] and an optional newline. Returns 0 or -EBADMSG. */
+int proc_parse_int(const char *buf, size_t len, int min, int max, int *ret);
+
+/* Which of the status keys proc_parse_status uses the line starts with:
+ * its index (>= 0), or -1 for a line the parser skips. The reader keeps
+ * only the lines this returns an index for. */
+int proc_status_key(const char *line, size_t len);
+
 /* Is this a kernel thread (PF_KTHREAD, the kernel's own test)? */
 bool proc_is_kthread(const proc_stat *st);
 
@@ -84,7 +93,7 @@ bool proc_is_kthread(const proc_stat *st);
  * victim whose memory is not yet reaped). */
 bool proc_is_dying(const proc_info *p);
 
-/* Readers relative to a proc-root fd. */
+/* Readers relative to a proc-root fd (proc.c). */
 
 /* Read stat, status, oom_score_adj and cmdline of pid. Returns 0,
  * -ESRCH when the process is gone (or vanished midway), -EBADMSG. */

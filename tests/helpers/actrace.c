@@ -18,7 +18,9 @@
  * test is included here rather than linked. */
 #include "act/act.c"
 #include "cgroup/cgns.c"
+#include "proc/parse.c"
 #include "proc/proc.c"
+#include "util/oomadj.c"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Helpers shared by the proc/proc.c unit tests (test_proc_parse.c and
+/* Helpers shared by the proc/ unit tests (test_proc_parse.c and
  * test_proc_read.c). Header-only: everything is static or a macro, so each
  * test file gets its own copy and nothing needs a prototype elsewhere.
  * Like fixture.h, the helpers fail the running Criterion test (cr_assert)

@@ -1,4 +1,4 @@
-/* proc/proc.c: parsers on real and hostile /proc files. The readers, on
+/* proc/parse.c: parsers on real and hostile /proc files. The readers, on
  * temporary fake proc trees and on this machine's /proc, are in
  * test_proc_read.c; shared helpers in tests/lib/proc_fixture.h. */
 #include "proc/proc.h"
