@@ -751,14 +751,14 @@ int gd_cmd_run(int argc, char **argv) {
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "no control socket: guardian status and the metrics "
                                        "are not available, continuing");
+        else if (*d->control.path && !metrics_address)
+                gd_log(GD_LOG_INFO, "control socket {path}", GD_STR("path", d->control.path));
         else if (*d->control.path)
                 gd_log(GD_LOG_INFO,
-                       !metrics_address ? "control socket {path}"
-                       : d->control.metrics.listening
+                       d->control.metrics.listening
                                ? "control socket {path}; metrics on {metrics}"
                                : "control socket {path}; metrics on {metrics} (not listening yet)",
-                       GD_STR("path", d->control.path),
-                       GD_STR("metrics", metrics_address ? metrics_address : ""));
+                       GD_STR("path", d->control.path), GD_STR("metrics", metrics_address));
         /* Everything is set up: the loop runs sandboxed. Threads start
          * after it, with the reduced capabilities (they are per thread). */
         gd_sandbox_listen retry = {
