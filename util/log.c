@@ -268,8 +268,8 @@ static size_t collect(const gd_log_field *fields, size_t n, const char **keys,
 
 /* The message into l with each {key} of a field replaced by its value
  * (bare when sentence_bare, or after a '=' when a logfmt value may be bare;
- * else a quoted literal) and marked in used; its
- * own bytes that are not printable become '?'. */
+ * else a quoted literal) and marked in used. The message's own bytes that
+ * are not printable become '?': it is ours, but must not break the line. */
 static void put_message(line *l, const char *msg, const char *const *keys,
                         const char *const *values, size_t n, bool *used) {
         const char *p = msg;
