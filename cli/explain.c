@@ -148,7 +148,7 @@ int gd_cmd_explain(int argc, char **argv) {
         gd_host host;
         char why[PATH_MAX + 128];
         if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &host) < 0) {
-                gd_log(GD_LOG_ERR, "%s", why);
+                gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", why));
                 pol_free(policy);
                 return 1;
         }
@@ -157,15 +157,16 @@ int gd_cmd_explain(int argc, char **argv) {
         memset(&snap, 0, sizeof(snap));
         gd_verdict *v = NULL;
         if (cg_path_normalize(host.root.path, argv[optind], rel, sizeof(rel)) < 0) {
-                gd_log(GD_LOG_ERR, "invalid cgroup path '%s': it must stay under %s",
-                       argv[optind], host.root.path);
+                gd_log(GD_LOG_ERR, "invalid cgroup path '{cgroup}': it must stay under {root}",
+                       GD_STR("cgroup", argv[optind]), GD_STR("root", host.root.path));
                 goto out;
         }
         int r = gd_snapshot_take(host.rootfd, host.procfd, rel, host.root.has_memory,
                                  host.page_size, &snap);
         if (r < 0) {
-                gd_log(GD_LOG_ERR, "cannot read cgroup '%s' under %s: %s", rel, host.root.path,
-                       r == -ENOENT ? "no such cgroup" : strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot read cgroup '{cgroup}' under {root}: {error}",
+                       GD_STR("cgroup", rel), GD_STR("root", host.root.path),
+                       GD_STR("error", r == -ENOENT ? "no such cgroup" : strerror(-r)));
                 goto out;
         }
         size_t choosable = 0;

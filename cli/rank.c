@@ -139,7 +139,7 @@ int gd_cmd_rank(int argc, char **argv) {
         gd_host host;
         char why[PATH_MAX + 128];
         if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &host) < 0) {
-                gd_log(GD_LOG_ERR, "%s", why);
+                gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", why));
                 return 1;
         }
 
@@ -149,29 +149,35 @@ int gd_cmd_rank(int argc, char **argv) {
         memset(&snap, 0, sizeof(snap));
         int r = cg_path_normalize(host.root.path, argv[optind], rel, sizeof(rel));
         if (r < 0) {
-                gd_log(GD_LOG_ERR, "invalid cgroup path '%s': it must stay under %s",
-                       argv[optind], host.root.path);
+                gd_log(GD_LOG_ERR, "invalid cgroup path '{cgroup}': it must stay under {root}",
+                       GD_STR("cgroup", argv[optind]), GD_STR("root", host.root.path));
                 goto out;
         }
         if (!host.root.has_memory)
                 gd_log(GD_LOG_NOTICE,
-                       "the cgroup v2 hierarchy at %s has no memory controller%s: scoring "
-                       "against host RAM + swap",
-                       host.root.path,
-                       host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
+                       host.root.mode == CG_MODE_HYBRID
+                               ? "the cgroup v2 hierarchy at {root} has no memory controller "
+                                 "(hybrid cgroup host): scoring against host RAM + swap"
+                               : "the cgroup v2 hierarchy at {root} has no memory controller: "
+                                 "scoring against host RAM + swap",
+                       GD_STR("root", host.root.path));
         r = gd_snapshot_take(host.rootfd, host.procfd, rel, host.root.has_memory,
                              host.page_size, &snap);
         if (r == -ENOENT || r == -ENOTDIR) {
-                gd_log(GD_LOG_ERR, "no cgroup '%s' under %s", rel, host.root.path);
+                gd_log(GD_LOG_ERR, "no cgroup '{cgroup}' under {root}", GD_STR("cgroup", rel),
+                       GD_STR("root", host.root.path));
                 goto out;
         }
         if (r < 0) {
-                gd_log(GD_LOG_ERR, "cannot read cgroup '%s': %s", rel, strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot read cgroup '{cgroup}': {error}", GD_STR("cgroup", rel),
+                       GD_ERRNO(-r));
                 goto out;
         }
         if (snap.n_unreadable)
-                gd_log(GD_LOG_WARNING, "%zu processes or cgroups could not be read (%s), ignoring",
-                       snap.n_unreadable, strerror(-snap.first_unreadable_error));
+                gd_log(GD_LOG_WARNING, "{unreadable} processes or cgroups could not be read ({error}), "
+                                       "ignoring",
+                       GD_UINT("unreadable", snap.n_unreadable),
+                       GD_ERRNO(-snap.first_unreadable_error));
 
         size_t killable = 0;
         gd_candidate *cands = gd_rank_snapshot(&snap, &killable);

@@ -46,12 +46,13 @@ static int check_dir(const char *path, bool create) {
         else
                 snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
         if (create && mkdir(dir, 0700) < 0 && errno != EEXIST) {
-                gd_log(GD_LOG_ERR, "cannot create %s for the control socket: %s", dir,
-                       strerror(errno));
+                gd_log(GD_LOG_ERR, "cannot create {dir} for the control socket: {error}",
+                       GD_STR("dir", dir), GD_ERRNO(errno));
                 return -errno;
         }
         if (lstat(dir, &st) < 0) {
-                gd_log(GD_LOG_ERR, "control socket directory %s: %s", dir, strerror(errno));
+                gd_log(GD_LOG_ERR, "control socket directory {dir}: {error}", GD_STR("dir", dir),
+                       GD_ERRNO(errno));
                 return -errno;
         }
         /* The default directory, ours but open to others: a Kubernetes
@@ -59,15 +60,16 @@ static int check_dir(const char *path, bool create) {
         if (create && S_ISDIR(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
             !(st.st_mode & S_ISVTX) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
                 if (chmod(dir, 0700) == 0 && lstat(dir, &st) == 0)
-                        gd_log(GD_LOG_NOTICE, "control socket directory %s was writable by "
-                                              "others: now mode 0700", dir);
+                        gd_log(GD_LOG_NOTICE, "control socket directory {dir} was writable by "
+                                              "others: now mode 0700",
+                               GD_STR("dir", dir));
         }
         if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
             (st.st_mode & (S_IWGRP | S_IWOTH))) {
-                gd_log(GD_LOG_ERR, "refusing to put the control socket in %s: it must be a "
+                gd_log(GD_LOG_ERR, "refusing to put the control socket in {dir}: it must be a "
                                    "directory (not a symlink) owned by root or by guardian's "
                                    "user and writable by nobody else",
-                       dir);
+                       GD_STR("dir", dir));
                 return -EPERM;
         }
         return 0;
@@ -81,9 +83,9 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa) {
         if (lstat(path, &st) < 0)
                 return errno == ENOENT ? 0 : -errno;
         if (!S_ISSOCK(st.st_mode)) {
-                gd_log(GD_LOG_ERR, "refusing to replace %s with the control socket: it exists "
+                gd_log(GD_LOG_ERR, "refusing to replace {path} with the control socket: it exists "
                                    "and is not a socket",
-                       path);
+                       GD_STR("path", path));
                 return -EEXIST;
         }
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -93,9 +95,9 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa) {
         int err = errno;
         close(fd);
         if (r == 0 || err == EAGAIN) {
-                gd_log(GD_LOG_ERR, "another guardian is running with the control socket %s "
+                gd_log(GD_LOG_ERR, "another guardian is running with the control socket {path} "
                                    "(give this one --control-socket PATH or none)",
-                       path);
+                       GD_STR("path", path));
                 return -EADDRINUSE;
         }
         if (unlink(path) < 0 && errno != ENOENT)
@@ -108,8 +110,8 @@ static int listen_unix(gd_control *c, const char *path, bool is_default) {
         int r;
 
         if (strlen(path) >= sizeof(sa.sun_path)) {
-                gd_log(GD_LOG_ERR, "control socket path %s is too long (at most %zu bytes)", path,
-                       sizeof(sa.sun_path) - 1);
+                gd_log(GD_LOG_ERR, "control socket path {path} is too long (at most {max} bytes)",
+                       GD_STR("path", path), GD_UINT("max", sizeof(sa.sun_path) - 1));
                 return -ENAMETOOLONG;
         }
         memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -129,8 +131,8 @@ static int listen_unix(gd_control *c, const char *path, bool is_default) {
         umask(old);
         if (r < 0 || listen(fd, GD_CONTROL_MAX_CLIENTS) < 0) {
                 err = r < 0 ? err : errno;
-                gd_log(GD_LOG_ERR, "cannot listen on the control socket %s: %s", path,
-                       strerror(err));
+                gd_log(GD_LOG_ERR, "cannot listen on the control socket {path}: {error}",
+                       GD_STR("path", path), GD_ERRNO(err));
                 close(fd);
                 return -err;
         }
@@ -180,15 +182,15 @@ static int listen_tcp(gd_control *c, const char *address, uint64_t now_ms) {
         int r = gd_control_parse_address(address, &m->sa, &m->sa_len);
 
         if (r == -EADDRNOTAVAIL) {
-                gd_log(GD_LOG_ERR, "refusing --metrics-address %s: not a loopback address; "
+                gd_log(GD_LOG_ERR, "refusing --metrics-address {address}: not a loopback address; "
                                    "guardian serves metrics on 127.0.0.1 or [::1] only (expose "
                                    "them further with a proxy, or scrape the control socket)",
-                       address);
+                       GD_STR("address", address));
                 return r;
         }
         if (r < 0 || strlen(address) >= sizeof(m->address)) {
-                gd_log(GD_LOG_ERR, "bad --metrics-address %s: want 127.0.0.1:PORT or [::1]:PORT",
-                       address);
+                gd_log(GD_LOG_ERR, "bad --metrics-address {address}: want 127.0.0.1:PORT or [::1]:PORT",
+                       GD_STR("address", address));
                 return -EINVAL;
         }
         /* Checked by the parser: digits, dots, colons and brackets only. */
@@ -197,8 +199,8 @@ static int listen_tcp(gd_control *c, const char *address, uint64_t now_ms) {
         int fd = socket(m->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
                 r = -errno;
-                gd_log(GD_LOG_ERR, "cannot make a socket for metrics on %s: %s", address,
-                       strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot make a socket for metrics on {address}: {error}",
+                       GD_STR("address", address), GD_ERRNO(-r));
                 return r;
         }
         int one = 1;
@@ -213,10 +215,12 @@ static int listen_tcp(gd_control *c, const char *address, uint64_t now_ms) {
         m->failed_attempts = 1;
         m->down_since_ms = now_ms;
         m->retry_at_ms = now_ms + GD_CONTROL_METRICS_RETRY_MS;
-        gd_log(GD_LOG_WARNING, "cannot listen on %s for metrics: %s (%s): running without the "
-                               "metrics listener, retrying every %d ms (guardian status shows "
-                               "it; the control socket serves /metrics meanwhile)",
-               address, strerror(-r), errno_name(-r), GD_CONTROL_METRICS_RETRY_MS);
+        gd_log(GD_LOG_WARNING, "cannot listen on {address} for metrics: {error} ({errno}): "
+                               "running without the metrics listener, retrying every "
+                               "{retry_ms} ms (guardian status shows it; the control socket "
+                               "serves /metrics meanwhile)",
+               GD_STR("address", address), GD_ERRNO(-r), GD_STR("errno", errno_name(-r)),
+               GD_INT("retry_ms", GD_CONTROL_METRICS_RETRY_MS));
         return 0;
 }
 
@@ -230,16 +234,18 @@ int gd_control_metrics_retry(gd_control *c, uint64_t now_ms) {
         m->retry_at_ms = now_ms + GD_CONTROL_METRICS_RETRY_MS;
         int r = metrics_attempt(c);
         if (r == 0) {
-                gd_log(GD_LOG_NOTICE, "metrics listener up on %s after %" PRIu64 " failed "
-                                      "attempts (%" PRIu64 " ms without it)",
-                       m->address, m->failed_attempts, now_ms - m->down_since_ms);
+                gd_log(GD_LOG_NOTICE, "metrics listener up on {address} after {attempts} failed "
+                                      "attempts ({down_ms} ms without it)",
+                       GD_STR("address", m->address), GD_UINT("attempts", m->failed_attempts),
+                       GD_UINT("down_ms", now_ms - m->down_since_ms));
                 return 1;
         }
         m->failed_attempts++;
         if (-r != m->error) {
-                gd_log(GD_LOG_WARNING, "still cannot listen on %s for metrics: %s (%s), "
-                                       "retrying",
-                       m->address, strerror(-r), errno_name(-r));
+                gd_log(GD_LOG_WARNING, "still cannot listen on {address} for metrics: {error} "
+                                       "({errno}), retrying",
+                       GD_STR("address", m->address), GD_ERRNO(-r),
+                       GD_STR("errno", errno_name(-r)));
                 m->error = -r;
                 c->own_generation++;
         }

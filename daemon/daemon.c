@@ -78,15 +78,17 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
                         gd_watch_remove(&d->watch, (size_t)(c - d->watch.slots));
                 return;
         }
-        char cgq[PATH_MAX];
-        if (gd_log_enabled(GD_LOG_DEBUG))
-                gd_log(GD_LOG_DEBUG,
-                       "sample cgroup=%s ok=%d%d%d%d current=%" PRIu64 " max=%" PRIu64
-                       " high=%" PRIu64 " file=%" PRIu64 " events.max=%" PRIu64 " events.high=%" PRIu64
-                       " psi.some.total=%" PRIu64 " psi.full.total=%" PRIu64,
-                       gd_log_value(c->rel, cgq, sizeof(cgq)), s.events_ok, s.memory_ok, s.stat_ok,
-                       s.psi_ok, s.current, s.max, s.high, s.file, s.events.max, s.events.high,
-                       s.psi.some.total_us, s.psi.full.total_us);
+        if (gd_log_enabled(GD_LOG_DEBUG)) {
+                /* Which of memory.events, memory.max/high, memory.stat, PSI were read. */
+                char ok[5] = {s.events_ok ? '1' : '0', s.memory_ok ? '1' : '0',
+                              s.stat_ok ? '1' : '0', s.psi_ok ? '1' : '0', '\0'};
+                gd_log(GD_LOG_DEBUG, "sample", GD_STR("cgroup", c->rel), GD_STR("ok", ok),
+                       GD_UINT("current", s.current), GD_UINT("max", s.max),
+                       GD_UINT("high", s.high), GD_UINT("file", s.file),
+                       GD_UINT("events.max", s.events.max), GD_UINT("events.high", s.events.high),
+                       GD_UINT("psi.some.total", s.psi.some.total_us),
+                       GD_UINT("psi.full.total", s.psi.full.total_us));
+        }
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         gd_thresholds t;
         gd_thresholds_for(d, w, &t);
@@ -102,11 +104,11 @@ static void evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         }
         if (dec.action == POL_ACTION_NONE || c->kill_pending)
                 return;
-        gd_log(GD_LOG_INFO, "decision cgroup=%s action=%s trigger=%s value=%.3f threshold=%.3f "
-                            "sustained_ms=%" PRIu64 " reason=\"%s\"",
-               gd_log_value(c->rel, cgq, sizeof(cgq)), pol_action_name(dec.action),
-               gd_trigger_name(dec.trigger), dec.value,
-               dec.threshold, dec.sustained_ms, dec.reason);
+        gd_log(GD_LOG_INFO, "decision", GD_STR("cgroup", c->rel),
+               GD_STR("action", pol_action_name(dec.action)),
+               GD_STR("trigger", gd_trigger_name(dec.trigger)), GD_DBL("value", dec.value),
+               GD_DBL("threshold", dec.threshold), GD_UINT("sustained_ms", dec.sustained_ms),
+               GD_STR("reason", dec.reason));
         uint64_t trigger_ms = c->trouble_since_ms ? c->trouble_since_ms : now;
         pol_action action = gd_decide_route(dec.action, d->policy ? pol_effective_action(d->policy, w)
                                                                   : POL_ACTION_NONE);
@@ -207,10 +209,10 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                          * processes of the root cgroup itself are system
                          * daemons on a host without systemd: killing them
                          * would be the outage. The kernel has the last word. */
-                        gd_log(GD_LOG_WARNING, "host under memory pressure (%s), but no "
+                        gd_log(GD_LOG_WARNING, "host under memory pressure ({reason}), but no "
                                                "cgroup guardian may kill is to blame: leaving "
                                                "it to the kernel",
-                               dec.reason);
+                               GD_STR("reason", dec.reason));
                         gd_decide_record(&t, &d->host_state, false, now);
                         return;
                 }
@@ -218,11 +220,10 @@ static void evaluate_host(daemon_ctx *d, uint64_t now) {
                 rel = picked->rel;
                 memory_before = picked->last_current;
         }
-        char cgq[PATH_MAX];
-        gd_log(GD_LOG_INFO, "decision cgroup=%s action=kill-process trigger=host-pressure "
-                            "value=%.3f threshold=%.3f reason=\"%s\"",
-               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), dec.value, dec.threshold,
-               dec.reason);
+        gd_log(GD_LOG_INFO, "decision", GD_STR("cgroup", *rel ? rel : "/"),
+               GD_STR("action", "kill-process"), GD_STR("trigger", "host-pressure"),
+               GD_DBL("value", dec.value), GD_DBL("threshold", dec.threshold),
+               GD_STR("reason", dec.reason));
         /* The blamed cgroup's workload says what to do with it. */
         const pol_workload *pw = picked ? gd_watch_workload(&d->watch, picked, d->policy) : NULL;
         pol_action action = gd_decide_route(dec.action, picked && d->policy
@@ -281,9 +282,10 @@ static void reload_policy(daemon_ctx *d) {
         gd_sdnotify_reloading(&d->sdnotify);
         if (gd_policy_load(&d->policy_src.where, &p) < 0) {
                 d->stats.reloads_error++;
-                gd_log(GD_LOG_ERR, "the new policy from %s is not valid: keeping the policy in "
-                                   "force (%zu workloads)",
-                       pol_source_name(&d->policy_src.where), d->policy ? d->policy->n_workloads : 0);
+                gd_log(GD_LOG_ERR, "the new policy from {source} is not valid: keeping the "
+                                   "policy in force ({workloads} workloads)",
+                       GD_STR("source", pol_source_name(&d->policy_src.where)),
+                       GD_UINT("workloads", d->policy ? d->policy->n_workloads : 0));
                 notify_ready(d);
                 return;
         }
@@ -295,9 +297,11 @@ static void reload_policy(daemon_ctx *d) {
         apply_settings(d);
         d->fast = !d->fast; /* re-arm the timer with the new interval */
         set_tick(d, !d->fast);
-        gd_log(GD_LOG_NOTICE, "policy reloaded from %s: %zu workloads%s",
-               pol_source_name(&d->policy_src.where), p->n_workloads,
-               d->dry_run ? " (dry run)" : "");
+        gd_log(GD_LOG_NOTICE,
+               d->dry_run ? "policy reloaded from {source}: {workloads} workloads (dry run)"
+                          : "policy reloaded from {source}: {workloads} workloads",
+               GD_STR("source", pol_source_name(&d->policy_src.where)),
+               GD_UINT("workloads", p->n_workloads));
         d->last_enforce_ms = 0; /* apply the new protections on the next tick */
         notify_ready(d);
 }
@@ -348,9 +352,9 @@ static int setup_host_psi(daemon_ctx *d) {
         if (fd < 0)
                 fd = openat(d->host.procfd, "pressure/memory", O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                gd_log(GD_LOG_NOTICE, "no %s/pressure/memory (kernel without PSI, or psi=0): "
-                                      "host-wide pressure is not watched",
-                       d->host.proc_path);
+                gd_log(GD_LOG_NOTICE, "no {proc}/pressure/memory (kernel without PSI, or "
+                                      "psi=0): host-wide pressure is not watched",
+                       GD_STR("proc", d->host.proc_path));
                 return -1;
         }
         if (write(fd, "some 150000 1000000", 20) >= 0) {
@@ -361,9 +365,9 @@ static int setup_host_psi(daemon_ctx *d) {
                 }
         }
         /* Refused: polled on the tick like the cgroups. Keep a plain fd. */
-        gd_log(GD_LOG_NOTICE, "the kernel refused a PSI trigger on %s/pressure/memory (%s): "
-                              "polling host pressure on a timer instead",
-               d->host.proc_path, strerror(errno));
+        gd_log(GD_LOG_NOTICE, "the kernel refused a PSI trigger on {proc}/pressure/memory "
+                              "({error}): polling host pressure on a timer instead",
+               GD_STR("proc", d->host.proc_path), GD_ERRNO(errno));
         close(fd);
         return openat(d->host.procfd, "pressure/memory", O_RDONLY | O_CLOEXEC);
 }
@@ -373,13 +377,13 @@ static int setup_host_psi(daemon_ctx *d) {
 static void protect_self(void) {
         int r = gd_oomadj_write_self(GD_OOMADJ_MIN);
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "cannot set own oom_score_adj to -1000: %s, ignoring",
-                       strerror(-r));
+                gd_log(GD_LOG_WARNING, "cannot set own oom_score_adj to -1000: {error}, ignoring",
+                       GD_ERRNO(-r));
 #if defined(__SANITIZE_ADDRESS__)
         /* MCL_ONFAULT: ASan reserves terabytes of shadow; lock only what
          * is used. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
-                gd_log(GD_LOG_WARNING, "mlockall: %s, ignoring", strerror(errno));
+                gd_log(GD_LOG_WARNING, "mlockall: {error}, ignoring", GD_ERRNO(errno));
 #else
         /* The kill path (snapshot, ranking) allocates; under a host OOM a
          * request for new pages could stall in reclaim. So all allocations
@@ -399,7 +403,7 @@ static void protect_self(void) {
          * before the first kill, is read back from disk exactly when the
          * host is out of memory and the page cache is thrashing. */
         if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
-                gd_log(GD_LOG_WARNING, "mlockall: %s, ignoring", strerror(errno));
+                gd_log(GD_LOG_WARNING, "mlockall: {error}, ignoring", GD_ERRNO(errno));
 #endif
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < NOFILE_WANTED) {
@@ -410,10 +414,10 @@ static void protect_self(void) {
                 if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
                         rl.rlim_cur = rl.rlim_max < NOFILE_WANTED ? rl.rlim_max : NOFILE_WANTED;
                         setrlimit(RLIMIT_NOFILE, &rl);
-                        gd_log(GD_LOG_WARNING, "open files limited to %llu: about %llu cgroups "
-                                               "can be watched",
-                               (unsigned long long)rl.rlim_cur,
-                               (unsigned long long)gd_watch_budget_for(rl.rlim_cur));
+                        gd_log(GD_LOG_WARNING, "open files limited to {nofile}: about {cgroups} "
+                                               "cgroups can be watched",
+                               GD_UINT("nofile", rl.rlim_cur),
+                               GD_UINT("cgroups", gd_watch_budget_for(rl.rlim_cur)));
                 }
         }
 }
@@ -475,7 +479,8 @@ static bool on_signal(void *userdata, uint64_t tag, uint32_t events, uint64_t no
 
         while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo != SIGHUP) {
-                        gd_log(GD_LOG_INFO, "%s: exiting", strsignal((int)si.ssi_signo));
+                        gd_log(GD_LOG_INFO, "{signal}: exiting",
+                               GD_STR("signal", strsignal((int)si.ssi_signo)));
                         return true;
                 }
                 gd_log(GD_LOG_INFO, "SIGHUP: reloading the policy");
@@ -673,8 +678,8 @@ int gd_cmd_run(int argc, char **argv) {
         /* Connected now, before the sandbox: later only send() on it. */
         r = gd_sdnotify_open(&d->sdnotify);
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "NOTIFY_SOCKET: %s, not notifying the service manager",
-                       strerror(-r));
+                gd_log(GD_LOG_WARNING, "NOTIFY_SOCKET: {error}, not notifying the service manager",
+                       GD_ERRNO(-r));
         apply_settings(d);
         if (!audit_path)
                 audit_path = default_audit_path(audit_buf, sizeof(audit_buf));
@@ -682,16 +687,18 @@ int gd_cmd_run(int argc, char **argv) {
         /* Forked first: before threads, the sandbox, and the locked heap. */
         r = gd_hooks_start(hook_runner, d, &d->hooks);
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "cannot start the hook runner: %s: hooks are off", strerror(-r));
+                gd_log(GD_LOG_WARNING, "cannot start the hook runner: {error}: hooks are off",
+                       GD_ERRNO(-r));
         /* After the fork (the runner closes what it inherits): a stalled
          * journal or log reader must not stall the loop. */
         r = gd_log_open_nonblocking();
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "stderr stays blocking (%s): a stalled log reader can "
-                                       "delay guardian", strerror(-r));
+                gd_log(GD_LOG_WARNING, "stderr stays blocking ({error}): a stalled log reader can "
+                                       "delay guardian",
+                       GD_ERRNO(-r));
         char why[PATH_MAX + 128];
         if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &d->host) < 0) {
-                gd_log(GD_LOG_ERR, "%s", why);
+                gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", why));
                 goto out_free;
         }
         protect_self();
@@ -700,7 +707,8 @@ int gd_cmd_run(int argc, char **argv) {
 
         r = gd_audit_open(audit_path, &d->audit);
         if (r < 0) {
-                gd_log(GD_LOG_ERR, "cannot open the audit log %s: %s", audit_path, strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot open the audit log {path}: {error}",
+                       GD_STR("path", audit_path), GD_ERRNO(-r));
                 goto out;
         }
 
@@ -715,7 +723,7 @@ int gd_cmd_run(int argc, char **argv) {
         d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
         d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (d->epfd < 0 || d->sigfd < 0 || d->timerfd < 0) {
-                gd_log(GD_LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
+                gd_log(GD_LOG_ERR, "cannot set up the event loop: {error}", GD_ERRNO(errno));
                 goto out;
         }
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = gd_tag(GD_TAG_SIGNAL, 0, 0)};
@@ -725,7 +733,7 @@ int gd_cmd_run(int argc, char **argv) {
 
         r = gd_watch_init(&d->watch, d->epfd, d->host.rootfd, d->host.root.has_memory);
         if (r < 0) {
-                gd_log(GD_LOG_ERR, "inotify: %s", strerror(-r));
+                gd_log(GD_LOG_ERR, "inotify: {error}", GD_ERRNO(-r));
                 goto out;
         }
         struct rlimit nofile;
@@ -734,7 +742,8 @@ int gd_cmd_run(int argc, char **argv) {
         r = gd_watch_add_tree(&d->watch, "");
         gd_notice_watch(&d->watch);
         if (r < 0) {
-                gd_log(GD_LOG_ERR, "cannot watch %s: %s", d->host.root.path, strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot watch {root}: {error}", GD_STR("root", d->host.root.path),
+                       GD_ERRNO(-r));
                 goto out;
         }
         d->host_psi_fd = setup_host_psi(d);
@@ -742,16 +751,23 @@ int gd_cmd_run(int argc, char **argv) {
                    cg_knobs_init() == 0;
         r = gd_policy_watch(&d->policy_src, d->epfd, gd_tag(GD_TAG_POLICY, 0, 0));
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "cannot watch %s for changes (%s): reload with SIGHUP",
-                       pol_source_name(&d->policy_src.where), strerror(-r));
+                gd_log(GD_LOG_WARNING, "cannot watch {source} for changes ({error}): reload with "
+                                       "SIGHUP",
+                       GD_STR("source", pol_source_name(&d->policy_src.where)), GD_ERRNO(-r));
         if (!d->host.root.has_memory)
                 gd_log(GD_LOG_NOTICE,
-                       "no memory controller in the cgroup v2 hierarchy at %s%s: memory.events, "
-                       "memory.current and memory.max are not available, so guardian acts on "
-                       "memory pressure only (per-cgroup and host PSI) and scores processes "
-                       "against host RAM + swap",
-                       d->host.root.path,
-                       d->host.root.mode == CG_MODE_HYBRID ? " (hybrid cgroup host)" : "");
+                       d->host.root.mode == CG_MODE_HYBRID
+                               ? "no memory controller in the cgroup v2 hierarchy at {root} "
+                                 "(hybrid cgroup host): memory.events, memory.current and "
+                                 "memory.max are not available, so guardian acts on memory "
+                                 "pressure only (per-cgroup and host PSI) and scores processes "
+                                 "against host RAM + swap"
+                               : "no memory controller in the cgroup v2 hierarchy at {root}: "
+                                 "memory.events, memory.current and memory.max are not "
+                                 "available, so guardian acts on memory pressure only "
+                                 "(per-cgroup and host PSI) and scores processes against host "
+                                 "RAM + swap",
+                       GD_STR("root", d->host.root.path));
         d->start_ms = gd_now_ms();
         d->start_unix_ms = (int64_t)time(NULL) * 1000;
         r = gd_control_open(&d->control, d->epfd, control_socket, metrics_address,
@@ -761,12 +777,14 @@ int gd_cmd_run(int argc, char **argv) {
         if (r < 0)
                 gd_log(GD_LOG_WARNING, "no control socket: guardian status and the metrics "
                                        "are not available, continuing");
+        else if (*d->control.path && !metrics_address)
+                gd_log(GD_LOG_INFO, "control socket {path}", GD_STR("path", d->control.path));
         else if (*d->control.path)
-                gd_log(GD_LOG_INFO, "control socket %s%s%s%s", d->control.path,
-                       metrics_address ? "; metrics on " : "",
-                       metrics_address ? metrics_address : "",
-                       metrics_address && !d->control.metrics.listening ? " (not listening yet)"
-                                                                        : "");
+                gd_log(GD_LOG_INFO,
+                       d->control.metrics.listening
+                               ? "control socket {path}; metrics on {metrics}"
+                               : "control socket {path}; metrics on {metrics} (not listening yet)",
+                       GD_STR("path", d->control.path), GD_STR("metrics", metrics_address));
         /* Everything is set up: the loop runs sandboxed. Threads start
          * after it, with the reduced capabilities (they are per thread). */
         gd_sandbox_listen retry = {
@@ -778,15 +796,21 @@ int gd_cmd_run(int argc, char **argv) {
         d->sandboxed = sandbox;
         r = gd_reaper_start(&d->reaper);
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "no reaper thread (%s): killed processes free their "
-                                       "memory at their own pace", strerror(-r));
+                gd_log(GD_LOG_WARNING, "no reaper thread ({error}): killed processes free their "
+                                       "memory at their own pace",
+                       GD_ERRNO(-r));
         gd_log(GD_LOG_INFO,
-               "watching %zu cgroups under %s (%s, PSI triggers: %s)%s; audit log %s; policy: "
-               "%s (%zu workloads)",
-               d->watch.n_watched, d->host.root.path,
-               d->host.root.has_memory ? "memory controller" : "no memory controller",
-               psi_state(d), d->dry_run ? "; DRY RUN" : "",
-               audit_path, pol_source_name(&d->policy_src.where), d->policy->n_workloads);
+               d->dry_run ? "watching {cgroups} cgroups under {root} ({memory}, PSI triggers: "
+                            "{psi}); DRY RUN; audit log {audit}; policy: {source} ({workloads} "
+                            "workloads)"
+                          : "watching {cgroups} cgroups under {root} ({memory}, PSI triggers: "
+                            "{psi}); audit log {audit}; policy: {source} ({workloads} workloads)",
+               GD_UINT("cgroups", d->watch.n_watched), GD_STR("root", d->host.root.path),
+               GD_STR("memory", d->host.root.has_memory ? "memory controller"
+                                                        : "no memory controller"),
+               GD_STR("psi", psi_state(d)), GD_STR("audit", audit_path),
+               GD_STR("source", pol_source_name(&d->policy_src.where)),
+               GD_UINT("workloads", d->policy->n_workloads));
         d->fast = true; /* differs from what is asked: arms the timer */
         set_tick(d, false);
         notify_ready(d);
@@ -795,7 +819,7 @@ int gd_cmd_run(int argc, char **argv) {
         loop_register(d, &loop);
         r = gd_loop_run(&loop);
         if (r < 0)
-                gd_log(GD_LOG_ERR, "epoll_wait: %s", strerror(-r));
+                gd_log(GD_LOG_ERR, "epoll_wait: {error}", GD_ERRNO(-r));
         status = r < 0;
         gd_sdnotify_stopping(&d->sdnotify);
 

@@ -87,8 +87,8 @@ static void audit_write(daemon_ctx *d, const gd_audit_record *rec) {
                 return;
         int r = gd_audit_write(d->audit, rec);
         if (r < 0)
-                gd_log(GD_LOG_ERR, "cannot write the audit record for pid %d: %s, ignoring",
-                       (int)rec->pid, strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot write the audit record for pid {pid}: {error}, ignoring",
+                       GD_INT("pid", rec->pid), GD_ERRNO(-r));
 }
 
 /* The audit record of p, which ended as result (error: the negative errno
@@ -125,16 +125,14 @@ static void fill_record(gd_audit_record *rec, const pending_kill *p, gd_audit_ev
 }
 
 static void log_kill(const char *what, const pending_kill *p, const char *result) {
-        char comm[PROC_COMM_MAX * 2 + 3];
-        gd_log_value(p->comm, comm, sizeof(comm));
-        char cgq[PATH_MAX];
-        gd_log(GD_LOG_WARNING,
-               "%s cgroup=%s workload=%s pid=%d comm=%s score=%" PRId64 " rss_pages=%" PRIu64
-               " oom_score_adj=%d trigger=%s value=%.3f threshold=%.3f result=%s reason=\"%s\"",
-               what, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)), p->workload[0] ? p->workload : "-",
-               (int)p->cand.pid, comm, p->cand.points, p->cand.rss_pages, p->cand.oom_score_adj,
-               gd_trigger_name(p->decision.trigger), p->decision.value, p->decision.threshold,
-               result, p->decision.reason);
+        gd_log(GD_LOG_WARNING, what, GD_STR("cgroup", *p->cgroup ? p->cgroup : "/"),
+               GD_STR("workload", p->workload[0] ? p->workload : "-"), GD_INT("pid", p->cand.pid),
+               GD_STR("comm", p->comm), GD_INT("score", p->cand.points),
+               GD_UINT("rss_pages", p->cand.rss_pages),
+               GD_INT("oom_score_adj", p->cand.oom_score_adj),
+               GD_STR("trigger", gd_trigger_name(p->decision.trigger)),
+               GD_DBL("value", p->decision.value), GD_DBL("threshold", p->decision.threshold),
+               GD_STR("result", result), GD_STR("reason", p->decision.reason));
 }
 
 static pending_kill *pending_slot(daemon_ctx *d) {
@@ -203,10 +201,11 @@ static void send_sigkill(daemon_ctx *d, pending_kill *p, uint64_t now) {
         p->term_only = false;
         p->deadline_ms = now + GD_KILL_DEADLINE_MS;
         if (r < 0 && r != -ESRCH)
-                gd_log(GD_LOG_WARNING, "SIGKILL to pid %d: %s", (int)p->cand.pid, strerror(-r));
+                gd_log(GD_LOG_WARNING, "SIGKILL to pid {pid}: {error}", GD_INT("pid", p->cand.pid),
+                       GD_ERRNO(-r));
         if (r == 0 && d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0)
-                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
-                       (int)p->cand.pid);
+                gd_log(GD_LOG_DEBUG, "reaper queue full: pid {pid} exits without early release",
+                       GD_INT("pid", p->cand.pid));
 }
 
 bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
@@ -224,13 +223,12 @@ bool gd_pending_tick(daemon_ctx *d, uint64_t now) {
                         gd_finish_pending(d, p, GD_RESULT_TIMEOUT, now);
                 else if (!p->term_only && !p->slow_logged &&
                          now + GD_KILL_DEADLINE_MS >= p->deadline_ms + GD_KILL_SLOW_MS) {
-                        char cgq[PATH_MAX];
                         p->slow_logged = true;
-                        gd_log(GD_LOG_WARNING, "pid=%d cgroup=%s still exiting %ds after "
-                                               "SIGKILL, waiting",
-                               (int)p->cand.pid, gd_log_value(*p->cgroup ? p->cgroup : "/", cgq,
-                                                              sizeof(cgq)),
-                               GD_KILL_SLOW_MS / 1000);
+                        gd_log(GD_LOG_WARNING, "pid={pid} cgroup={cgroup} still exiting {slow_s}s "
+                                               "after SIGKILL, waiting",
+                               GD_INT("pid", p->cand.pid),
+                               GD_STR("cgroup", *p->cgroup ? p->cgroup : "/"),
+                               GD_INT("slow_s", GD_KILL_SLOW_MS / 1000));
                 }
                 any = any || p->used;
         }
@@ -247,11 +245,9 @@ void gd_pending_shutdown(daemon_ctx *d, uint64_t wait_ms) {
                         continue;
                 /* Its grace is cut short: nobody would send the SIGKILL
                  * later, and guardian decided this process must go. */
-                char cgq[PATH_MAX];
-                gd_log(GD_LOG_WARNING, "stopping: pid=%d cgroup=%s is still in its SIGTERM "
-                                       "grace, SIGKILL now",
-                       (int)p->cand.pid,
-                       gd_log_value(*p->cgroup ? p->cgroup : "/", cgq, sizeof(cgq)));
+                gd_log(GD_LOG_WARNING, "stopping: pid={pid} cgroup={cgroup} is still in its "
+                                       "SIGTERM grace, SIGKILL now",
+                       GD_INT("pid", p->cand.pid), GD_STR("cgroup", *p->cgroup ? p->cgroup : "/"));
                 send_sigkill(d, p, now);
         }
         for (;;) {
@@ -293,44 +289,41 @@ static struct {
 gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
                                      const gd_decision *dec, const gd_snapshot *snap,
                                      uint64_t now) {
-        char cgq[PATH_MAX];
         size_t dying;
 
         if (snap->n_unreadable) {
-                gd_log(GD_LOG_WARNING, "not killing in cgroup=%s: %zu candidates could not be "
-                                       "read (%s); a kill is made on a complete set only, "
-                                       "leaving it to the kernel",
-                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), snap->n_unreadable,
-                       strerror(-snap->first_unreadable_error));
+                gd_log(GD_LOG_WARNING, "not killing in cgroup={cgroup}: {unreadable} candidates "
+                                       "could not be read ({error}); a kill is made on a "
+                                       "complete set only, leaving it to the kernel",
+                       GD_STR("cgroup", *rel ? rel : "/"), GD_UINT("unreadable", snap->n_unreadable),
+                       GD_ERRNO(-snap->first_unreadable_error));
                 return GD_KILL_FAILED;
         }
         if (gd_verdict_dying(snap, &dying)) {
                 const proc_info *p = &snap->procs[dying].info;
-                char comm[PROC_COMM_MAX * 4 + 3];
-                gd_log_value(p->stat.comm, comm, sizeof(comm));
                 if (p->stat.pid != waiting.pid || p->stat.start_time != waiting.start_time) {
                         waiting.pid = p->stat.pid;
                         waiting.start_time = p->stat.start_time;
                         waiting.since_ms = now;
-                        gd_log(GD_LOG_NOTICE, "cgroup=%s: pid=%d comm=%s is already exiting with "
-                                              "%" PRIu64 " pages; waiting for its memory, no "
-                                              "second kill",
-                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
-                               comm, p->mem.rss_pages);
+                        gd_log(GD_LOG_NOTICE, "cgroup={cgroup}: pid={pid} comm={comm} is already "
+                                              "exiting with {rss_pages} pages; waiting for its "
+                                              "memory, no second kill",
+                               GD_STR("cgroup", *rel ? rel : "/"), GD_INT("pid", p->stat.pid), GD_STR("comm", p->stat.comm),
+                               GD_UINT("rss_pages", p->mem.rss_pages));
                 }
                 if (now - waiting.since_ms < DYING_WAIT_MAX_MS)
                         return GD_KILL_WAITING;
                 if (now - waiting.since_ms - DYING_WAIT_MAX_MS < 1000)
-                        gd_log(GD_LOG_WARNING, "cgroup=%s: pid=%d comm=%s still exiting after "
-                                               "%d s; no longer waiting for it",
-                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), (int)p->stat.pid,
-                               comm, DYING_WAIT_MAX_MS / 1000);
+                        gd_log(GD_LOG_WARNING, "cgroup={cgroup}: pid={pid} comm={comm} still "
+                                               "exiting after {wait_s} s; no longer waiting for it",
+                               GD_STR("cgroup", *rel ? rel : "/"), GD_INT("pid", p->stat.pid), GD_STR("comm", p->stat.comm),
+                               GD_INT("wait_s", DYING_WAIT_MAX_MS / 1000));
         }
         uint64_t current = snap->n_cgroups ? snap->cgroup_currents[0] : UINT64_MAX;
         if (c && !gd_decide_still_holds(dec, current, c->max)) {
-                gd_log(GD_LOG_INFO, "cgroup=%s: memory.current fell to %" PRIu64 " since the "
+                gd_log(GD_LOG_INFO, "cgroup={cgroup}: memory.current fell to {current} since the "
                                     "decision; no kill",
-                       gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), current);
+                       GD_STR("cgroup", *rel ? rel : "/"), GD_UINT("current", current));
                 return GD_KILL_WAITING;
         }
         return GD_KILL_STARTED;
@@ -359,10 +352,10 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
         int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
                                  d->host.page_size, &snap);
         if (r < 0) {
-                char cgq[PATH_MAX];
                 if (!cg_is_gone(r))
-                        gd_log(GD_LOG_ERR, "cannot read cgroup=%s to pick a victim: %s, ignoring",
-                               gd_log_value(*rel ? rel : "/", cgq, sizeof(cgq)), strerror(-r));
+                        gd_log(GD_LOG_ERR, "cannot read cgroup={cgroup} to pick a victim: {error}, "
+                                           "ignoring",
+                               GD_STR("cgroup", *rel ? rel : "/"), GD_ERRNO(-r));
                 return GD_KILL_FAILED;
         }
         done = gd_kill_preconditions(c, rel, dec, &snap, now);
@@ -373,26 +366,26 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
         const gd_verdict *victim = NULL;
         for (size_t i = 0; verdicts && i < choosable; i++) {
                 if (verdicts[i].forfeited)
-                        gd_log(GD_LOG_WARNING, "pid %d: %s", (int)snap.procs[verdicts[i].proc].info.stat.pid,
-                               verdicts[i].why);
+                        gd_log(GD_LOG_WARNING, "pid {pid}: {why}",
+                               GD_INT("pid", snap.procs[verdicts[i].proc].info.stat.pid),
+                               GD_STR("why", verdicts[i].why));
                 if (!gd_kill_never_victim(d, &snap, &snap.procs[verdicts[i].proc])) {
                         victim = &verdicts[i];
                         break;
                 }
         }
-        char relq[PATH_MAX];
-        gd_log_value(*rel ? rel : "/", relq, sizeof(relq));
         if (!victim) {
-                gd_log(GD_LOG_WARNING, "cgroup=%s is in trouble (%s) but has nothing guardian may "
-                                       "kill",
-                       relq, dec->reason);
+                gd_log(GD_LOG_WARNING, "cgroup={cgroup} is in trouble ({reason}) but has nothing "
+                                       "guardian may kill",
+                       GD_STR("cgroup", *rel ? rel : "/"), GD_STR("reason", dec->reason));
                 goto out;
         }
 
         pending_kill *p = pending_slot(d);
         if (!p) {
-                gd_log(GD_LOG_WARNING, "%d kills already in flight, ignoring cgroup=%s for now",
-                       GD_MAX_PENDING, relq);
+                gd_log(GD_LOG_WARNING, "{in_flight} kills already in flight, ignoring "
+                                       "cgroup={cgroup} for now",
+                       GD_INT("in_flight", GD_MAX_PENDING), GD_STR("cgroup", *rel ? rel : "/"));
                 goto out;
         }
         const gd_proc_entry *e = &snap.procs[victim->proc];
@@ -457,8 +450,8 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                 p->term_only = true;
                 p->sigkill_at_ms = now + grace;
         } else if (d->reaper && gd_reaper_submit(d->reaper, p->pidfd) < 0) {
-                gd_log(GD_LOG_DEBUG, "reaper queue full: pid %d exits without early release",
-                       (int)p->cand.pid);
+                gd_log(GD_LOG_DEBUG, "reaper queue full: pid {pid} exits without early release",
+                       GD_INT("pid", p->cand.pid));
         }
         p->tag_generation = ++d->pending_generation;
         struct epoll_event ev = {
@@ -501,11 +494,19 @@ static bool shelters_protected(const daemon_ctx *d, const char *rel) {
                (d->self_cgroup[1] && cg_rel_under(d->self_cgroup + 1, rel));
 }
 
+/* Why a cgroup is not killed whole: the log line's words and the process
+ * they name (pid 0: none), kept apart so that the log quotes the comm. */
+typedef struct shelter {
+        const char *msg; /* names {cgroup}, and {pid} and {comm} when there is one */
+        pid_t pid;
+        char comm[PROC_COMM_MAX];
+} shelter;
+
 /* Does a process of rel's subtree forbid killing it whole (a "never"
  * workload under budget, oom_score_adj -1000, pid 1, guardian)? Says which
  * in why. A subtree that cannot be read fully counts as sheltering: the
  * one-process path then refuses too, on the same incomplete set. */
-static bool subtree_shelters(const daemon_ctx *d, const char *rel, char *why, size_t why_size) {
+static bool subtree_shelters(const daemon_ctx *d, const char *rel, shelter *why) {
         gd_snapshot snap;
         size_t choosable = 0, i;
         bool found = false;
@@ -513,26 +514,32 @@ static bool subtree_shelters(const daemon_ctx *d, const char *rel, char *why, si
         int r = gd_snapshot_take(d->host.rootfd, d->host.procfd, rel, d->host.root.has_memory,
                                  d->host.page_size, &snap);
         if (r < 0 || snap.n_unreadable) {
-                snprintf(why, why_size, "its processes could not all be read");
+                why->msg = "not killing cgroup={cgroup} whole: its processes could not all be "
+                           "read; its worst other process instead";
                 gd_snapshot_free(&snap);
                 return !(r < 0 && cg_is_gone(r));
         }
         gd_verdict *v = gd_verdict_rank(&snap, d->policy, &choosable);
         if (!v && snap.n_procs) {
-                snprintf(why, why_size, "out of memory ranking it");
+                why->msg = "not killing cgroup={cgroup} whole: out of memory ranking it; its "
+                           "worst other process instead";
                 found = true;
         } else if (v && gd_verdict_shelters(&snap, v, snap.n_procs, &i)) {
                 const proc_info *p = &snap.procs[v[i].proc].info;
-                char comm[PROC_COMM_MAX * 4 + 3];
-                snprintf(why, why_size, "pid %d comm=%s is %s", (int)p->stat.pid,
-                         gd_log_value(p->stat.comm, comm, sizeof(comm)),
-                         v[i].protected_never ? "protected (never)" : "oom_score_adj -1000");
+                why->msg = v[i].protected_never
+                                   ? "not killing cgroup={cgroup} whole: pid {pid} comm={comm} is "
+                                     "protected (never); its worst other process instead"
+                                   : "not killing cgroup={cgroup} whole: pid {pid} comm={comm} is "
+                                     "oom_score_adj -1000; its worst other process instead";
+                why->pid = p->stat.pid;
+                snprintf(why->comm, sizeof(why->comm), "%s", p->stat.comm);
                 found = true;
         }
         for (i = 0; !found && i < snap.n_procs; i++)
                 if (gd_kill_never_victim(d, &snap, &snap.procs[i])) {
-                        snprintf(why, why_size, "pid %d is guardian, pid 1 or in the root cgroup",
-                                 (int)snap.procs[i].info.stat.pid);
+                        why->msg = "not killing cgroup={cgroup} whole: pid {pid} is guardian, "
+                                   "pid 1 or in the root cgroup; its worst other process instead";
+                        why->pid = snap.procs[i].info.stat.pid;
                         found = true;
                 }
         free(v);
@@ -546,14 +553,19 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
         pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
         gd_audit_record rec;
         gd_thresholds t;
-        char why[256] = "guardian or init.scope is in it";
+        shelter why = {.msg = "not killing cgroup={cgroup} whole: guardian or init.scope is "
+                              "in it; its worst other process instead"};
         int r = 0;
 
-        if (shelters_protected(d, c->rel) || subtree_shelters(d, c->rel, why, sizeof(why))) {
-                char cgq[PATH_MAX];
-                gd_log(GD_LOG_WARNING, "not killing cgroup=%s whole: %s; its worst other "
-                                       "process instead",
-                       gd_log_value(c->rel, cgq, sizeof(cgq)), why);
+        if (shelters_protected(d, c->rel) || subtree_shelters(d, c->rel, &why)) {
+                if (why.comm[0])
+                        gd_log(GD_LOG_WARNING, why.msg, GD_STR("cgroup", c->rel),
+                               GD_INT("pid", why.pid), GD_STR("comm", why.comm));
+                else if (why.pid)
+                        gd_log(GD_LOG_WARNING, why.msg, GD_STR("cgroup", c->rel),
+                               GD_INT("pid", why.pid));
+                else
+                        gd_log(GD_LOG_WARNING, why.msg, GD_STR("cgroup", c->rel));
                 gd_kill_result k = gd_kill_worst(d, c, c->rel, dec, now, memory_before, now);
                 if ((k == GD_KILL_FAILED) || (k == GD_KILL_STARTED && d->dry_run)) {
                         gd_thresholds_for(d, w, &t);
@@ -572,11 +584,10 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                 kill_hook(d, &p, GD_HOOK_POST_KILL, &rec, now);
         audit_write(d, &rec);
         const char *result = gd_audit_result_name(rec.result, rec.error);
-        char cgq[PATH_MAX];
-        gd_log(GD_LOG_WARNING, "%s cgroup=%s workload=%s trigger=%s result=%s reason=\"%s\"",
-               d->dry_run ? "would kill cgroup" : "killed cgroup",
-               gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-",
-               gd_trigger_name(dec->trigger), result, dec->reason);
+        gd_log(GD_LOG_WARNING, d->dry_run ? "would kill cgroup" : "killed cgroup",
+               GD_STR("cgroup", c->rel), GD_STR("workload", w ? w->name : "-"),
+               GD_STR("trigger", gd_trigger_name(dec->trigger)), GD_STR("result", result),
+               GD_STR("reason", dec->reason));
         gd_thresholds_for(d, w, &t);
         gd_decide_record(&t, &c->state, r == 0, now);
         c->trouble_since_ms = 0;
@@ -590,9 +601,9 @@ void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_dec
 
         fill_record(&rec, &p, GD_EVENT_NOTIFY, GD_RESULT_NOTIFIED, 0, d->host.page_size);
         audit_write(d, &rec);
-        char cgq[PATH_MAX];
-        gd_log(GD_LOG_WARNING, "notify cgroup=%s workload=%s trigger=%s reason=\"%s\"",
-               gd_log_value(c->rel, cgq, sizeof(cgq)), w ? w->name : "-", gd_trigger_name(dec->trigger), dec->reason);
+        gd_log(GD_LOG_WARNING, "notify", GD_STR("cgroup", c->rel),
+               GD_STR("workload", w ? w->name : "-"),
+               GD_STR("trigger", gd_trigger_name(dec->trigger)), GD_STR("reason", dec->reason));
         gd_thresholds_for(d, w, &t);
         gd_decide_record(&t, &c->state, true, now);
         c->trouble_since_ms = 0;

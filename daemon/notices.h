@@ -1,6 +1,6 @@
 /* What the daemon says of the typed outcomes its rooms return: the lower
  * rooms (watch, act) do not log; the daemon turns their outcomes into log
- * lines here, with every outside value quoted by gd_log_value. */
+ * lines here, with every outside value a field that gd_log quotes. */
 #pragma once
 
 #include "act/enforce.h"

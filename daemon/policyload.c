@@ -15,7 +15,7 @@
 #include "util/log.h"
 
 static void log_error_line(void *ctx, const char *line) {
-        gd_log(GD_LOG_ERR, "%s", line);
+        gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", line));
 }
 
 int gd_policy_load(const pol_source *src, pol_policy **ret_policy) {
@@ -31,8 +31,8 @@ int gd_policy_load(const pol_source *src, pol_policy **ret_policy) {
                  * in guardian check's FILE:LINE:COL form. */
                 pol_errors_each(errs, log_error_line, NULL);
                 if (errs->n == 0)
-                        gd_log(GD_LOG_ERR, "cannot load the policy from %s: %s",
-                               pol_source_name(src), strerror(-r));
+                        gd_log(GD_LOG_ERR, "cannot load the policy from {source}: {error}",
+                               GD_STR("source", pol_source_name(src)), GD_ERRNO(-r));
                 free(errs);
                 return r;
         }

@@ -332,13 +332,16 @@ static void test_forbidden_syscall(void) {
                 return;
         int nr = seccomp_syscall_resolve_name(name);
         if (nr < 0) {
-                gd_log(GD_LOG_ERR, "test hook: unknown syscall %s", name);
+                gd_log(GD_LOG_ERR, "test hook: unknown syscall {syscall}", GD_STR("syscall", name));
                 return;
         }
-        gd_log(GD_LOG_NOTICE, "test hook: calling %s (%d) under the sandbox", name, nr);
+        gd_log(GD_LOG_NOTICE, "test hook: calling {syscall} ({nr}) under the sandbox",
+               GD_STR("syscall", name), GD_INT("nr", nr));
         long r = syscall(nr, 0, 0, 0, 0, 0, 0);
-        gd_log(GD_LOG_ERR, "test hook: %s returned %ld (%s): the filter let it through", name, r,
-               r < 0 ? strerror(errno) : "ok");
+        gd_log(GD_LOG_ERR, "test hook: {syscall} returned {returned} ({error}): the filter let it "
+                           "through",
+               GD_STR("syscall", name), GD_INT("returned", r),
+               GD_STR("error", r < 0 ? strerror(errno) : "ok"));
 }
 #else
 static uint32_t test_default_action(void) {
@@ -389,11 +392,15 @@ int gd_sandbox_apply(const gd_sandbox_listen *retry, const char **ret_step) {
                 goto out;
         }
         n = N_ALLOWED + N_ALLOWED_SAN;
-        gd_log(GD_LOG_NOTICE, "sandbox: capabilities kept: %s; no_new_privs; seccomp: %zu "
-                              "syscalls allowed (clone for threads only%s), others kill guardian",
-               gd_sandbox_cap_names(keep, names, sizeof(names)),
-               n + 1 + (retry && retry->fd >= 0 ? 2 : 0),
-               retry && retry->fd >= 0 ? "; bind and listen on the metrics socket only" : "");
+        gd_log(GD_LOG_NOTICE,
+               retry && retry->fd >= 0
+                       ? "sandbox: capabilities kept: {caps}; no_new_privs; seccomp: {syscalls} "
+                         "syscalls allowed (clone for threads only; bind and listen on the "
+                         "metrics socket only), others kill guardian"
+                       : "sandbox: capabilities kept: {caps}; no_new_privs; seccomp: {syscalls} "
+                         "syscalls allowed (clone for threads only), others kill guardian",
+               GD_STR("caps", gd_sandbox_cap_names(keep, names, sizeof(names))),
+               GD_UINT("syscalls", n + 1 + (retry && retry->fd >= 0 ? 2 : 0)));
         test_forbidden_syscall();
 out:
         seccomp_release(ctx);
@@ -410,8 +417,8 @@ int gd_sandbox_start(bool enabled, const gd_sandbox_listen *retry) {
         }
         int r = gd_sandbox_apply(retry, &step);
         if (r < 0)
-                gd_log(GD_LOG_ERR, "cannot set up the sandbox (%s: %s): not starting without it "
-                                   "(--no-sandbox runs without, for debugging only)",
-                       step, strerror(-r));
+                gd_log(GD_LOG_ERR, "cannot set up the sandbox ({step}: {error}): not starting "
+                                   "without it (--no-sandbox runs without, for debugging only)",
+                       GD_STR("step", step), GD_ERRNO(-r));
         return r;
 }

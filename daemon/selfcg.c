@@ -98,8 +98,9 @@ void gd_cgns_detect(int rootfd, int procfd, const char *tree_path, gd_cgns *ret_
                 /* Found where /proc says (the normal case), or it cannot be
                  * told (cgroup.procs unreadable): /proc's paths as they are. */
                 if (r < 0)
-                        gd_log(GD_LOG_DEBUG, "cannot check guardian's cgroup %s in %s: %s",
-                               ns_self, tree_path, strerror(-r));
+                        gd_log(GD_LOG_DEBUG, "cannot check guardian's cgroup {cgroup} in {tree}: {error}",
+                               GD_STR("cgroup", ns_self), GD_STR("tree", tree_path),
+                               GD_ERRNO(-r));
                 snprintf(ret_self, size, "%s", ns_self);
                 return;
         }
@@ -109,12 +110,13 @@ void gd_cgns_detect(int rootfd, int procfd, const char *tree_path, gd_cgns *ret_
         if (!find_pid(rootfd, pid, found, sizeof(found))) {
                 ret_ns->unknown = true;
                 gd_log(GD_LOG_WARNING,
-                       "guardian (pid %d) is in no cgroup under %s, yet /proc/self/cgroup says "
-                       "%s: a private cgroup namespace (or a --cgroup-root that does not hold "
+                       "guardian (pid {pid}) is in no cgroup under {tree}, yet /proc/self/cgroup "
+                       "says {proc_cgroup}: a private cgroup namespace (or a --cgroup-root that does not hold "
                        "guardian) whose root cannot be placed in the tree; guardian will not "
                        "kill single processes (it cannot tell which cgroup they are in), only "
                        "whole cgroups, and does not know its own cgroup",
-                       (int)pid, tree_path, ns_self);
+                       GD_INT("pid", pid), GD_STR("tree", tree_path),
+                       GD_STR("proc_cgroup", ns_self));
                 return;
         }
         if (!*found)
@@ -125,16 +127,18 @@ void gd_cgns_detect(int rootfd, int procfd, const char *tree_path, gd_cgns *ret_
                 ret_ns->unknown = true;
                 ret_ns->root[0] = '\0';
                 gd_log(GD_LOG_WARNING,
-                       "private cgroup namespace: guardian's own cgroup is %s in %s, but "
-                       "/proc/self/cgroup says %s, which does not end it: the namespace's "
+                       "private cgroup namespace: guardian's own cgroup is {cgroup} in {tree}, "
+                       "but /proc/self/cgroup says {proc_cgroup}, which does not end it: the namespace's "
                        "root cannot be placed in the tree; guardian will not kill single "
                        "processes, only whole cgroups",
-                       found, tree_path, ns_self);
+                       GD_STR("cgroup", found), GD_STR("tree", tree_path),
+                       GD_STR("proc_cgroup", ns_self));
                 return;
         }
         gd_log(GD_LOG_NOTICE,
-               "private cgroup namespace: guardian's own cgroup is %s in %s (/proc/self/cgroup "
-               "says %s); the namespace's root is %s there, and every /proc/PID/cgroup path is "
-               "read relative to it",
-               found, tree_path, ns_self, ret_ns->root);
+               "private cgroup namespace: guardian's own cgroup is {cgroup} in {tree} "
+               "(/proc/self/cgroup says {proc_cgroup}); the namespace's root is {ns_root} there, "
+               "and every /proc/PID/cgroup path is read relative to it",
+               GD_STR("cgroup", found), GD_STR("tree", tree_path), GD_STR("proc_cgroup", ns_self),
+               GD_STR("ns_root", ret_ns->root));
 }

@@ -56,9 +56,9 @@ static void reload(runner *rn, uint32_t generation) {
                 r = pol_source_load(rn->src, &p, errs);
         free(errs);
         if (r < 0) {
-                gd_log(GD_LOG_WARNING, "hook runner: cannot re-read the policy from %s (%s): "
-                                       "keeping its hooks as they were",
-                       pol_source_name(rn->src), strerror(-r));
+                gd_log(GD_LOG_WARNING, "hook runner: cannot re-read the policy from {source} "
+                                       "({error}): keeping its hooks as they were",
+                       GD_STR("source", pol_source_name(rn->src)), GD_ERRNO(-r));
                 return;
         }
         pol_free(rn->policy);
@@ -104,13 +104,14 @@ __attribute__((noreturn)) static void exec_hook(char *const argv[], char *const 
         /* guardian runs with -1000: the kernel must be free to kill a hook. */
         int r = gd_oomadj_write_self(0);
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "hook: cannot reset oom_score_adj: %s, ignoring",
-                       strerror(-r));
+                gd_log(GD_LOG_WARNING, "hook: cannot reset oom_score_adj: {error}, ignoring",
+                       GD_ERRNO(-r));
         if (chdir("/") < 0) {
                 /* the inherited directory is as good */
         }
         execve(argv[0], argv, envp);
-        gd_log(GD_LOG_ERR, "hook: cannot execute %s: %s", argv[0], strerror(errno));
+        gd_log(GD_LOG_ERR, "hook: cannot execute {command}: {error}", GD_STR("command", argv[0]),
+               GD_ERRNO(errno));
         _exit(127);
 }
 
@@ -137,7 +138,8 @@ static void start(runner *rn, const gd_hook_msg *m, hook_run *slot) {
                         victim = m->env[i] + 13;
         const pol_command *cmd = pol_effective_hook(rn->policy, w, m->event == GD_HOOK_POST_KILL);
         if (!cmd) {
-                gd_log(GD_LOG_DEBUG, "hook runner: no %s hook in the policy, ignoring", event);
+                gd_log(GD_LOG_DEBUG, "hook runner: no {event} hook in the policy, ignoring",
+                       GD_STR("event", event));
                 return;
         }
         size_t n = 0;
@@ -149,8 +151,9 @@ static void start(runner *rn, const gd_hook_msg *m, hook_run *slot) {
                 argv[n++] = cmd->argv[i];
         argv[n] = NULL;
         if (check_command(argv[0], why, sizeof(why)) < 0) {
-                gd_log(GD_LOG_ERR, "%s hook %s for pid %s not run: %s", event, argv[0], victim,
-                       why);
+                gd_log(GD_LOG_ERR, "{event} hook {command} for pid {pid} not run: {why}",
+                       GD_STR("event", event), GD_STR("command", argv[0]), GD_STR("pid", victim),
+                       GD_STR("why", why));
                 return;
         }
         envp[0] = (char *)GD_HOOKS_PATH;
@@ -160,8 +163,8 @@ static void start(runner *rn, const gd_hook_msg *m, hook_run *slot) {
 
         pid_t pid = fork();
         if (pid < 0) {
-                gd_log(GD_LOG_ERR, "%s hook for pid %s not run: fork: %s", event, victim,
-                       strerror(errno));
+                gd_log(GD_LOG_ERR, "{event} hook for pid {pid} not run: fork: {error}",
+                       GD_STR("event", event), GD_STR("pid", victim), GD_ERRNO(errno));
                 return;
         }
         if (pid == 0)
@@ -175,8 +178,9 @@ static void start(runner *rn, const gd_hook_msg *m, hook_run *slot) {
         };
         snprintf(slot->victim, sizeof(slot->victim), "%s", victim);
         snprintf(slot->what, sizeof(slot->what), "%s", cmd->shell ? "/bin/sh -c" : argv[0]);
-        gd_log(GD_LOG_INFO, "%s hook started: %s (pid %d) for pid %s", event, slot->what, (int)pid,
-               victim[0] ? victim : "-");
+        gd_log(GD_LOG_INFO, "{event} hook started: {command} (pid {hook_pid}) for pid {pid}",
+               GD_STR("event", event), GD_STR("command", slot->what), GD_INT("hook_pid", pid),
+               GD_STR("pid", victim[0] ? victim : "-"));
 }
 
 static void submit(runner *rn, gd_hook_msg *m) {
@@ -189,10 +193,11 @@ static void submit(runner *rn, gd_hook_msg *m) {
                 rn->queue[rn->queued++] = m;
         } else {
                 rn->dropped++;
-                gd_log(GD_LOG_WARNING, "%s hook dropped: %d running and %d waiting (%" PRIu64
-                                       " dropped so far)",
-                       gd_hooks_event_name(m->event), GD_HOOKS_PARALLEL, GD_HOOKS_QUEUE,
-                       rn->dropped);
+                gd_log(GD_LOG_WARNING, "{event} hook dropped: {running} running and {waiting} "
+                                       "waiting ({dropped} dropped so far)",
+                       GD_STR("event", gd_hooks_event_name(m->event)),
+                       GD_INT("running", GD_HOOKS_PARALLEL), GD_INT("waiting", GD_HOOKS_QUEUE),
+                       GD_UINT("dropped", rn->dropped));
                 free(m);
         }
 }
@@ -225,21 +230,29 @@ static bool reap(hook_run *h, bool wait) {
         const char *event = gd_hooks_event_name(h->event);
         const char *victim = h->victim[0] ? h->victim : "-";
         if (h->killed)
-                gd_log(GD_LOG_WARNING, "%s hook %s (pid %d) for pid %s killed after %" PRIu64
-                                       " ms: %s",
-                       event, h->what, (int)h->pid, victim, took, h->killed);
+                gd_log(GD_LOG_WARNING, "{event} hook {command} (pid {hook_pid}) for pid {pid} "
+                                       "killed after {took_ms} ms: {why}",
+                       GD_STR("event", event), GD_STR("command", h->what),
+                       GD_INT("hook_pid", h->pid), GD_STR("pid", victim),
+                       GD_UINT("took_ms", took), GD_STR("why", h->killed));
         else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                gd_log(GD_LOG_INFO, "%s hook %s (pid %d) for pid %s exited 0 after %" PRIu64
-                                    " ms",
-                       event, h->what, (int)h->pid, victim, took);
+                gd_log(GD_LOG_INFO, "{event} hook {command} (pid {hook_pid}) for pid {pid} exited "
+                                    "0 after {took_ms} ms",
+                       GD_STR("event", event), GD_STR("command", h->what),
+                       GD_INT("hook_pid", h->pid), GD_STR("pid", victim),
+                       GD_UINT("took_ms", took));
         else if (WIFEXITED(status))
-                gd_log(GD_LOG_WARNING, "%s hook %s (pid %d) for pid %s exited %d after %" PRIu64
-                                       " ms",
-                       event, h->what, (int)h->pid, victim, WEXITSTATUS(status), took);
+                gd_log(GD_LOG_WARNING, "{event} hook {command} (pid {hook_pid}) for pid {pid} "
+                                       "exited {status} after {took_ms} ms",
+                       GD_STR("event", event), GD_STR("command", h->what),
+                       GD_INT("hook_pid", h->pid), GD_STR("pid", victim),
+                       GD_INT("status", WEXITSTATUS(status)), GD_UINT("took_ms", took));
         else
-                gd_log(GD_LOG_WARNING, "%s hook %s (pid %d) for pid %s killed by signal %d "
-                                       "after %" PRIu64 " ms",
-                       event, h->what, (int)h->pid, victim, WTERMSIG(status), took);
+                gd_log(GD_LOG_WARNING, "{event} hook {command} (pid {hook_pid}) for pid {pid} "
+                                       "killed by signal {signal} after {took_ms} ms",
+                       GD_STR("event", event), GD_STR("command", h->what),
+                       GD_INT("hook_pid", h->pid), GD_STR("pid", victim),
+                       GD_INT("signal", WTERMSIG(status)), GD_UINT("took_ms", took));
         h->pid = 0;
         return true;
 }
@@ -285,8 +298,9 @@ static int on_message(runner *rn) {
         }
         if (n < 0 || (size_t)n > sizeof(buf) || gd_hooks_decode(buf, (size_t)n, m) < 0) {
                 if (n > 0)
-                        gd_log(GD_LOG_ERR, "hook runner: malformed message (%zd bytes), ignoring",
-                               n);
+                        gd_log(GD_LOG_ERR, "hook runner: malformed message ({bytes} bytes), "
+                                           "ignoring",
+                               GD_INT("bytes", n));
                 free(m);
                 return -1;
         }
@@ -298,9 +312,10 @@ static void shutdown_hooks(runner *rn) {
         for (size_t i = 0; i < GD_HOOKS_PARALLEL; i++) {
                 if (!rn->running[i].pid)
                         continue;
-                gd_log(GD_LOG_NOTICE, "hook runner: guardian is exiting, killing the %s hook "
-                                      "(pid %d)",
-                       gd_hooks_event_name(rn->running[i].event), (int)rn->running[i].pid);
+                gd_log(GD_LOG_NOTICE, "hook runner: guardian is exiting, killing the {event} "
+                                      "hook (pid {hook_pid})",
+                       GD_STR("event", gd_hooks_event_name(rn->running[i].event)),
+                       GD_INT("hook_pid", rn->running[i].pid));
                 rn->running[i].killed = "guardian exited";
                 reap(&rn->running[i], true);
         }
@@ -322,8 +337,9 @@ void gd_hooks_runner_main(int sock, const pol_source *src, pol_policy *policy) {
          * own): hooks are reset to 0 before they run. */
         int r = gd_oomadj_write_self(GD_OOMADJ_MIN);
         if (r < 0)
-                gd_log(GD_LOG_WARNING, "hook runner: cannot set oom_score_adj to -1000: %s, "
-                                       "ignoring", strerror(-r));
+                gd_log(GD_LOG_WARNING, "hook runner: cannot set oom_score_adj to -1000: {error}, "
+                                       "ignoring",
+                       GD_ERRNO(-r));
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
@@ -339,7 +355,7 @@ void gd_hooks_runner_main(int sock, const pol_source *src, pol_policy *policy) {
         sigdelset(&mask, SIGHUP);
         rn.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
         if (rn.sigfd < 0 || getppid() != parent) {
-                gd_log(GD_LOG_ERR, "hook runner: cannot start: %s", strerror(errno));
+                gd_log(GD_LOG_ERR, "hook runner: cannot start: {error}", GD_ERRNO(errno));
                 _exit(1);
         }
 

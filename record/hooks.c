@@ -68,9 +68,9 @@ void gd_hooks_policy_changed(gd_hooks *hooks) {
  * here: wait4 is not in the sandbox's allow-list, and a zombie until
  * guardian exits costs nothing. */
 static void runner_gone(gd_hooks *h, int err) {
-        gd_log(GD_LOG_ERR, "the hook runner (pid %d) is gone (%s): hooks are off until "
+        gd_log(GD_LOG_ERR, "the hook runner (pid {pid}) is gone ({error}): hooks are off until "
                            "guardian restarts",
-               (int)h->pid, strerror(err));
+               GD_INT("pid", h->pid), GD_ERRNO(err));
         close(h->fd);
         h->fd = -1;
 }
@@ -89,8 +89,9 @@ int gd_hooks_run(gd_hooks *hooks, const pol_policy *policy, const pol_workload *
         ssize_t len = gd_hooks_encode(info, hooks->generation, msg, sizeof(msg));
         if (len < 0) {
                 hooks->dropped++;
-                gd_log(GD_LOG_WARNING, "%s hook for pid %d not run: %s, ignoring", event,
-                       (int)info->pid, strerror((int)-len));
+                gd_log(GD_LOG_WARNING, "{event} hook for pid {pid} not run: {error}, ignoring",
+                       GD_STR("event", event), GD_INT("pid", info->pid),
+                       GD_ERRNO((int)-len));
                 return (int)len;
         }
         if (send(hooks->fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) == len) {
@@ -100,9 +101,10 @@ int gd_hooks_run(gd_hooks *hooks, const pol_policy *policy, const pol_workload *
         int r = -errno;
         hooks->dropped++;
         if (r == -EAGAIN || r == -EWOULDBLOCK || r == -ENOBUFS)
-                gd_log(GD_LOG_WARNING, "%s hook for pid %d dropped: the hook runner is behind "
-                                       "(%" PRIu64 " dropped so far)",
-                       event, (int)info->pid, hooks->dropped);
+                gd_log(GD_LOG_WARNING, "{event} hook for pid {pid} dropped: the hook runner is "
+                                       "behind ({dropped} dropped so far)",
+                       GD_STR("event", event), GD_INT("pid", info->pid),
+                       GD_UINT("dropped", hooks->dropped));
         else
                 runner_gone(hooks, -r);
         return r;

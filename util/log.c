@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,8 +39,6 @@ static const char *const cut_marks[] = {
 #define TAIL_RESERVE (sizeof(",\"truncated\":true}") - 1 + 2)
 /* Below this, not even the JSON line of an empty message fits. */
 #define LINE_MIN 128
-
-static const char event_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
 
 void gd_log_set_level(gd_log_level max_level) {
         log_max_level = max_level;
@@ -97,109 +93,14 @@ int gd_log_apply_option(bool format, const char *value) {
                 gd_log_set_level(level);
                 return 0;
         }
-        gd_log(GD_LOG_ERR, format ? "--log-format takes text, logfmt or json, not '%s'"
-                                  : "--log-level takes err, warning, notice, info or debug, not '%s'",
-               value);
+        gd_log(GD_LOG_ERR, format ? "--log-format takes text, logfmt or json, not '{value}'"
+                                  : "--log-level takes err, warning, notice, info or debug, not '{value}'",
+               GD_STR("value", value));
         return -EINVAL;
 }
 
 const char *gd_log_level_name(gd_log_level level) {
         return level <= GD_LOG_DEBUG ? level_names[level] : "unknown";
-}
-
-typedef struct pair {
-        const char *key, *value;
-        size_t key_len, value_len;
-        bool quoted;
-} pair;
-
-static bool is_key_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '.' || c == '-';
-}
-
-/* The key=value pair at p. Returns the bytes it takes, or 0 when p does
- * not start with one (followed by a space or the end). */
-static size_t parse_pair(const char *p, pair *ret) {
-        size_t i = 0, start;
-
-        if (!((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z') || p[0] == '_'))
-                return 0;
-        while (is_key_char(p[i]))
-                i++;
-        if (p[i] != '=')
-                return 0;
-        ret->key = p;
-        ret->key_len = i++;
-        ret->quoted = p[i] == '"';
-        if (ret->quoted) {
-                start = ++i;
-                while (p[i] && p[i] != '"')
-                        i += p[i] == '\\' && p[i + 1] ? 2 : 1;
-                if (p[i] != '"')
-                        return 0;
-                ret->value = p + start;
-                ret->value_len = i++ - start;
-        } else {
-                start = i;
-                while (p[i] && p[i] != ' ' && p[i] != '"' && p[i] != '=')
-                        i++;
-                ret->value = p + start;
-                ret->value_len = i - start;
-        }
-        return p[i] == ' ' || p[i] == '\0' ? i : 0;
-}
-
-static bool key_is(const pair *pr, const char *key) {
-        return pr->key_len == strlen(key) && memcmp(pr->key, key, pr->key_len) == 0;
-}
-
-/* Calls fn on each pair from p, up to the first thing that is not one
- * (gd_log_lift said there is none). */
-static void for_each_pair(const char *p, void (*fn)(const pair *, void *), void *data) {
-        pair pr;
-
-        for (p += strspn(p, " "); *p; p += strspn(p, " ")) {
-                size_t len = parse_pair(p, &pr);
-                if (len == 0)
-                        return;
-                fn(&pr, data);
-                p += len;
-        }
-}
-
-int gd_log_lift(const char *msg) {
-        size_t event_len = 0;
-        const char *p = msg, *pairs;
-
-        for (;;) {
-                size_t w = strspn(p, event_chars);
-                if (w == 0 || (p[w] != ' ' && p[w] != '\0'))
-                        break;
-                event_len = (size_t)(p + w - msg);
-                p += w;
-                p += strspn(p, " ");
-        }
-        if (event_len == 0 || event_len > INT_MAX || !*p)
-                return -EBADMSG;
-        pairs = p;
-        /* Each key once, and none of the line's own: the fields must not
-         * clash in JSON. */
-        while (*p) {
-                pair pr, other;
-                size_t len = parse_pair(p, &pr);
-                if (len == 0 || key_is(&pr, "time") || key_is(&pr, "level") ||
-                    key_is(&pr, "msg") || key_is(&pr, "truncated"))
-                        return -EBADMSG;
-                for (const char *q = pairs; q < p; q += strspn(q, " ")) {
-                        q += parse_pair(q, &other);
-                        if (other.key_len == pr.key_len && memcmp(other.key, pr.key, pr.key_len) == 0)
-                                return -EBADMSG;
-                }
-                p += len;
-                p += strspn(p, " ");
-        }
-        return (int)event_len;
 }
 
 /* A line being built: cap leaves TAIL_RESERVE free; once something did
@@ -279,60 +180,139 @@ static bool put_value(line *l, const char *s) {
 }
 
 /* One field: key and value, or nothing when not even a cut value fits. */
-static void put_field(line *l, const char *key, size_t key_len, const char *value) {
+static void put_field(line *l, const char *key, const char *value) {
         size_t mark = l->len;
         bool json = l->format == GD_LOG_FORMAT_JSON;
 
-        if (!(put_str(l, json ? ",\"" : " ") && put(l, key, key_len) &&
+        if (!(put_str(l, json ? ",\"" : " ") && put_str(l, key) &&
               put_str(l, json ? "\":" : "=") && put_value(l, value)))
                 l->len = mark;
 }
 
-/* A pair's value into tmp (NUL-terminated), \" and \\ undone. Returns
- * false when it was cut to fit. */
-static bool unquote(const pair *pr, char *tmp, size_t size) {
-        size_t n = 0;
+/* Can s stand bare inside a text sentence: not empty, printable ASCII or
+ * whole UTF-8 sequences, spaces allowed, no '"', '=' or '\\'? Then it
+ * cannot pass for a key=value pair, a quoted value or a new line. */
+static bool sentence_bare(const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
 
-        for (size_t i = 0; i < pr->value_len; i++) {
-                if (n == size - 1) {
-                        tmp[n] = '\0';
-                        return false;
+        if (!*p)
+                return false;
+        while (*p) {
+                if (*p >= 0x80) {
+                        size_t n = gd_utf8_length((const char *)p);
+                        if (n == 0)
+                                return false;
+                        p += n;
+                        continue;
                 }
-                char c = pr->value[i];
-                if (pr->quoted && c == '\\' && i + 1 < pr->value_len &&
-                    (pr->value[i + 1] == '"' || pr->value[i + 1] == '\\'))
-                        c = pr->value[++i];
-                tmp[n++] = c;
+                if (*p < ' ' || *p == 0x7f || *p == '=' || *p == '"' || *p == '\\')
+                        return false;
+                p++;
         }
-        tmp[n] = '\0';
         return true;
 }
 
-typedef struct field_ctx {
-        line *l;
-        char *tmp;
-        size_t tmp_size;
-} field_ctx;
+static bool key_ok(const char *k) {
+        static const char *const reserved[] = {"time", "level", "msg", "truncated"};
 
-static void put_pair(const pair *pr, void *data) {
-        field_ctx *f = data;
-        bool whole = unquote(pr, f->tmp, f->tmp_size);
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_'))
+                return false;
+        for (const char *p = k; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+                        return false;
+        for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+                if (strcmp(k, reserved[i]) == 0)
+                        return false;
+        return true;
+}
 
-        put_field(f->l, pr->key, pr->key_len, f->tmp);
-        if (!whole)
-                f->l->cut = true;
+/* At most this many fields a line; more are left out. */
+#define FIELDS_MAX 32
+
+/* The fields that will be written: valid keys, each once, values as text
+ * (numbers into num). Returns how many. */
+static size_t collect(const gd_log_field *fields, size_t n, const char **keys,
+                      const char **values, char (*num)[32]) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n && fields[i].key && k < FIELDS_MAX; i++) {
+                const gd_log_field *f = &fields[i];
+                const char *key = (const char *)f->key;
+                bool dup = false;
+                for (size_t j = 0; j < k && !dup; j++)
+                        dup = strcmp(keys[j], key) == 0;
+                if (dup || !key_ok(key))
+                        continue;
+                keys[k] = key;
+                switch (f->type) {
+                case GD_LOG_T_INT:
+                        snprintf(num[k], sizeof(num[k]), "%lld", f->v.i);
+                        values[k] = num[k];
+                        break;
+                case GD_LOG_T_UINT:
+                        snprintf(num[k], sizeof(num[k]), "%llu", f->v.u);
+                        values[k] = num[k];
+                        break;
+                case GD_LOG_T_DBL:
+                        snprintf(num[k], sizeof(num[k]), "%.3f", f->v.d);
+                        values[k] = num[k];
+                        break;
+                default:
+                        values[k] = f->v.s ? f->v.s : "";
+                }
+                k++;
+        }
+        return k;
+}
+
+/* The message into l with each {key} of a field replaced by its value
+ * (bare when sentence_bare, or after a '=' when a logfmt value may be bare;
+ * else a quoted literal) and marked in used. The message's own bytes that
+ * are not printable become '?': it is ours, but must not break the line. */
+static void put_message(line *l, const char *msg, const char *const *keys,
+                        const char *const *values, size_t n, bool *used) {
+        const char *p = msg;
+
+        while (*p && !l->cut) {
+                if (*p == '{') {
+                        size_t len = strcspn(p + 1, "{} ");
+                        size_t i = 0;
+                        while (p[1 + len] == '}' && i < n &&
+                               !(strlen(keys[i]) == len && memcmp(keys[i], p + 1, len) == 0))
+                                i++;
+                        if (p[1 + len] == '}' && i < n) {
+                                /* After "key=" it reads as a pair: quoted as one. */
+                                bool pair = p > msg && p[-1] == '=';
+                                if (pair ? !needs_quotes(values[i]) : sentence_bare(values[i]))
+                                        put_some(l, values[i], strlen(values[i]));
+                                else
+                                        put_literal(l, values[i]);
+                                used[i] = true;
+                                p += len + 2;
+                                continue;
+                        }
+                }
+                put_some(l, (unsigned char)*p < ' ' || *p == 0x7f ? "?" : p, 1);
+                p++;
+        }
 }
 
 int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms,
-                       const char *msg, bool msg_cut, char *buf, size_t size) {
+                       const char *msg, const gd_log_field *fields, size_t n, char *buf,
+                       size_t size) {
         static const char *const text_prefix[] = {
                 [GD_LOG_ERR] = "error: ",   [GD_LOG_WARNING] = "warning: ",
                 [GD_LOG_NOTICE] = "note: ", [GD_LOG_INFO] = "",
                 [GD_LOG_DEBUG] = "debug: ",
         };
-        char tmp[GD_LOG_MSG_MAX];
+        char said[GD_LOG_MSG_MAX + TAIL_RESERVE];
         char when[GD_TIME_UTC_MAX];
+        char num[FIELDS_MAX][32];
+        const char *keys[FIELDS_MAX], *values[FIELDS_MAX];
+        bool used[FIELDS_MAX] = {false};
         line l = {.buf = buf, .format = format};
+        line m = {.buf = said, .cap = GD_LOG_MSG_MAX - 1, .format = format};
         bool json = format == GD_LOG_FORMAT_JSON;
 
         if (size < LINE_MIN || format > GD_LOG_FORMAT_JSON || level > GD_LOG_DEBUG) {
@@ -340,11 +320,14 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
                         buf[0] = '\0';
                 return -ENOBUFS;
         }
+        size_t k = collect(fields, n, keys, values, num);
+        put_message(&m, msg ? msg : "", keys, values, k, used);
+        said[m.len] = '\0';
         l.cap = size - TAIL_RESERVE;
         if (format == GD_LOG_FORMAT_TEXT) {
                 put_str(&l, "guardian: ");
                 put_str(&l, text_prefix[level]);
-                put_some(&l, msg, strlen(msg));
+                put_some(&l, said, m.len);
         } else {
                 if (gd_format_time_utc(unix_ms, when) < 0)
                         snprintf(when, sizeof(when), "invalid");
@@ -353,21 +336,15 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
                 put_str(&l, json ? "\",\"level\":\"" : " level=");
                 put_str(&l, level_names[level]);
                 put_str(&l, json ? "\",\"msg\":" : " msg=");
-                int event_len = gd_log_lift(msg);
-                if (event_len < 0) {
-                        put_value(&l, msg);
-                } else {
-                        field_ctx f = {.l = &l, .tmp = tmp, .tmp_size = sizeof(tmp)};
-                        bool whole = (size_t)event_len < sizeof(tmp);
-                        snprintf(tmp, sizeof(tmp), "%.*s", event_len, msg);
-                        put_value(&l, tmp);
-                        l.cut = l.cut || !whole;
-                        for_each_pair(msg + event_len, put_pair, &f);
-                }
+                put_value(&l, said);
         }
+        /* Text names a field once: in the sentence, or after it. */
+        for (size_t i = 0; i < k; i++)
+                if (format != GD_LOG_FORMAT_TEXT || !used[i])
+                        put_field(&l, keys[i], values[i]);
         /* The reserve holds the longest mark, the newline and the NUL. */
         l.cap = size - 1;
-        if (l.cut || msg_cut) {
+        if (l.cut || m.cut) {
                 l.cut = false;
                 put_str(&l, cut_marks[format]);
         } else if (json) {
@@ -384,34 +361,6 @@ bool gd_log_enabled(gd_log_level level) {
 
 uint64_t gd_log_dropped_total(void) {
         return __atomic_load_n(&log_dropped_total, __ATOMIC_RELAXED);
-}
-
-const char *gd_log_value(const char *s, char *buf, size_t size) {
-        size_t n = 0;
-        bool plain = *s != '\0';
-
-        for (const char *q = s; *q && plain; q++)
-                plain = (unsigned char)*q > 0x20 && *q != '"' && *q != '=' && *q != '\\' &&
-                        *q != 0x7f;
-        if (size < 3) {
-                if (size)
-                        buf[0] = '\0';
-                return buf;
-        }
-        if (plain) {
-                snprintf(buf, size, "%s", s);
-                return buf;
-        }
-        buf[n++] = '"';
-        for (; *s && n + 4 <= size; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c == '"' || c == '\\')
-                        buf[n++] = '\\';
-                buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-        }
-        buf[n++] = '"';
-        buf[n] = '\0';
-        return buf;
 }
 
 int gd_log_open_nonblocking(void) {
@@ -448,32 +397,27 @@ static bool write_line(const char *buf, size_t len) {
         return w > 0;
 }
 
-void gd_log(gd_log_level level, const char *fmt, ...) {
-        char msg[GD_LOG_MSG_MAX];
+void gd_log_fields(gd_log_level level, const char *msg, const gd_log_field *fields) {
         char buf[GD_LOG_LINE_MAX];
         int saved_errno = errno;
         int64_t now_ms = 0;
-        va_list ap;
 
         if (!gd_log_enabled(level))
                 return;
-        va_start(ap, fmt);
-        int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                msg[0] = '\0';
         if (log_format != GD_LOG_FORMAT_TEXT)
                 now_ms = gd_wall_ms();
-        int len = gd_log_format_line(log_format, level, now_ms, msg,
-                                     n >= (int)sizeof(msg), buf, sizeof(buf));
+        int len = gd_log_format_line(log_format, level, now_ms, msg, fields, SIZE_MAX, buf,
+                                     sizeof(buf));
         if (len > 0) {
                 unsigned long dropped = __atomic_exchange_n(&log_dropped, 0, __ATOMIC_RELAXED);
                 if (dropped) {
-                        char note[160], line_buf[512];
-                        snprintf(note, sizeof(note), "log lines-dropped=%lu reason=\"stderr was "
-                                 "full (a stalled journal or log reader)\"", dropped);
-                        int nlen = gd_log_format_line(log_format, GD_LOG_WARNING,
-                                                      now_ms, note, false, line_buf, sizeof(line_buf));
+                        char line_buf[512];
+                        const gd_log_field note[] = {
+                                GD_UINT("lines-dropped", dropped),
+                                GD_STR("reason", "stderr was full (a stalled journal or log reader)"),
+                        };
+                        int nlen = gd_log_format_line(log_format, GD_LOG_WARNING, now_ms, "log",
+                                                      note, 2, line_buf, sizeof(line_buf));
                         if (nlen <= 0 || !write_line(line_buf, (size_t)nlen))
                                 __atomic_fetch_add(&log_dropped, dropped, __ATOMIC_RELAXED);
                 }

@@ -5,14 +5,23 @@
  *   logfmt  time=2026-11-26T03:23:26.123Z level=warning msg=killed cgroup=a pid=7 ...
  *   json    {"time":"2026-...Z","level":"warning","msg":"killed","cgroup":"a","pid":"7",...}
  *
- * Messages written as "event words key=value key=\"quoted value\" ..." have
- * their pairs lifted into fields of their own (msg is then the event
- * words); any other message is kept whole in msg. Field values are strings. */
+ * A message is guardian's own words; every value from outside (a cgroup or
+ * process name, a path, an error) travels as a typed field and is quoted
+ * here, in each format, so that no value can add a field or a line:
+ *
+ *   gd_log(GD_LOG_WARNING, "cannot watch {path}: {error}",
+ *          GD_STR("path", p), GD_ERRNO(errno));
+ *
+ * A {key} in the message names a field: its value is written there (in
+ * text, and in msg of logfmt and JSON). Fields the message does not name
+ * follow it as key=value in text. In logfmt and JSON every field is a field
+ * of its own, and its value a string. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h> /* strerror, for GD_ERRNO */
 
 typedef enum gd_log_level {
         GD_LOG_ERR,
@@ -55,23 +64,52 @@ int gd_log_apply_option(bool format, const char *value);
  * "info", "debug". */
 const char *gd_log_level_name(gd_log_level level);
 
-/* Does msg have the liftable shape: one or more event words (letters, '-'
- * and '_'), then one or more space-separated key=value pairs and nothing
- * else? Keys are [A-Za-z_][A-Za-z0-9_.-]*, not time, level, msg or
- * truncated, and each appears once; a value is bare (no space, '"' or '=')
- * or double-quoted with \" and \\ escapes. Returns the length of the event
- * words (without the space after them), or -EBADMSG. Pure. */
-int gd_log_lift(const char *msg);
+typedef enum gd_log_type {
+        GD_LOG_T_STR,
+        GD_LOG_T_INT,
+        GD_LOG_T_UINT,
+        GD_LOG_T_DBL,
+} gd_log_type;
 
-/* Format one line (newline included, then a NUL) for a message into buf.
- * msg_cut says the message was already cut to fit GD_LOG_MSG_MAX. A line
+/* A key's text, as a type of its own: a bare value where a field belongs
+ * (a string or a number passed printf-style) is then a compile error. */
+typedef struct gd_log_key gd_log_key;
+
+/* One key and its value; made by the macros below, which check the type of
+ * the value at compile time and take only a string literal as the key. */
+typedef struct gd_log_field {
+        const gd_log_key *key; /* a string literal; NULL ends a list */
+        gd_log_type type;
+        union {
+                const char *s; /* NULL is written as "" */
+                long long i;
+                unsigned long long u;
+                double d; /* written with three decimals */
+        } v;
+} gd_log_field;
+
+#define GD_LOG_KEY_(k) ((const gd_log_key *)("" k))
+#define GD_STR(k, val) ((gd_log_field){.key = GD_LOG_KEY_(k), .type = GD_LOG_T_STR, .v.s = (val)})
+#define GD_INT(k, val) ((gd_log_field){.key = GD_LOG_KEY_(k), .type = GD_LOG_T_INT, .v.i = (val)})
+#define GD_UINT(k, val) \
+        ((gd_log_field){.key = GD_LOG_KEY_(k), .type = GD_LOG_T_UINT, .v.u = (val)})
+#define GD_DBL(k, val) ((gd_log_field){.key = GD_LOG_KEY_(k), .type = GD_LOG_T_DBL, .v.d = (val)})
+/* The error text of a positive errno, as the field "error". */
+#define GD_ERRNO(e) GD_STR("error", strerror(e))
+
+/* Format one line (newline included, then a NUL) for msg and its fields
+ * (n of them, or up to the first with a NULL key) into buf. A key that is
+ * not [A-Za-z_][A-Za-z0-9_.-]*, is time, level, msg or truncated, or
+ * repeats an earlier one, is left out, as are fields past the 32nd. The
+ * message with its {key} values in place is cut at GD_LOG_MSG_MAX. A line
  * that does not fit in size is cut between escapes, never inside one, and
- * marked: " [truncated]" in text, truncated=true in logfmt and JSON (as is
- * one whose msg_cut is set), so JSON lines stay valid JSON. unix_ms is the
- * time (unused in text). Returns the length, or -ENOBUFS when size is
- * below 64 (buf then empty if size > 0). Pure. */
+ * marked: " [truncated]" in text, truncated=true in logfmt and JSON, so
+ * JSON lines stay valid JSON.
+ * unix_ms is the time (unused in text). Returns the length, or -ENOBUFS
+ * when size is below 128 (buf then empty if size > 0). Pure. */
 int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms,
-                       const char *msg, bool msg_cut, char *buf, size_t size);
+                       const char *msg, const gd_log_field *fields, size_t n, char *buf,
+                       size_t size);
 
 /* Would a message at level be written? For arguments that cost work to
  * build (the per-sample debug line). */
@@ -79,13 +117,6 @@ bool gd_log_enabled(gd_log_level level);
 
 /* Log lines lost so far because stderr was full. Thread-safe. */
 uint64_t gd_log_dropped_total(void);
-
-/* A value from outside (a cgroup or process name) for a key=value
- * message: as it is when it is a plain word, else double-quoted with \"
- * and \\ escaped and control characters as '?', so that it stays one
- * value when lifted into fields and cannot add fields of its own. Always
- * NUL-terminated in buf (size 3 or more), cut to fit. Returns buf. Pure. */
-const char *gd_log_value(const char *s, char *buf, size_t size);
 
 /* From now on, never block on stderr: a socket (journald) gets
  * send(MSG_DONTWAIT), a pipe, FIFO or terminal a non-blocking description
@@ -96,6 +127,11 @@ const char *gd_log_value(const char *s, char *buf, size_t size);
  * negative errno (stderr then stays blocking). */
 int gd_log_open_nonblocking(void);
 
-/* Log one message at level: clock_gettime(CLOCK_REALTIME) for logfmt and
- * JSON, then one write(2) to stderr. Keeps errno. Thread-safe. */
-void gd_log(gd_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Log msg and its fields (a list ended by a NULL key) at level:
+ * clock_gettime(CLOCK_REALTIME) for logfmt and JSON, then one write(2) to
+ * stderr. Keeps errno. Thread-safe. Called through gd_log(). */
+void gd_log_fields(gd_log_level level, const char *msg, const gd_log_field *fields);
+
+/* gd_log(level, msg, GD_STR("key", value), GD_INT("n", 3), ...) */
+#define gd_log(level, msg, ...) \
+        gd_log_fields((level), (msg), (const gd_log_field[]){__VA_ARGS__ __VA_OPT__(, ) {0}})

@@ -1,8 +1,10 @@
-/* Log lines: lifting key=value messages into fields, escaping in logfmt and
- * JSON, cutting long lines, level and format names, the UTC clock text. */
+/* Log lines: messages with typed fields in text, logfmt and JSON, quoting
+ * of hostile values, cutting long lines, level and format names, the UTC
+ * clock text. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,189 +15,358 @@
 
 /* 2026-11-26T03:23:26.123Z */
 #define T0 1795663406123LL
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Inline arrays, not pointers: Criterion runs each parameter in a fresh
- * process, where pointers into the parent's data are not valid. */
-struct lift_case {
-        char msg[128];
-        int event_len; /* -EBADMSG: kept whole */
-};
+static char line_buf[GD_LOG_LINE_MAX];
 
-ParameterizedTestParameters(log, lift) {
-        static struct lift_case cases[] = {
-                {"decision cgroup=/a action=kill-process value=0.9 reason=\"x y\"", 8},
-                {"killed cgroup=a pid=7", 6},
-                {"would kill cgroup=a pid=7", 10},           /* several event words */
-                {"kill failed cgroup=a result=gone", 11},
-                {"sample cgroup=a events.max=3 psi.some.total=9", 6},
-                {"notify cgroup=a workload=", 6},           /* empty bare value */
-                {"x k=\"a \\\"q\\\" \\\\ b\"", 1},          /* escapes in quotes */
-                {"x  a=1   b=2 ", 1},                       /* extra spaces */
-                {"watching 5 cgroups under /sys/fs/cgroup", -EBADMSG}, /* no pairs */
-                {"SIGHUP: reloading the policy", -EBADMSG},
-                {"cgroup=a pid=1", -EBADMSG},               /* no event word */
-                {"pid 7: k=v", -EBADMSG},                   /* event words are letters */
-                {"decision", -EBADMSG},
-                {"x a=1 then words", -EBADMSG},             /* text after the pairs */
-                {"x reason=\"unterminated", -EBADMSG},
-                {"x reason=\"a\"b", -EBADMSG},              /* a quote not followed by a space */
-                {"x a=b=c", -EBADMSG},
-                {"x a=b\"c", -EBADMSG},
-                {"x 1a=b", -EBADMSG},                       /* keys start with a letter */
-                {"x a=1 a=2", -EBADMSG},                    /* duplicate key */
-                {"x msg=hi", -EBADMSG},                     /* the line's own keys */
-                {"x time=1", -EBADMSG},
-                {"x level=1", -EBADMSG},
-                {"x truncated=1", -EBADMSG},
-                {"x k=\"ends in backslash\\\"", -EBADMSG},
-                {"", -EBADMSG},
-        };
-        return cr_make_param_array(struct lift_case, cases, sizeof(cases) / sizeof(cases[0]));
+/* The line for msg and fields in format, into line_buf. */
+static const char *fmt_line(gd_log_format format, gd_log_level level, const char *msg,
+                            const gd_log_field *fields, size_t n) {
+        int r = gd_log_format_line(format, level, T0, msg, fields, n, line_buf, sizeof(line_buf));
+        cr_assert_eq(r, (int)strlen(line_buf), "%d for '%s'", r, line_buf);
+        return line_buf;
 }
 
-ParameterizedTest(struct lift_case *c, log, lift) {
-        cr_assert_eq(gd_log_lift(c->msg), c->event_len, "'%s': %d", c->msg, gd_log_lift(c->msg));
+/* A quoted literal at p (JSON's escapes): returns the byte after it, or
+ * NULL when it does not close. */
+static const char *skip_literal(const char *p) {
+        if (*p++ != '"')
+                return NULL;
+        for (; *p && *p != '"'; p++)
+                if (*p == '\\' && !*++p)
+                        return NULL;
+        return *p == '"' ? p + 1 : NULL;
 }
 
-struct line_case {
-        int format;
-        int level;
-        char msg[128];
-        char line[256];
+/* The keys of a logfmt line, as a reader splits it, comma-joined into
+ * keys; -1 when it does not parse. */
+static int logfmt_keys(const char *line, char *keys, size_t size) {
+        int n = 0;
+        keys[0] = '\0';
+        for (const char *p = line; *p && *p != '\n';) {
+                size_t k = strcspn(p, "= \n\"");
+                if (k == 0 || p[k] != '=')
+                        return -1;
+                snprintf(keys + strlen(keys), size - strlen(keys), "%s%.*s", n ? "," : "", (int)k, p);
+                n++;
+                p += k + 1;
+                if (*p == '"') {
+                        p = skip_literal(p);
+                        if (!p)
+                                return -1;
+                } else {
+                        p += strcspn(p, " \n\"=");
+                        if (*p == '"' || *p == '=')
+                                return -1;
+                }
+                if (*p == ' ')
+                        p++;
+        }
+        return n;
+}
+
+/* The same for a flat JSON object of strings (and a true). */
+static int json_keys(const char *line, char *keys, size_t size) {
+        int n = 0;
+        const char *p = line;
+        keys[0] = '\0';
+        if (*p++ != '{')
+                return -1;
+        while (*p == '"') {
+                const char *k = p + 1, *end = skip_literal(p);
+                if (!end || *end != ':')
+                        return -1;
+                snprintf(keys + strlen(keys), size - strlen(keys), "%s%.*s", n ? "," : "",
+                         (int)(end - 1 - k), k);
+                n++;
+                p = end + 1;
+                if (strncmp(p, "true", 4) == 0)
+                        p += 4;
+                else if (!(p = skip_literal(p)))
+                        return -1;
+                if (*p == ',')
+                        p++;
+        }
+        return strcmp(p, "}\n") == 0 ? n : -1;
+}
+
+/* One line: one newline, at the end, and no other control byte. */
+static void assert_one_line(const char *line) {
+        size_t len = strlen(line);
+        cr_assert_gt(len, 0);
+        cr_assert_eq(line[len - 1], '\n', "%s", line);
+        for (size_t i = 0; i + 1 < len; i++)
+                cr_assert(!((unsigned char)line[i] < ' ' || line[i] == 0x7f),
+                          "control byte 0x%02x at %zu: %s", (unsigned char)line[i], i, line);
+}
+
+/* A kill line: the message is the event, the fields follow it. */
+static const gd_log_field kill_fields[] = {
+        GD_STR("cgroup", "a/b"), GD_INT("pid", 7), GD_STR("reason", "memory \"high\" 90%"),
+        GD_DBL("value", 0.9), GD_UINT("pages", 18446744073709551615ULL), GD_INT("adj", -1000),
 };
 
-ParameterizedTestParameters(log, line) {
-        static struct line_case cases[] = {
-                /* text: unchanged from before the formats. */
-                {GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "killed cgroup=a pid=7",
-                 "guardian: killed cgroup=a pid=7\n"},
-                {GD_LOG_FORMAT_TEXT, GD_LOG_WARNING, "w", "guardian: warning: w\n"},
+Test(log, text_is_the_message_then_its_fields) {
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_WARNING, "killed", kill_fields,
+                                  N(kill_fields)),
+                         "guardian: warning: killed cgroup=a/b pid=7 reason=\"memory \\\"high\\\" "
+                         "90%\" value=0.900 pages=18446744073709551615 adj=-1000\n");
+}
+
+/* Messages without fields: the level's prefix in text, msg in logfmt. */
+Test(log, plain_messages) {
+        static const struct {
+                gd_log_format format;
+                gd_log_level level;
+                const char *msg, *line;
+        } cases[] = {
+                {GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "i", "guardian: i\n"},
                 {GD_LOG_FORMAT_TEXT, GD_LOG_ERR, "e", "guardian: error: e\n"},
                 {GD_LOG_FORMAT_TEXT, GD_LOG_NOTICE, "n", "guardian: note: n\n"},
                 {GD_LOG_FORMAT_TEXT, GD_LOG_DEBUG, "d", "guardian: debug: d\n"},
-                /* JSON: lifted pairs become string fields; quotes undone. */
-                {GD_LOG_FORMAT_JSON, GD_LOG_WARNING,
-                 "killed cgroup=a/b pid=7 reason=\"memory \\\"high\\\" 90%\"",
-                 "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"warning\",\"msg\":\"killed\","
-                 "\"cgroup\":\"a/b\",\"pid\":\"7\",\"reason\":\"memory \\\"high\\\" 90%\"}\n"},
-                {GD_LOG_FORMAT_JSON, GD_LOG_INFO, "would kill cgroup=/ pid=7",
-                 "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\",\"msg\":\"would kill\","
-                 "\"cgroup\":\"/\",\"pid\":\"7\"}\n"},
-                /* JSON: not liftable, kept whole and escaped. */
-                {GD_LOG_FORMAT_JSON, GD_LOG_ERR, "tab\there \"q\" back\\slash\nnl \x01 \x7f",
-                 "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"error\",\"msg\":"
-                 "\"tab\\there \\\"q\\\" back\\\\slash\\nnl \\u0001 \\u007f\"}\n"},
-                /* JSON: valid UTF-8 kept, invalid bytes escaped. */
-                {GD_LOG_FORMAT_JSON, GD_LOG_DEBUG, "caf\xc3\xa9 \xff\xc3",
-                 "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"debug\",\"msg\":"
-                 "\"caf\xc3\xa9 \\u00ff\\u00c3\"}\n"},
-                /* JSON: a lifted value with control bytes (from a cgroup name). */
-                {GD_LOG_FORMAT_JSON, GD_LOG_NOTICE, "x cgroup=a\x1b[31m",
-                 "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"notice\",\"msg\":\"x\","
-                 "\"cgroup\":\"a\\u001b[31m\"}\n"},
-                /* logfmt: bare where it can be, quoted where it must. */
-                {GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO,
-                 "decision cgroup=/a value=0.9 reason=\"a b\" eq=\"k=v\" e=",
-                 "time=2026-11-26T03:23:26.123Z level=info msg=decision cgroup=/a value=0.9 "
-                 "reason=\"a b\" eq=\"k=v\" e=\"\"\n"},
-                {GD_LOG_FORMAT_LOGFMT, GD_LOG_WARNING, "would kill q=\"say \\\"hi\\\" \\\\o/\"",
-                 "time=2026-11-26T03:23:26.123Z level=warning msg=\"would kill\" "
-                 "q=\"say \\\"hi\\\" \\\\o/\"\n"},
-                {GD_LOG_FORMAT_LOGFMT, GD_LOG_ERR, "line\nbreak and \"quotes\"",
-                 "time=2026-11-26T03:23:26.123Z level=error msg=\"line\\nbreak and "
-                 "\\\"quotes\\\"\"\n"},
                 {GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, "word",
                  "time=2026-11-26T03:23:26.123Z level=info msg=word\n"},
                 {GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, "",
                  "time=2026-11-26T03:23:26.123Z level=info msg=\"\"\n"},
-                {GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, "x v=caf\xc3\xa9",
-                 "time=2026-11-26T03:23:26.123Z level=info msg=x v=\"caf\xc3\xa9\"\n"},
         };
-        return cr_make_param_array(struct line_case, cases, sizeof(cases) / sizeof(cases[0]));
+        for (size_t i = 0; i < N(cases); i++)
+                cr_assert_str_eq(fmt_line(cases[i].format, cases[i].level, cases[i].msg, NULL, 0),
+                                 cases[i].line);
 }
 
-ParameterizedTest(struct line_case *c, log, line) {
-        char buf[GD_LOG_LINE_MAX];
-        int r = gd_log_format_line((gd_log_format)c->format, (gd_log_level)c->level, T0, c->msg,
-                                   false, buf, sizeof(buf));
-        cr_assert_str_eq(buf, c->line);
-        cr_assert_eq(r, (int)strlen(c->line));
+Test(log, logfmt_and_json_make_every_field_a_string) {
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_WARNING, "would kill", kill_fields,
+                                  N(kill_fields)),
+                         "time=2026-11-26T03:23:26.123Z level=warning msg=\"would kill\" cgroup=a/b "
+                         "pid=7 reason=\"memory \\\"high\\\" 90%\" value=0.900 "
+                         "pages=18446744073709551615 adj=-1000\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_WARNING, "killed", kill_fields,
+                                  N(kill_fields)),
+                         "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"warning\",\"msg\":"
+                         "\"killed\",\"cgroup\":\"a/b\",\"pid\":\"7\",\"reason\":\"memory "
+                         "\\\"high\\\" 90%\",\"value\":\"0.900\",\"pages\":"
+                         "\"18446744073709551615\",\"adj\":\"-1000\"}\n");
+}
+
+/* A {key} puts the value in the sentence; text then does not repeat it,
+ * logfmt and JSON keep it as a field too. */
+Test(log, placeholders_put_values_in_the_sentence) {
+        const gd_log_field f[] = {GD_STR("dir", "/run/g"), GD_ERRNO(EACCES), GD_INT("n", 3)};
+        const char *msg = "cannot create {dir} for the control socket: {error}";
+
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_ERR, msg, f, N(f)),
+                         "guardian: error: cannot create /run/g for the control socket: "
+                         "Permission denied n=3\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_ERR, msg, f, N(f)),
+                         "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"error\",\"msg\":"
+                         "\"cannot create /run/g for the control socket: Permission denied\","
+                         "\"dir\":\"/run/g\",\"error\":\"Permission denied\",\"n\":\"3\"}\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_ERR, msg, f, N(f)),
+                         "time=2026-11-26T03:23:26.123Z level=error msg=\"cannot create /run/g for "
+                         "the control socket: Permission denied\" dir=/run/g error=\"Permission "
+                         "denied\" n=3\n");
+        /* After "key=" the value reads as a pair and is quoted as one. */
+        const gd_log_field g[] = {GD_STR("cgroup", "a b"), GD_INT("pid", 7)};
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO,
+                                  "cgroup={cgroup}: pid={pid} in {cgroup}", g, N(g)),
+                         "guardian: cgroup=\"a b\": pid=7 in a b\n");
+        /* Not a field: left as written. */
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "{nope} {pid {} {", g, N(g)),
+                         "guardian: {nope} {pid {} { cgroup=\"a b\" pid=7\n");
+        /* The message's own control bytes do not break the line. */
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "a\nb\x1b", NULL, 0),
+                         "guardian: a?b?\n");
+}
+
+/* Keys come from the code; one that would clash with the line's own or an
+ * earlier one, or that a reader could not split, is left out. */
+Test(log, bad_and_repeated_keys_are_left_out) {
+        const gd_log_field f[] = {GD_STR("msg", "x"),  GD_STR("time", "x"), GD_STR("level", "x"),
+                                  GD_STR("truncated", "x"), GD_STR("a b", "x"), GD_STR("1a", "x"),
+                                  GD_STR("k", "1"),    GD_STR("k", "2"),    GD_STR("", "x"),
+                                  GD_STR("ok.x-y_z", NULL)};
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, "m", f, N(f)),
+                         "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\",\"msg\":"
+                         "\"m\",\"k\":\"1\",\"ok.x-y_z\":\"\"}\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "m", f, N(f)),
+                         "guardian: m k=1 ok.x-y_z=\"\"\n");
+}
+
+/* Values from outside (cgroup names, comm, command lines) in each format,
+ * as a field and in the sentence: each stays one value of one line. */
+static const char *const hostile[] = {
+        "a\"b",                     /* a quote */
+        "back\\slash",             /* a backslash */
+        "a\nguardian: error: x",    /* a newline and a forged line */
+        "\x1b[31mred\x1b[0m",      /* ESC */
+        "caf\xc3\xa9 \xff\xc3 x", /* valid and invalid UTF-8 */
+        "x pid=1",                  /* '=' and a space: a forged pair */
+        "\" pid=\"1",              /* a closing quote, then a pair */
+        "\",\"pid\":\"1",        /* a JSON field */
+        "}\n{\"a\":\"b",          /* a JSON line */
+        "a b",                      /* spaces */
+        "",                         /* empty */
+        "\x7f\x01\t\r",          /* DEL and other control bytes */
+};
+
+Test(log, hostile_values_cannot_forge_keys_or_lines) {
+        char keys[512];
+        for (size_t i = 0; i < N(hostile); i++) {
+                const gd_log_field f[] = {GD_STR("cgroup", hostile[i]), GD_INT("pid", 7),
+                                          GD_STR("comm", hostile[i])};
+                const char *msg = "killed {cgroup} cgroup={cgroup} for pid {pid}";
+
+                const char *l = fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, msg, f, N(f));
+                assert_one_line(l);
+                cr_assert_eq(json_keys(l, keys, sizeof(keys)), 6, "%s", l);
+                cr_assert_str_eq(keys, "time,level,msg,cgroup,pid,comm", "%s", l);
+
+                l = fmt_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, msg, f, N(f));
+                assert_one_line(l);
+                cr_assert_eq(logfmt_keys(l, keys, sizeof(keys)), 6, "%s", l);
+                cr_assert_str_eq(keys, "time,level,msg,cgroup,pid,comm", "%s", l);
+
+                /* Text: after the message, " comm=" and the value, which
+                 * logfmt's reader takes as exactly one pair. */
+                l = fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, msg, f, N(f));
+                assert_one_line(l);
+                const char *tail = strstr(l, " comm=");
+                cr_assert(tail, "%s", l);
+                cr_assert_eq(logfmt_keys(tail + 1, keys, sizeof(keys)), 1, "%s", l);
+        }
+}
+
+Test(log, hostile_values_are_escaped_the_same_way_everywhere) {
+        const gd_log_field f[] = {GD_STR("v", "q\"\\\n\x1b\xff=x y")};
+
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "m {v}", f, N(f)),
+                         "guardian: m \"q\\\"\\\\\\n\\u001b\\u00ff=x y\"\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "m", f, N(f)),
+                         "guardian: m v=\"q\\\"\\\\\\n\\u001b\\u00ff=x y\"\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, "m", f, N(f)),
+                         "time=2026-11-26T03:23:26.123Z level=info msg=m "
+                         "v=\"q\\\"\\\\\\n\\u001b\\u00ff=x y\"\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, "m", f, N(f)),
+                         "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\",\"msg\":"
+                         "\"m\",\"v\":\"q\\\"\\\\\\n\\u001b\\u00ff=x y\"}\n");
+        /* In logfmt's msg the sentence's quoted value is quoted once more. */
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, "m {v}", f, N(f)),
+                         "time=2026-11-26T03:23:26.123Z level=info msg=\"m \\\"q\\\\\\\"\\\\\\\\\\\\n\\\\u001b\\\\u00ff=x y\\\"\""
+                         " v=\"q\\\"\\\\\\n\\u001b\\u00ff=x y\"\n");
+        /* Plain UTF-8 stays bare in a sentence, quoted as a logfmt value. */
+        const gd_log_field u[] = {GD_STR("v", "caf\xc3\xa9")};
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "m {v}", u, N(u)),
+                         "guardian: m caf\xc3\xa9\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "m", u, N(u)),
+                         "guardian: m v=\"caf\xc3\xa9\"\n");
 }
 
 /* Every cut keeps the line whole: newline-terminated, within the size,
  * marked, and (for JSON) closed after the last complete escape. */
 Test(log, cut_json_between_escapes) {
-        char msg[600], buf[160];
-        memset(msg, '"', sizeof(msg) - 1); /* each becomes \" */
-        msg[sizeof(msg) - 1] = '\0';
-        int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, msg, false, buf,
+        char v[600], buf[160];
+        memset(v, '"', sizeof(v) - 1); /* each becomes \" */
+        v[sizeof(v) - 1] = '\0';
+        const gd_log_field f[] = {GD_STR("v", v)};
+        int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x", f, 1, buf,
                                    sizeof(buf));
         cr_assert_gt(r, 0);
         cr_assert_lt((size_t)r, sizeof(buf));
         cr_assert_eq((size_t)r, strlen(buf));
         const char *tail = ",\"truncated\":true}\n";
         cr_assert_str_eq(buf + r - strlen(tail), tail, "%s", buf);
-        /* The msg literal: an even run of \" pairs, then the closing quote. */
-        const char *v = strstr(buf, "\"msg\":\"") + 7;
-        size_t n = strspn(v, "\\\"");
-        cr_assert_eq(v[n], ',', "%s", buf);
+        /* The value: an even run of \" pairs, then the closing quote. */
+        const char *s = strstr(buf, "\"v\":\"") + 5;
+        size_t n = strspn(s, "\\\"");
+        cr_assert_eq(s[n], ',', "%s", buf);
         cr_assert_eq((n - 1) % 2, 0, "a cut inside an escape: %s", buf);
+        char keys[256];
+        cr_assert_eq(json_keys(buf, keys, sizeof(keys)), 5, "%s", buf);
 }
 
 Test(log, cut_json_drops_a_field_that_does_not_fit) {
-        char msg[400], buf[140];
-        snprintf(msg, sizeof(msg), "x a=1 %0300d=2", 0); /* a key too long to fit */
-        msg[6] = 'k';
-        int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, msg, false, buf,
+        char v[400], buf[140];
+        memset(v, 'z', sizeof(v) - 1);
+        v[sizeof(v) - 1] = '\0';
+        const gd_log_field f[] = {GD_STR("a", "1"), GD_STR("b", "2"), GD_STR("c", v)};
+        int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x", f, N(f), buf,
                                    sizeof(buf));
         cr_assert_eq(r, (int)strlen(buf));
-        cr_assert_str_eq(buf, "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\","
-                              "\"msg\":\"x\",\"a\":\"1\",\"truncated\":true}\n");
+        const char *head = "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\","
+                           "\"msg\":\"x\",\"a\":\"1\",\"b\":\"2\",\"c\":\"zzz";
+        cr_assert_eq(strncmp(buf, head, strlen(head)), 0, "%s", buf);
+        cr_assert_str_eq(buf + r - 22, "zz\",\"truncated\":true}\n", "%s", buf);
 }
 
 Test(log, cut_logfmt_and_text) {
-        char msg[1000], buf[200];
-        memset(msg, 'a', sizeof(msg) - 1);
-        msg[sizeof(msg) - 1] = '\0';
-        int r = gd_log_format_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, T0, msg, false, buf,
+        char v[1000], buf[200];
+        memset(v, 'a', sizeof(v) - 1);
+        v[sizeof(v) - 1] = '\0';
+        const gd_log_field f[] = {GD_STR("v", v)};
+        int r = gd_log_format_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_INFO, T0, "m", f, 1, buf,
                                    sizeof(buf));
         cr_assert_eq(r, (int)strlen(buf));
         cr_assert_lt((size_t)r, sizeof(buf));
-        cr_assert(strstr(buf, "msg=aaaa"));
+        cr_assert(strstr(buf, "msg=m v=aaaa"));
         cr_assert_str_eq(buf + r - 16, " truncated=true\n", "%s", buf);
 
-        r = gd_log_format_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, T0, msg, false, buf, sizeof(buf));
+        r = gd_log_format_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, T0, "{v}", f, 1, buf, sizeof(buf));
         cr_assert_eq(r, (int)strlen(buf));
         cr_assert_lt((size_t)r, sizeof(buf));
         cr_assert_eq(strncmp(buf, "guardian: aaaa", 14), 0);
         cr_assert_str_eq(buf + r - 13, " [truncated]\n", "%s", buf);
 }
 
-/* A message gd_log had to cut is marked even when the line fits. */
-Test(log, msg_cut_is_marked) {
-        char buf[256];
-        gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x a=1", true, buf, sizeof(buf));
-        cr_assert_str_eq(buf, "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\","
-                              "\"msg\":\"x\",\"a\":\"1\",\"truncated\":true}\n");
-        gd_log_format_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, T0, "long", true, buf, sizeof(buf));
-        cr_assert_str_eq(buf, "guardian: long [truncated]\n");
+/* The sentence is cut at GD_LOG_MSG_MAX, and the line says so. */
+Test(log, a_long_sentence_is_cut_and_marked) {
+        static char v[GD_LOG_MSG_MAX * 2];
+        memset(v, 'm', sizeof(v) - 1);
+        const gd_log_field f[] = {GD_STR("v", v)};
+        const char *l = fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_INFO, "{v}", f, 1);
+        cr_assert_lt(strlen(l), (size_t)GD_LOG_MSG_MAX + 32);
+        cr_assert_str_eq(l + strlen(l) - 13, " [truncated]\n");
+        l = fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, "{v}", f, 1);
+        cr_assert_lt(strlen(l), (size_t)GD_LOG_LINE_MAX);
+        cr_assert_str_eq(l + strlen(l) - 19, ",\"truncated\":true}\n");
 }
 
 Test(log, too_small_a_buffer) {
         char buf[64] = "junk";
-        cr_assert_eq(gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x", false, buf,
+        cr_assert_eq(gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x", NULL, 0, buf,
                                         sizeof(buf)),
                      -ENOBUFS);
         cr_assert_str_eq(buf, "");
 }
 
-Test(log, the_longest_message_fits_the_line_when_plain) {
-        char msg[GD_LOG_MSG_MAX], buf[GD_LOG_LINE_MAX];
+Test(log, the_longest_plain_message_fits_the_line) {
+        static char msg[GD_LOG_MSG_MAX];
         memset(msg, 'm', sizeof(msg) - 1);
-        msg[sizeof(msg) - 1] = '\0';
-        gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, msg, false, buf, sizeof(buf));
-        cr_assert_null(strstr(buf, "truncated"));
-        cr_assert_eq(buf[strlen(buf) - 2], '}');
+        const char *l = fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, msg, NULL, 0);
+        cr_assert_null(strstr(l, "truncated"));
+        cr_assert_eq(l[strlen(l) - 2], '}');
+}
+
+/* Many fields: the line stays within GD_LOG_LINE_MAX, valid and marked. */
+Test(log, many_long_fields_stay_one_line) {
+        static char v[GD_LOG_MSG_MAX];
+        memset(v, '\n', sizeof(v) - 1); /* each becomes \n */
+        gd_log_field f[40];
+        static char names[40][8];
+        for (size_t i = 0; i < N(f); i++) {
+                snprintf(names[i], sizeof(names[i]), "k%zu", i);
+                f[i] = GD_STR("", v);
+                f[i].key = (const gd_log_key *)names[i];
+        }
+        for (int format = GD_LOG_FORMAT_TEXT; format <= GD_LOG_FORMAT_JSON; format++) {
+                const char *l = fmt_line((gd_log_format)format, GD_LOG_INFO, "m {k0}", f, N(f));
+                assert_one_line(l);
+                cr_assert_lt(strlen(l), (size_t)GD_LOG_LINE_MAX);
+                cr_assert(strstr(l, "truncated"), "%s", l);
+        }
+        char keys[512];
+        cr_assert_gt(json_keys(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, "m", f, N(f)), keys,
+                               sizeof(keys)),
+                     3);
 }
 
 Test(log, level_and_format_names) {
@@ -225,7 +396,8 @@ Test(log, level_and_format_names) {
         cr_assert_str_eq(gd_log_level_name(GD_LOG_DEBUG), "debug");
 }
 
-/* gd_log itself: the level filter and the format, on a captured stderr. */
+/* gd_log itself: the level filter and the format, on a captured stderr,
+ * one write(2) a line. */
 Test(log, levels_filter_and_format) {
         char path[] = "/tmp/gd-log-test-XXXXXX";
         int fd = mkstemp(path);
@@ -238,11 +410,12 @@ Test(log, levels_filter_and_format) {
         gd_log_set_level(GD_LOG_WARNING);
         errno = EAGAIN;
         gd_log(GD_LOG_INFO, "dropped");
-        gd_log(GD_LOG_WARNING, "kept n=%d", 1);
-        gd_log(GD_LOG_ERR, "kept too");
+        gd_log(GD_LOG_WARNING, "kept", GD_INT("n", 1));
+        gd_log(GD_LOG_ERR, "kept {what}", GD_STR("what", "too"));
         int errno_after = errno;
         gd_log_set_level(GD_LOG_INFO);
         gd_log_set_format(GD_LOG_FORMAT_TEXT);
+        gd_log(GD_LOG_INFO, "text {cgroup}", GD_STR("cgroup", "a\nb"), GD_UINT("n", 2));
 
         dup2(saved, STDERR_FILENO);
         close(saved);
@@ -254,7 +427,8 @@ Test(log, levels_filter_and_format) {
         cr_assert_eq(errno_after, EAGAIN, "gd_log keeps errno");
         cr_assert_null(strstr(out, "dropped"));
         cr_assert(strstr(out, " level=warning msg=kept n=1\n"), "%s", out);
-        cr_assert(strstr(out, " level=error msg=\"kept too\"\n"), "%s", out);
+        cr_assert(strstr(out, " level=error msg=\"kept too\" what=too\n"), "%s", out);
+        cr_assert(strstr(out, "\nguardian: text \"a\\nb\" n=2\n"), "%s", out);
         cr_assert_eq(strncmp(out, "time=", 5), 0, "%s", out);
 }
 
@@ -288,48 +462,4 @@ ParameterizedTest(struct time_case *c, log, time_utc) {
                 cr_assert_eq(r, 0);
                 cr_assert_str_eq(buf, c->text);
         }
-}
-
-/* A cgroup or process name is chosen by whoever runs the workload: as a
- * value it must stay one value, whatever it holds. */
-Test(log, value_plain_words_stay_as_they_are) {
-        char buf[64];
-
-        cr_assert_str_eq(gd_log_value("system.slice/db.service", buf, sizeof(buf)),
-                         "system.slice/db.service");
-        cr_assert_str_eq(gd_log_value("", buf, sizeof(buf)), "\"\"");
-}
-
-Test(log, value_hostile_names_cannot_add_fields) {
-        static const char *const hostile[] = {
-                "app.slice/db.service victim_of=someone-else",
-                "x\" pid=1 y=\"",
-                "a\\\" b=c",
-                "line\nbreak k=v",
-                "k=v",
-        };
-        char val[256], msg[512], line[1024];
-
-        for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
-                snprintf(msg, sizeof(msg), "killed cgroup=%s pid=7",
-                         gd_log_value(hostile[i], val, sizeof(val)));
-                cr_assert_eq(gd_log_lift(msg), 6, "'%s' does not lift", msg);
-                int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, msg, false, line,
-                                           sizeof(line));
-                cr_assert_gt(r, 0);
-                /* Exactly the fields of the message: time, level, msg, cgroup, pid. */
-                int keys = 0;
-                for (const char *p = line; (p = strstr(p, "\":")); p += 2)
-                        keys++;
-                cr_assert_eq(keys, 5, "%s", line);
-                cr_assert(strstr(line, "\"pid\":\"7\""), "%s", line);
-                cr_assert_eq(strchr(line, '\n'), line + r - 1, "one line: %s", line);
-        }
-}
-
-Test(log, value_is_cut_to_fit_and_stays_quoted) {
-        char buf[8];
-
-        cr_assert_str_eq(gd_log_value("a b c d e f", buf, sizeof(buf)), "\"a b \"");
-        cr_assert_str_eq(gd_log_value("a b", buf, 2), "");
 }
