@@ -18,19 +18,13 @@
 #include <unistd.h>
 
 #include "cgroup/cgns.h"
+#include "cgroup/cgroup.h"
 #include "proc/proc.h"
 
-/* Is path (from /proc/PID/cgroup) cgroup itself or below it? "/" holds
- * everything; a trailing '/' on cgroup is ignored; "/a" does not hold
- * "/ab". */
+/* Is path (from /proc/PID/cgroup) cgroup itself or below it? Both are
+ * absolute ("/a/b"); a path that is not is in no cgroup of the tree. */
 static bool act_cgroup_holds(const char *cgroup, const char *path) {
-        size_t len = strlen(cgroup);
-
-        while (len > 0 && cgroup[len - 1] == '/')
-                len--;
-        if (len == 0)
-                return path[0] == '/';
-        return strncmp(path, cgroup, len) == 0 && (path[len] == '\0' || path[len] == '/');
+        return path[0] == '/' && cgroup[0] == '/' && cg_rel_under(path + 1, cgroup + 1);
 }
 
 /* Why checking /proc after pidfd_open() is race-free: the pidfd pins the

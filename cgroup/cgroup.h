@@ -200,7 +200,8 @@ int cg_knob_write(const char *rel, const char *name, uint64_t value);
 int cg_root_find(const char *explicit, const char *mountinfo_path, cg_root *ret_root);
 
 /* Is the cgroup rel (relative to the root, no leading slash) top itself
- * or below it? "" is the root, which holds everything. Pure. */
+ * or below it? "" is the root, which holds everything; a trailing '/' on
+ * top is ignored; "a" does not hold "ab". Pure. */
 bool cg_rel_under(const char *rel, const char *top);
 
 /* The path of rel's child name ("" is the root: just name) into buf.

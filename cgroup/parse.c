@@ -391,6 +391,9 @@ static bool next_component(const char *s, size_t len, size_t *pos, span *ret) {
 
 bool cg_rel_under(const char *rel, const char *top) {
         size_t n = strlen(top);
+
+        while (n > 0 && top[n - 1] == '/')
+                n--;
         return n == 0 || (strncmp(rel, top, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
 }
 

@@ -722,6 +722,11 @@ Test(cgroup_parse, rel_under) {
         cr_assert_not(cg_rel_under("a", "a/b"));
         cr_assert_not(cg_rel_under("", "a"));
         cr_assert_not(cg_rel_under("init.scoped", "init.scope"));
+        /* A trailing '/' on top is not part of its name. */
+        cr_assert(cg_rel_under("a/b/c", "a/b/"));
+        cr_assert(cg_rel_under("a/b", "a/b//"));
+        cr_assert_not(cg_rel_under("a/bc", "a/b/"));
+        cr_assert(cg_rel_under("x", "/")); /* only slashes: the root */
 }
 
 /* One way to name a child: a path too long is an error the walkers count,
