@@ -13,6 +13,7 @@
 #include "decide/badness.h"
 #include "daemon/selfcg.h"
 #include "daemon/control.h"
+#include "daemon/loop.h"
 #include "decide/decide.h"
 #include "record/hooks.h"
 #include "cgroup/host.h"
@@ -92,6 +93,35 @@ typedef struct daemon_ctx {
         int64_t start_unix_ms;
         bool sandboxed;        /* the seccomp filter is installed */
 } daemon_ctx;
+
+/* ---- handlers.c: the loop's handlers, the tick, reloads ---- */
+
+/* Arm the tick timer fast (while anything is hot) or at the policy's
+ * poll_interval; a no-op when it already runs at that pace. */
+void gd_set_tick(daemon_ctx *d, bool fast);
+
+/* Take the policy's settings (dry_run, poll_interval) into d. */
+void gd_apply_settings(daemon_ctx *d);
+
+/* Tell the service manager guardian is ready, with a status line. */
+void gd_daemon_ready(daemon_ctx *d);
+
+/* Register every source's handler on l (on d->epfd), and the hook run
+ * after each wake-up (notices, the loop's cost). */
+void gd_loop_register(daemon_ctx *d, gd_loop *l);
+
+/* ---- evaluate.c: from a sample to an outcome ---- */
+
+/* A watched cgroup may be in trouble (an event, a trigger, a tick): sample
+ * it, decide, and act on the decision as its workload says (evaluate.c).
+ * A cgroup found gone is dropped from the watch. */
+void gd_evaluate(daemon_ctx *d, gd_watched *c, uint64_t now);
+
+/* The host may be in trouble (its PSI trigger, a tick): sample
+ * /proc/meminfo and the root's PSI, decide, blame a cgroup first, then
+ * kill its worst process (or notify, or kill the cgroup, as its workload
+ * says). Sets host_hot. */
+void gd_evaluate_host(daemon_ctx *d, uint64_t now);
 
 /* The thresholds for a cgroup's workload (NULL: the policy's defaults). */
 void gd_thresholds_for(const daemon_ctx *d, const pol_workload *w, gd_thresholds *ret);
