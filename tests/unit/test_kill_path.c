@@ -1,0 +1,326 @@
+/* The kill path end to end (daemon/killer.c: gd_kill_worst, gd_pending_tick,
+ * gd_kill_cgroup, gd_notify) with a fake clock: a fixture cgroup tree whose
+ * cgroup.procs lists real child processes, the real /proc, real pidfds,
+ * the embedded default policy and a real audit file. The fixture cgroup
+ * is placed where the children really are through the cgroup namespace
+ * root ("/t" + their /proc/self/cgroup path), so the victim check after
+ * pidfd_open() passes for them and fails for a cgroup they are not in. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/daemon_ctx.h"
+#include "tests/lib/fixture.h"
+
+enum { N_CHILDREN = 3, BIG_MIB = 32 };
+
+static daemon_ctx *d;
+static char *dir;
+static char rel[4200];     /* the children's cgroup in the fixture tree */
+static pid_t children[N_CHILDREN]; /* [0] is the big one */
+static gd_watched c;
+static const gd_decision pressure = {.action = POL_ACTION_KILL_PROCESS,
+                                     .trigger = GD_TRIGGER_PRESSURE, .value = 0.5,
+                                     .threshold = 0.2, .sustained_ms = 2000,
+                                     .reason = "memory.pressure full avg10 50% over 20%"};
+static const uint64_t now = 1000000; /* the fake clock */
+
+/* A child that touches mib MiB (0: none), ignores SIGTERM when asked, says
+ * it is ready and waits to be killed. */
+static pid_t child(int mib, bool ignore_term) {
+        int ready[2];
+        char ch;
+
+        cr_assert_eq(pipe(ready), 0);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                if (ignore_term)
+                        signal(SIGTERM, SIG_IGN);
+                if (mib) {
+                        size_t len = (size_t)mib << 20;
+                        char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                        if (p == MAP_FAILED)
+                                _exit(1);
+                        memset(p, 1, len);
+                }
+                if (write(ready[1], "r", 1) != 1)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(ready[1]);
+        cr_assert_eq(read(ready[0], &ch, 1), 1);
+        close(ready[0]);
+        return pid;
+}
+
+/* cgroup.procs of the fixture cgroup at where: the children's pids. */
+static void list_children(const char *where) {
+        char procs[256] = "", path[4400];
+        for (int i = 0; i < N_CHILDREN; i++) {
+                size_t len = strlen(procs);
+                snprintf(procs + len, sizeof(procs) - len, "%d\n", (int)children[i]);
+        }
+        fx_mkdir(dir, "cg");
+        snprintf(path, sizeof(path), "cg/%s/cgroup.procs", where);
+        fx_write(dir, path, procs);
+        snprintf(path, sizeof(path), "cg/%s/cgroup.kill", where);
+        fx_write(dir, path, "");
+}
+
+static void setup(void) {
+        char self[4096];
+
+        dir = fx_tmpdir();
+        fx_mkdir(dir, "cg");
+        /* Where the children are: this process's cgroup ("0::/a/b"). */
+        char *cgline = fx_read("/proc/self", "cgroup", NULL);
+        char *v2 = strstr(cgline, "0::/");
+        cr_assert_not_null(v2, "a cgroup v2 line in /proc/self/cgroup: %s", cgline);
+        snprintf(self, sizeof(self), "%s", v2 + 3);
+        self[strcspn(self, "\n")] = '\0';
+        free(cgline);
+        snprintf(rel, sizeof(rel), "t%s", strcmp(self, "/") ? self : "");
+
+        children[0] = child(BIG_MIB, false);
+        for (int i = 1; i < N_CHILDREN; i++)
+                children[i] = child(0, false);
+        list_children(rel);
+
+        d = calloc(1, sizeof(*d));
+        cr_assert_not_null(d);
+        d->sigfd = d->timerfd = d->host_psi_fd = -1;
+        d->epfd = epoll_create1(EPOLL_CLOEXEC);
+        char *root = fx_path(dir, "cg");
+        d->host.rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(root);
+        d->host.procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d->host.page_size = (size_t)sysconf(_SC_PAGESIZE);
+        cr_assert(d->epfd >= 0 && d->host.rootfd >= 0 && d->host.procfd >= 0);
+        snprintf(d->cgns.root, sizeof(d->cgns.root), "/t");
+        snprintf(d->self_cgroup, sizeof(d->self_cgroup), "/");
+        cr_assert_eq(pol_default(&d->policy), 0);
+        char *audit = fx_path(dir, "audit.jsonl");
+        cr_assert_eq(gd_audit_open(audit, &d->audit), 0);
+        free(audit);
+
+        memset(&c, 0, sizeof(c));
+        c.rel = rel;
+        c.max = UINT64_MAX;
+        c.dirfd = -1;
+        c.in_use = true;
+        c.generation = 7;
+        /* The watch set holds c alone: a kill in flight finds it again. */
+        d->watch.slots = &c;
+        d->watch.n_slots = 1;
+}
+
+static void teardown(void) {
+        for (int i = 0; i < N_CHILDREN; i++) {
+                if (children[i] <= 0)
+                        continue; /* reaped by the test; kill(0) is the whole group */
+                kill(children[i], SIGKILL);
+                waitpid(children[i], NULL, 0);
+        }
+        for (size_t i = 0; d && i < GD_MAX_PENDING; i++)
+                if (d->pending[i].used && d->pending[i].pidfd >= 0)
+                        close(d->pending[i].pidfd);
+        if (c.dirfd >= 0)
+                close(c.dirfd);
+        gd_audit_close(d->audit);
+        pol_free(d->policy);
+        close(d->host.rootfd);
+        close(d->host.procfd);
+        close(d->epfd);
+        free(d);
+        fx_rmtree(dir);
+        free(dir);
+}
+
+TestSuite(kill_path, .init = setup, .fini = teardown, .timeout = 60);
+
+/* The audit file, malloc'd. */
+static char *audit(void) {
+        return fx_read(dir, "audit.jsonl", NULL);
+}
+
+static bool alive(pid_t pid) {
+        return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+static int died_of(pid_t pid) {
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        return WIFSIGNALED(status) ? WTERMSIG(status) : -WEXITSTATUS(status);
+}
+
+static pending_kill *in_flight(void) {
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                if (d->pending[i].used)
+                        return &d->pending[i];
+        return NULL;
+}
+
+static void assert_has(const char *text, const char *what) {
+        cr_assert_not_null(strstr(text, what), "%s not in %s", what, text);
+}
+
+Test(kill_path, the_worst_process_is_killed_and_closed_out_on_the_next_tick) {
+        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now - 2000, 0, now), GD_KILL_STARTED);
+        pending_kill *p = in_flight();
+        cr_assert_not_null(p);
+        cr_assert_eq(p->cand.pid, children[0], "the big child is the victim");
+        cr_assert(c.kill_pending);
+        /* Nothing audited until the kill is over. */
+        char *log = audit();
+        cr_assert_str_eq(log, "");
+        free(log);
+
+        struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+        cr_assert_eq(poll(&pfd, 1, 10000), 1, "the victim exits");
+        cr_assert_not(gd_pending_tick(d, now + 300), "no kill left in flight");
+        cr_assert_null(in_flight());
+        cr_assert_not(c.kill_pending);
+        cr_assert_gt(c.state.quiet_until_ms, now, "a kill that worked starts the cooldown");
+        log = audit();
+        char pid[32];
+        snprintf(pid, sizeof(pid), "\"pid\":%d,", (int)children[0]);
+        assert_has(log, pid);
+        assert_has(log, "\"event\":\"kill\"");
+        assert_has(log, "\"result\":\"killed\"");
+        assert_has(log, "\"trigger_to_kill_ms\":2000");
+        free(log);
+        cr_assert_eq(died_of(children[0]), SIGKILL);
+        children[0] = 0;
+        cr_assert(alive(children[1]) && alive(children[2]), "only the victim dies");
+}
+
+Test(kill_path, a_dry_run_names_the_victim_and_kills_nothing) {
+        d->dry_run = true;
+        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_STARTED);
+        cr_assert_null(in_flight());
+        char *log = audit(), pid[32];
+        snprintf(pid, sizeof(pid), "\"pid\":%d,", (int)children[0]);
+        assert_has(log, pid);
+        assert_has(log, "\"event\":\"would-kill\"");
+        assert_has(log, "\"result\":\"dry-run\"");
+        free(log);
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(kill_path, a_victim_not_in_the_cgroup_scanned_is_not_signalled) {
+        /* The same pids listed in a cgroup they are not in (a pid that moved,
+         * or a tree that lies): the check after pidfd_open() refuses. */
+        list_children("t/elsewhere");
+        c.rel = "t/elsewhere";
+        cr_assert_eq(gd_kill_worst(d, &c, "t/elsewhere", &pressure, now, 0, now), GD_KILL_FAILED);
+        cr_assert_null(in_flight());
+        char *log = audit();
+        assert_has(log, "\"event\":\"kill-failed\"");
+        assert_has(log, "\"result\":\"moved\"");
+        free(log);
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(kill_path, an_unknown_namespace_root_kills_no_single_process) {
+        d->cgns.unknown = true;
+        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_FAILED);
+        char *log = audit();
+        assert_has(log, "\"result\":\"cgroupns-unknown\"");
+        free(log);
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(kill_path, a_sigterm_grace_ends_in_sigkill_on_the_fake_clock) {
+        kill(children[0], SIGKILL);
+        waitpid(children[0], NULL, 0);
+        children[0] = child(BIG_MIB, true); /* ignores SIGTERM */
+        list_children(rel);
+        /* A workload with a grace: the policy says 5 s. */
+        pol_free(d->policy);
+        char *yaml = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&yaml, &len);
+        fprintf(f, "version: 1\nworkloads:\n  - name: batch\n    match: { cgroup: \"%s\" }\n"
+                   "    grace: 5s\n", rel);
+        fclose(f);
+        char *path = fx_path(dir, "policy.yaml");
+        fx_write(dir, "policy.yaml", yaml);
+        free(yaml);
+        pol_errors errs = {0};
+        int r = pol_load_file(path, &d->policy, &errs);
+        cr_assert_eq(r, 0, "the policy loads: %s", errs.n ? errs.items[0].message : "");
+        free(path);
+
+        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_STARTED);
+        pending_kill *p = in_flight();
+        cr_assert_not_null(p);
+        cr_assert(p->term_only);
+        cr_assert_eq(p->sigkill_at_ms, now + 5000);
+        cr_assert(gd_pending_tick(d, now + 4999), "still in its grace");
+        usleep(100 * 1000);
+        cr_assert(alive(children[0]), "SIGTERM is ignored, SIGKILL not yet sent");
+        cr_assert(gd_pending_tick(d, now + 5000), "SIGKILL sent, exit not seen yet");
+        cr_assert_not(p->term_only);
+        cr_assert_eq(died_of(children[0]), SIGKILL);
+        children[0] = 0;
+}
+
+Test(kill_path, a_cgroup_kill_writes_cgroup_kill_and_is_audited) {
+        char *where = fx_path(dir, "cg");
+        char path[4400];
+        snprintf(path, sizeof(path), "%s/%s", where, rel);
+        free(where);
+        c.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(c.dirfd >= 0);
+        gd_kill_cgroup(d, &c, &pressure, 0, now);
+        snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
+        char *written = fx_read(dir, path, NULL);
+        cr_assert_str_eq(written, "1");
+        free(written);
+        char *log = audit();
+        assert_has(log, "\"event\":\"kill-cgroup\"");
+        assert_has(log, "\"result\":\"killed\"");
+        free(log);
+        cr_assert_gt(c.state.quiet_until_ms, now, "the cooldown starts");
+}
+
+Test(kill_path, a_dry_run_cgroup_kill_writes_nothing) {
+        d->dry_run = true;
+        c.dirfd = openat(d->host.rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(c.dirfd >= 0);
+        gd_kill_cgroup(d, &c, &pressure, 0, now);
+        char path[4400];
+        snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
+        char *written = fx_read(dir, path, NULL);
+        cr_assert_str_eq(written, "");
+        free(written);
+        char *log = audit();
+        assert_has(log, "\"event\":\"would-kill-cgroup\"");
+        free(log);
+}
+
+Test(kill_path, notify_audits_and_kills_nothing) {
+        gd_notify(d, &c, NULL, &pressure, 0, now);
+        char *log = audit();
+        assert_has(log, "\"event\":\"notify\"");
+        assert_has(log, "\"result\":\"notified\"");
+        free(log);
+        cr_assert_gt(c.state.quiet_until_ms, now, "notified counts as handled: the cooldown starts");
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
