@@ -30,34 +30,25 @@ static const char *trouble_state(const daemon_ctx *d, const gd_watched *c, uint6
 /* Fill one cgroup's line. Returns false when the cgroup is gone. */
 static bool read_cgroup(daemon_ctx *d, gd_watched *c, uint64_t now,
                         gd_report_cgroup *ret) {
-        char buf[512];
         gd_report_cgroup r;
 
         memset(&r, 0, sizeof(r));
         r.path = c->rel;
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         r.workload = w ? w->name : NULL;
-        if (c->current_fd >= 0) {
-                ssize_t n = cg_pread_file(c->current_fd, buf, sizeof(buf));
-                if (n < 0 && cg_is_gone((int)n))
-                        return false;
-                r.current_ok = n >= 0 && cg_parse_u64_or_max(buf, (size_t)n, &r.current) == 0;
-                int e = cg_read_u64_or_max(c->dirfd, "memory.max", &r.max);
-                if (cg_is_gone(e))
-                        return false;
-                r.max_ok = e == 0;
-                r.high_ok = cg_read_u64_or_max(c->dirfd, "memory.high", &r.high) == 0;
-        }
-        if (c->pressure_fd >= 0) {
-                cg_psi psi;
-                ssize_t n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
-                if (n < 0 && cg_is_gone((int)n))
-                        return false;
-                r.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &psi) == 0;
-                if (r.psi_ok) {
-                        r.some_avg10 = psi.some.avg10;
-                        r.full_avg10 = psi.has_full ? psi.full.avg10 : 0;
-                }
+        gd_sample s;
+        if (cg_is_gone(gd_watch_read(c, GD_READ_MEMORY | GD_READ_PSI, now, &s)))
+                return false;
+        r.current_ok = s.current_ok;
+        r.current = s.current;
+        r.max_ok = s.max_ok;
+        r.max = s.max;
+        r.high_ok = s.high_ok;
+        r.high = s.high;
+        r.psi_ok = s.psi_ok;
+        if (r.psi_ok) {
+                r.some_avg10 = s.psi.some.avg10;
+                r.full_avg10 = s.psi.has_full ? s.psi.full.avg10 : 0;
         }
         r.state = trouble_state(d, c, now);
         *ret = r;

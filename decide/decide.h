@@ -70,6 +70,7 @@ typedef struct gd_sample {
         bool events_ok;
         cg_memory_events events;
         bool memory_ok;            /* current and max read */
+        bool current_ok, max_ok, high_ok; /* each of them read */
         uint64_t current;          /* bytes */
         uint64_t max;              /* bytes, CG_UNLIMITED */
         uint64_t high;             /* bytes, CG_UNLIMITED */

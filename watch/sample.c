@@ -1,6 +1,7 @@
 /* What the watch reads of a watched cgroup through the fds it keeps open:
- * the full sample decide needs (gd_watch_sample) and the slow tick's light
- * check (gd_watch_light_check). The rest of the watch set is watch.c;
+ * the one reader of its files (gd_watch_read), the full sample decide
+ * needs (gd_watch_sample) and the slow tick's light check
+ * (gd_watch_light_check). The rest of the watch set is watch.c;
  * both are behind watch.h. */
 #include "watch/watch.h"
 
@@ -24,7 +25,7 @@ static int read_u64_fd(int fd, uint64_t *ret) {
         return cg_parse_u64_or_max(buf, (size_t)n, ret);
 }
 
-int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample) {
+int gd_watch_read(const gd_watched *c, unsigned what, uint64_t now_ms, gd_sample *ret_sample) {
         gd_sample s;
         char buf[CG_FILE_MAX];
         ssize_t n;
@@ -34,23 +35,30 @@ int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_
         s.at_ms = now_ms;
         s.max = s.high = CG_UNLIMITED;
 
-        if (c->events_fd >= 0) {
+        if ((what & GD_READ_EVENTS) && c->events_fd >= 0) {
                 n = cg_pread_file(c->events_fd, buf, sizeof(buf));
                 if (n < 0 && cg_is_gone((int)n))
                         return (int)n;
                 s.events_ok = n >= 0 && cg_parse_memory_events(buf, (size_t)n, &s.events) == 0;
         }
-        if (c->current_fd >= 0) {
+        /* current_fd: the memory controller is there. */
+        if ((what & GD_READ_MEMORY) && c->current_fd >= 0) {
                 r = read_u64_fd(c->current_fd, &s.current);
                 if (cg_is_gone(r))
                         return r;
-                s.memory_ok = r == 0 && cg_read_u64_or_max(c->dirfd, "memory.max", &s.max) == 0;
-                if (s.memory_ok) {
-                        c->max = s.max;
-                        c->last_current = s.current;
-                }
-                if (cg_read_u64_or_max(c->dirfd, "memory.high", &s.high) < 0)
+                s.current_ok = r == 0;
+                r = cg_read_u64_or_max(c->dirfd, "memory.max", &s.max);
+                if (cg_is_gone(r))
+                        return r;
+                s.max_ok = r == 0;
+                if (!s.max_ok)
+                        s.max = CG_UNLIMITED;
+                s.memory_ok = s.current_ok && s.max_ok;
+                s.high_ok = cg_read_u64_or_max(c->dirfd, "memory.high", &s.high) == 0;
+                if (!s.high_ok)
                         s.high = CG_UNLIMITED;
+        }
+        if ((what & GD_READ_STAT) && c->current_fd >= 0) {
                 cg_memory_stat st;
                 if (cg_read_memory_stat(c->dirfd, &st) == 0) {
                         s.stat_ok = true;
@@ -61,15 +69,29 @@ int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_
                 s.oom_group = cg_read_u64_or_max(c->dirfd, "memory.oom.group", &group) == 0 &&
                               group == 1;
         }
-        if (c->pressure_fd >= 0) {
+        if ((what & GD_READ_PSI) && c->pressure_fd >= 0) {
                 n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));
                 if (n < 0 && cg_is_gone((int)n))
                         return (int)n;
                 s.psi_ok = n >= 0 && cg_parse_psi(buf, (size_t)n, &s.psi) == 0;
-                if (s.psi_ok) {
-                        c->last_psi_total_us = s.psi.some.total_us;
-                        c->last_psi_ms = now_ms;
-                }
+        }
+        *ret_sample = s;
+        return 0;
+}
+
+int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample) {
+        gd_sample s;
+        int r = gd_watch_read(c, GD_READ_ALL, now_ms, &s);
+
+        if (r < 0)
+                return r;
+        if (s.memory_ok) {
+                c->max = s.max;
+                c->last_current = s.current;
+        }
+        if (s.psi_ok) {
+                c->last_psi_total_us = s.psi.some.total_us;
+                c->last_psi_ms = now_ms;
         }
         *ret_sample = s;
         return 0;

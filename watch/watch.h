@@ -144,6 +144,23 @@ int gd_watch_handle_inotify(gd_watch *w);
 /* The slot for a tag, or NULL if the tag is stale. */
 gd_watched *gd_watch_lookup(gd_watch *w, uint64_t tag);
 
+/* Which of a watched cgroup's files gd_watch_read() reads. */
+enum {
+        GD_READ_EVENTS = 1 << 0, /* memory.events */
+        GD_READ_MEMORY = 1 << 1, /* memory.current, memory.max, memory.high */
+        GD_READ_STAT = 1 << 2,   /* memory.stat, memory.oom.group */
+        GD_READ_PSI = 1 << 3,    /* memory.pressure */
+        GD_READ_ALL = (1 << 4) - 1,
+};
+
+/* The one reader of a watched cgroup's files, through the fds the watch
+ * keeps open: those of what (GD_READ_*) it has (no memory controller: no
+ * memory files). Fields not read, or that could not be, are marked not
+ * ok. Returns 0, or a negative errno for which cg_is_gone() holds when
+ * the cgroup is gone. Changes nothing in c: a status request reads what
+ * a sample reads without moving the watch's baselines. */
+int gd_watch_read(const gd_watched *c, unsigned what, uint64_t now_ms, gd_sample *ret_sample);
+
 /* Read everything decide needs about one cgroup. Returns 0; -ENODEV or
  * -ENOENT when the cgroup is gone (the caller removes it). Fields that
  * could not be read are marked not ok. */

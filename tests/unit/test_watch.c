@@ -86,6 +86,43 @@ Test(watch, unreadable_files_are_marked_not_ok) {
         cr_assert(s.memory_ok);
 }
 
+Test(watch, a_read_for_status_takes_only_what_it_asks_and_moves_no_baseline) {
+        cr_assert_gt(gd_watch_add_tree(&w, ""), 0);
+        gd_watched *a = find("a");
+        fx_write(tree, "a/memory.current", "1500000\n");
+        fx_write(tree, "a/memory.max", "3000000\n");
+        uint64_t last_current = a->last_current, max = a->max, psi_ms = a->last_psi_ms;
+        gd_sample s;
+        cr_assert_eq(gd_watch_read(a, GD_READ_MEMORY | GD_READ_PSI, 99, &s), 0);
+        cr_assert(s.current_ok && s.max_ok && s.high_ok && s.memory_ok && s.psi_ok);
+        cr_assert_eq(s.current, 1500000);
+        cr_assert_eq(s.max, 3000000);
+        cr_assert_eq(s.psi.some.total_us, 100);
+        /* Not asked for: not read. */
+        cr_assert_not(s.events_ok);
+        cr_assert_not(s.stat_ok);
+        /* The watch's own baselines are a sample's to move, not a reader's. */
+        cr_assert_eq(a->last_current, last_current);
+        cr_assert_eq(a->max, max);
+        cr_assert_eq(a->last_psi_ms, psi_ms);
+        /* A sample moves them. */
+        cr_assert_eq(gd_watch_sample(&w, a, 100, &s), 0);
+        cr_assert_eq(a->max, 3000000);
+        cr_assert_eq(a->last_current, 1500000);
+        cr_assert_eq(a->last_psi_ms, 100);
+}
+
+Test(watch, an_unreadable_max_leaves_current_ok_but_not_memory) {
+        fx_write(tree, "a/memory.max", "lots\n");
+        cr_assert_gt(gd_watch_add_tree(&w, ""), 0);
+        gd_sample s;
+        cr_assert_eq(gd_watch_read(find("a"), GD_READ_ALL, 1, &s), 0);
+        cr_assert(s.current_ok);
+        cr_assert_not(s.max_ok);
+        cr_assert_not(s.memory_ok);
+        cr_assert_eq(s.max, CG_UNLIMITED);
+}
+
 Test(watch, follows_cgroups_as_they_come_and_go) {
         cr_assert_gt(gd_watch_add_tree(&w, ""), 0);
         size_t before = w.n_watched;
