@@ -83,7 +83,7 @@ helpers: $(HELPERS)
 
 # These compile project sources into themselves (#include of a .c file).
 build/san/tests/unit/test_act.o: act/act.c
-build/helpers/actrace: act/act.c cgroup/cgns.c proc/proc.c proc/parse.c util/oomadj.c $(HEADERS)
+build/helpers/actrace: act/act.c cgroup/cgns.c cgroup/parse.c proc/proc.c proc/parse.c util/oomadj.c util/text.c $(HEADERS)
 
 # The main job, as the README's first command runs it after `make deps`:
 # the daemon in the foreground with the embedded default policy.

@@ -3,50 +3,12 @@
  * strings, and the helpers for paths relative to the cgroup root. No I/O;
  * the readers, writes and discovery are cgroup.c. */
 #include "cgroup/cgroup.h"
+#include "util/text.h"
 
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- text helpers: every parser works on (pointer, length), never on
- * NUL-terminated strings, because kernel buffers are not terminated ---- */
-
-typedef struct span {
-        const char *p;
-        size_t n;
-} span;
-
-/* The next '\n'-terminated line of buf from *pos; the last line may lack
- * its newline (fixtures, hand-written files). */
-static bool next_line(const char *buf, size_t len, size_t *pos, span *ret) {
-        if (*pos >= len)
-                return false;
-
-        const char *start = buf + *pos;
-        const char *nl = memchr(start, '\n', len - *pos);
-        size_t n = nl ? (size_t)(nl - start) : len - *pos;
-
-        *ret = (span){ start, n };
-        *pos += n + (nl ? 1 : 0);
-        return true;
-}
-
-/* Split s at the first sep: head before it, s keeps the rest. Without a
- * separator the whole span is the head and s becomes empty. */
-static span split(span *s, char sep) {
-        const char *at = memchr(s->p, sep, s->n);
-        span head = { s->p, at ? (size_t)(at - s->p) : s->n };
-
-        s->p += head.n + (at ? 1 : 0);
-        s->n -= head.n + (at ? 1 : 0);
-        return head;
-}
-
-static bool span_eq(span s, const char *lit) {
-        size_t n = strlen(lit);
-        return s.n == n && memcmp(s.p, lit, n) == 0;
-}
 
 /* Kernel interface files never hold a NUL; one means a hostile or corrupt
  * buffer, and it would cut any later C-string handling short. */
@@ -54,28 +16,10 @@ static bool has_nul(const char *buf, size_t len) {
         return len > 0 && memchr(buf, '\0', len) != NULL;
 }
 
-/* Decimal digits only: no sign, no spaces, no base prefix. */
-static int parse_u64(span s, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (s.n == 0)
-                return -EBADMSG;
-        for (size_t i = 0; i < s.n; i++) {
-                unsigned d = (unsigned char)s.p[i] - '0';
-                if (d > 9)
-                        return -EBADMSG;
-                /* v * 10 + d > UINT64_MAX, without a division per digit. */
-                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
-                        return -EBADMSG;
-        }
-        *ret = v;
-        return 0;
-}
-
 /* ---- pure parsers ---- */
 
 int cg_parse_u64_or_max(const char *buf, size_t len, uint64_t *ret_value) {
-        span s = { buf, len };
+        gd_span s = { buf, len };
         uint64_t v;
 
         if (has_nul(buf, len))
@@ -83,9 +27,9 @@ int cg_parse_u64_or_max(const char *buf, size_t len, uint64_t *ret_value) {
         /* The kernel ends the value with exactly one newline. */
         if (s.n > 0 && s.p[s.n - 1] == '\n')
                 s.n--;
-        if (span_eq(s, "max"))
+        if (gd_text_eq(s, "max"))
                 v = CG_UNLIMITED;
-        else if (parse_u64(s, &v) < 0)
+        else if (gd_text_u64(s, &v) < 0)
                 return -EBADMSG;
         *ret_value = v;
         return 0;
@@ -104,21 +48,21 @@ static int parse_kv(const char *buf, size_t len, bool strict, const kv_field *fi
                     void *dst) {
         uint32_t seen = 0;
         size_t pos = 0;
-        span line;
+        gd_span line;
         int found = 0;
 
         if (has_nul(buf, len))
                 return -EBADMSG;
-        while (next_line(buf, len, &pos, &line)) {
-                span key = split(&line, ' ');
+        while (gd_text_line(buf, len, &pos, &line, NULL)) {
+                gd_span key = gd_text_split(&line, ' ');
                 size_t i = 0;
                 uint64_t v;
 
-                while (i < nfields && !span_eq(key, fields[i].key))
+                while (i < nfields && !gd_text_eq(key, fields[i].key))
                         i++;
                 if (i == nfields && !strict)
                         continue;
-                if (key.n == 0 || parse_u64(line, &v) < 0)
+                if (key.n == 0 || gd_text_u64(line, &v) < 0)
                         return -EBADMSG;
                 if (i == nfields)
                         continue;
@@ -195,15 +139,15 @@ int cg_parse_cgroup_events(const char *buf, size_t len, cg_cgroup_events *ret_ev
 
 /* "12.34" as the kernel prints it ("%lu.%02lu"); up to 9 fraction digits
  * so a finer format would still parse. */
-static int parse_decimal(span s, double *ret) {
-        span frac = s;
-        span whole = split(&frac, '.');
+static int parse_decimal(gd_span s, double *ret) {
+        gd_span frac = s;
+        gd_span whole = gd_text_split(&frac, '.');
         uint64_t w, f;
         double scale = 1;
 
         if (frac.n == 0 || frac.n > 9)
                 return -EBADMSG; /* no '.', or nothing after it */
-        if (parse_u64(whole, &w) < 0 || parse_u64(frac, &f) < 0)
+        if (gd_text_u64(whole, &w) < 0 || gd_text_u64(frac, &f) < 0)
                 return -EBADMSG;
         for (size_t i = 0; i < frac.n; i++)
                 scale *= 10;
@@ -213,18 +157,18 @@ static int parse_decimal(span s, double *ret) {
 
 /* "avg10=0.00 avg60=0.00 avg300=0.00 total=0", fields in this order,
  * separated by single spaces. */
-static int parse_psi_fields(span s, cg_psi_line *ret) {
+static int parse_psi_fields(gd_span s, cg_psi_line *ret) {
         static const char *const names[] = { "avg10", "avg60", "avg300" };
         double *avgs[] = { &ret->avg10, &ret->avg60, &ret->avg300 };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                span val = split(&s, ' ');
-                span name = split(&val, '=');
-                if (!span_eq(name, names[i]) || parse_decimal(val, avgs[i]) < 0)
+                gd_span val = gd_text_split(&s, ' ');
+                gd_span name = gd_text_split(&val, '=');
+                if (!gd_text_eq(name, names[i]) || parse_decimal(val, avgs[i]) < 0)
                         return -EBADMSG;
         }
-        span name = split(&s, '=');
-        if (!span_eq(name, "total") || parse_u64(s, &ret->total_us) < 0)
+        gd_span name = gd_text_split(&s, '=');
+        if (!gd_text_eq(name, "total") || gd_text_u64(s, &ret->total_us) < 0)
                 return -EBADMSG;
         return 0;
 }
@@ -233,19 +177,19 @@ int cg_parse_psi(const char *buf, size_t len, cg_psi *ret_psi) {
         cg_psi psi = { 0 };
         bool has_some = false;
         size_t pos = 0;
-        span line;
+        gd_span line;
 
         if (has_nul(buf, len))
                 return -EBADMSG;
-        while (next_line(buf, len, &pos, &line)) {
-                span kind = split(&line, ' ');
+        while (gd_text_line(buf, len, &pos, &line, NULL)) {
+                gd_span kind = gd_text_split(&line, ' ');
                 bool *seen;
                 cg_psi_line *dst;
 
-                if (span_eq(kind, "some")) {
+                if (gd_text_eq(kind, "some")) {
                         seen = &has_some;
                         dst = &psi.some;
-                } else if (span_eq(kind, "full")) {
+                } else if (gd_text_eq(kind, "full")) {
                         seen = &psi.has_full;
                         dst = &psi.full;
                 } else
@@ -279,14 +223,14 @@ bool cg_controllers_has(const char *buf, size_t len, const char *controller) {
 
 int cg_parse_pids(const char *buf, size_t len, pid_t *pids, size_t cap) {
         size_t pos = 0, n = 0;
-        span line;
+        gd_span line;
 
         if (has_nul(buf, len))
                 return -EBADMSG;
-        while (next_line(buf, len, &pos, &line)) {
+        while (gd_text_line(buf, len, &pos, &line, NULL)) {
                 uint64_t v;
 
-                if (parse_u64(line, &v) < 0 || v == 0 || v > INT_MAX)
+                if (gd_text_u64(line, &v) < 0 || v == 0 || v > INT_MAX)
                         return -EBADMSG;
                 if (n == INT_MAX)
                         return -EBADMSG; /* the count must fit the return value */
@@ -299,7 +243,7 @@ int cg_parse_pids(const char *buf, size_t len, pid_t *pids, size_t cap) {
 
 /* Mountinfo escapes ' ', '\t', '\n' and '\\' as \ooo (fs/proc_namespace.c
  * mangle()). Decodes s into out (PATH_MAX bytes). */
-static int unescape_mount_point(span s, char *out, size_t size) {
+static int unescape_mount_point(gd_span s, char *out, size_t size) {
         size_t o = 0;
 
         for (size_t i = 0; i < s.n; i++) {
@@ -330,22 +274,22 @@ static int unescape_mount_point(span s, char *out, size_t size) {
 
 int cg_parse_mountinfo_cgroup2(const char *buf, size_t len, char *ret_path, size_t size) {
         size_t pos = 0;
-        span line;
+        gd_span line;
 
         if (has_nul(buf, len))
                 return -EBADMSG;
         /* "36 35 98:0 /root /mount/point opts [optional...] - fstype source superopts" */
-        while (next_line(buf, len, &pos, &line)) {
-                span mount_point = { 0 }, fstype = { 0 };
+        while (gd_text_line(buf, len, &pos, &line, NULL)) {
+                gd_span mount_point = { 0 }, fstype = { 0 };
                 bool sep = false;
 
                 for (size_t field = 1; line.n > 0; field++) {
-                        span tok = split(&line, ' ');
+                        gd_span tok = gd_text_split(&line, ' ');
                         if (tok.n == 0)
                                 return -EBADMSG;
                         if (field == 5)
                                 mount_point = tok;
-                        else if (field >= 7 && !sep && span_eq(tok, "-"))
+                        else if (field >= 7 && !sep && gd_text_eq(tok, "-"))
                                 sep = true;
                         else if (sep) {
                                 fstype = tok;
@@ -356,7 +300,7 @@ int cg_parse_mountinfo_cgroup2(const char *buf, size_t len, char *ret_path, size
                  * empty ("mount -t tmpfs '' /x" gives two spaces). */
                 if (mount_point.n == 0 || mount_point.p[0] != '/' || fstype.n == 0 || line.n == 0)
                         return -EBADMSG;
-                if (!span_eq(fstype, "cgroup2"))
+                if (!gd_text_eq(fstype, "cgroup2"))
                         continue;
 
                 char path[PATH_MAX];
@@ -375,13 +319,13 @@ int cg_parse_mountinfo_cgroup2(const char *buf, size_t len, char *ret_path, size
 
 /* The next non-empty '/'-separated component of s from *pos, skipping "."
  * (which names the same directory). */
-static bool next_component(const char *s, size_t len, size_t *pos, span *ret) {
+static bool next_component(const char *s, size_t len, size_t *pos, gd_span *ret) {
         while (*pos < len) {
-                span rest = { s + *pos, len - *pos };
-                span c = split(&rest, '/');
+                gd_span rest = { s + *pos, len - *pos };
+                gd_span c = gd_text_split(&rest, '/');
 
                 *pos = (size_t)(rest.p - s);
-                if (c.n > 0 && !span_eq(c, ".")) {
+                if (c.n > 0 && !gd_text_eq(c, ".")) {
                         *ret = c;
                         return true;
                 }
@@ -404,13 +348,13 @@ int cg_rel_child(const char *rel, const char *name, char *buf, size_t size) {
 
 int cg_path_normalize(const char *root, const char *arg, char *ret_rel, size_t size) {
         size_t alen, pos = 0, start = 0;
-        span c;
+        gd_span c;
 
         if (!arg || !ret_rel)
                 return -EINVAL;
         alen = strlen(arg);
         while (next_component(arg, alen, &pos, &c))
-                if (span_eq(c, "..") || c.n > NAME_MAX)
+                if (gd_text_eq(c, "..") || c.n > NAME_MAX)
                         return -EINVAL;
 
         /* An absolute arg is taken as under the root when the root's
@@ -418,7 +362,7 @@ int cg_path_normalize(const char *root, const char *arg, char *ret_rel, size_t s
          * the root, as cgroup paths in /proc/PID/cgroup are. */
         if (arg[0] == '/' && root && root[0] == '/') {
                 size_t rlen = strlen(root), rpos = 0, apos = 0;
-                span rc, ac;
+                gd_span rc, ac;
                 bool under = true;
 
                 while (under && next_component(root, rlen, &rpos, &rc))

@@ -2,28 +2,11 @@
  * one-integer files: (buf, len) in, a struct or a negative errno out, no
  * I/O (the readers are in proc.c). See proc.h for the contracts. */
 #include "proc/proc.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-/* Decimal digits at *p (at least one, no sign, no spaces); advances *p. */
-static int parse_u64(const char **p, const char *end, uint64_t *ret) {
-        const char *s = *p;
-        uint64_t v = 0;
-
-        if (s >= end || *s < '0' || *s > '9')
-                return -EBADMSG;
-        for (; s < end && *s >= '0' && *s <= '9'; s++) {
-                unsigned d = (unsigned) (*s - '0');
-                /* v * 10 + d > UINT64_MAX, without a division per digit. */
-                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v))
-                        return -EBADMSG;
-        }
-        *p = s;
-        *ret = v;
-        return 0;
-}
-
 static int kb_to_pages(uint64_t kb, uint64_t page_size, uint64_t *ret) {
         if (kb > UINT64_MAX / 1024)
                 return -EBADMSG;
@@ -38,7 +21,7 @@ int proc_parse_int(const char *buf, size_t len, int min, int max, int *ret) {
         int v;
 
         p += neg;
-        if (parse_u64(&p, end, &u) < 0 || u > INT_MAX)
+        if (gd_text_u64_prefix(&p, end, &u) < 0 || u > INT_MAX)
                 return -EBADMSG;
         v = neg ? -(int) u : (int) u;
         if (p < end && *p == '\n')
@@ -49,37 +32,16 @@ int proc_parse_int(const char *buf, size_t len, int min, int max, int *ret) {
         return 0;
 }
 
-/* Each line we use must end in '\n': a line cut at the end of the buffer
- * may hold a number cut short, and "12" read from "1234" would be wrong
- * without any other sign of it. */
-typedef struct line_iter {
-        const char *p, *end;
-} line_iter;
-
-/* Next line without its '\n'; *ret_complete tells if the '\n' was there. */
-static bool next_line(line_iter *it, const char **ret_line, size_t *ret_len, bool *ret_complete) {
-        const char *nl;
-
-        if (it->p >= it->end)
-                return false;
-        nl = memchr(it->p, '\n', (size_t) (it->end - it->p));
-        *ret_line = it->p;
-        *ret_len = (size_t) ((nl ? nl : it->end) - it->p);
-        *ret_complete = nl != NULL;
-        it->p = nl ? nl + 1 : it->end;
-        return true;
-}
-
-static bool has_prefix(const char *s, size_t len, const char *prefix) {
-        size_t n = strlen(prefix);
-        return len >= n && memcmp(s, prefix, n) == 0;
-}
+/* Each line the parsers below use must end in '\n' (gd_text_line's
+ * complete): a line cut at the end of the buffer may hold a number cut
+ * short, and "12" read from "1234" would be wrong without any other sign
+ * of it. */
 
 /* "Key:\t   123 kB" after the key: blanks, digits, " kB", end of line. */
 static int parse_kb_value(const char *p, const char *end, uint64_t *ret_kb) {
         while (p < end && (*p == ' ' || *p == '\t'))
                 p++;
-        if (parse_u64(&p, end, ret_kb) < 0)
+        if (gd_text_u64_prefix(&p, end, ret_kb) < 0)
                 return -EBADMSG;
         if (end - p != 3 || memcmp(p, " kB", 3) != 0)
                 return -EBADMSG;
@@ -96,7 +58,7 @@ static int stat_field(const char **p, const char *end, uint64_t max, uint64_t *r
         uint64_t v;
 
         s += neg;
-        if (parse_u64(&s, end, &v) < 0 || s >= end || (*s != ' ' && *s != '\n'))
+        if (gd_text_u64_prefix(&s, end, &v) < 0 || s >= end || (*s != ' ' && *s != '\n'))
                 return -EBADMSG;
         if (ret_v && (neg || v > max))
                 return -EBADMSG;
@@ -112,7 +74,7 @@ int proc_parse_stat(const char *buf, size_t len, proc_stat *ret_stat) {
         size_t comm_len;
         uint64_t v;
 
-        if (parse_u64(&p, end, &v) < 0 || v == 0 || v > INT_MAX)
+        if (gd_text_u64_prefix(&p, end, &v) < 0 || v == 0 || v > INT_MAX)
                 return -EBADMSG;
         st.pid = (pid_t) v;
         if (end - p < 2 || p[0] != ' ' || p[1] != '(')
@@ -243,7 +205,7 @@ static int parse_uid_line(const char *p, const char *end, uid_t *ret_uid) {
                 if (p >= end || *p != '\t')
                         return -EBADMSG;
                 p++;
-                if (parse_u64(&p, end, &v) < 0 || v > UINT32_MAX)
+                if (gd_text_u64_prefix(&p, end, &v) < 0 || v > UINT32_MAX)
                         return -EBADMSG;
                 if (i == 0)
                         real = v;
@@ -255,7 +217,8 @@ static int parse_uid_line(const char *p, const char *end, uid_t *ret_uid) {
 }
 
 int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem *ret_mem) {
-        line_iter it = { buf, buf + len };
+        size_t pos = 0;
+        gd_span sp;
         uint64_t kb[ST_N] = {}, pages[ST_N] = {}, pending = 0;
         bool seen[ST_N] = {};
         proc_mem m = {};
@@ -267,7 +230,9 @@ int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem 
         if (page_size == 0)
                 return -EINVAL;
 
-        while (next_line(&it, &line, &llen, &complete)) {
+        while (gd_text_line(buf, len, &pos, &sp, &complete)) {
+                line = sp.p;
+                llen = sp.n;
                 const char *end = line + llen;
                 int k = proc_status_key(line, llen), r;
 
@@ -316,19 +281,22 @@ int proc_parse_status(const char *buf, size_t len, uint64_t page_size, proc_mem 
 }
 
 int proc_parse_cgroup(const char *buf, size_t len, char *ret_path, size_t size) {
-        line_iter it = { buf, buf + len };
+        size_t pos = 0;
+        gd_span sp;
         const char *line, *path = NULL;
         size_t llen, path_len = 0;
         bool complete;
 
-        while (next_line(&it, &line, &llen, &complete)) {
+        while (gd_text_line(buf, len, &pos, &sp, &complete)) {
+                line = sp.p;
+                llen = sp.n;
                 const char *p = line, *end = line + llen, *colon;
                 uint64_t id;
 
                 /* "hierarchy-id:controllers:path". The kernel prints the path
                  * unescaped, and cgroup names may hold '\n': check every line
                  * so a name cannot forge one, and refuse a second "0::". */
-                if (!complete || parse_u64(&p, end, &id) < 0 || p >= end || *p != ':')
+                if (!complete || gd_text_u64_prefix(&p, end, &id) < 0 || p >= end || *p != ':')
                         return -EBADMSG;
                 colon = memchr(p + 1, ':', (size_t) (end - p - 1));
                 if (!colon || colon + 1 >= end || colon[1] != '/')
@@ -378,7 +346,8 @@ void proc_format_cmdline(const char *buf, size_t len, char *ret, size_t size) {
 /* The given meminfo keys, each required once, in pages. */
 static int parse_meminfo_keys(const char *buf, size_t len, uint64_t page_size,
                               const char *const *keys, size_t n, uint64_t *ret_pages) {
-        line_iter it = { buf, buf + len };
+        size_t pos = 0;
+        gd_span sp;
         uint64_t kb[4] = {}, pages[4];
         bool seen[4] = {};
         const char *line;
@@ -387,9 +356,11 @@ static int parse_meminfo_keys(const char *buf, size_t len, uint64_t page_size,
 
         if (page_size == 0 || n > 4)
                 return -EINVAL;
-        while (next_line(&it, &line, &llen, &complete)) {
+        while (gd_text_line(buf, len, &pos, &sp, &complete)) {
+                line = sp.p;
+                llen = sp.n;
                 for (size_t k = 0; k < n; k++) {
-                        if (!has_prefix(line, llen, keys[k]))
+                        if (!gd_text_starts(sp, keys[k]))
                                 continue;
                         if (seen[k] || !complete ||
                             parse_kb_value(line + strlen(keys[k]), line + llen, &kb[k]) < 0)

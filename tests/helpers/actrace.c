@@ -18,9 +18,11 @@
  * test is included here rather than linked. */
 #include "act/act.c"
 #include "cgroup/cgns.c"
+#include "cgroup/parse.c"
 #include "proc/parse.c"
 #include "proc/proc.c"
 #include "util/oomadj.c"
+#include "util/text.c"
 
 #include <stdarg.h>
 #include <stdio.h>
