@@ -1,5 +1,6 @@
 /* The kill path end to end (daemon/killer.c: gd_kill_worst, gd_pending_tick,
- * gd_kill_cgroup, gd_notify) with a fake clock: a fixture cgroup tree whose
+ * gd_kill_cgroup, gd_notify; daemon/evaluate.c: gd_evaluate from two
+ * samples through the workload's action) with a fake clock: a fixture cgroup tree whose
  * cgroup.procs lists real child processes, the real /proc, real pidfds,
  * the embedded default policy and a real audit file. The fixture cgroup
  * is placed where the children really are through the cgroup namespace
@@ -323,4 +324,118 @@ Test(kill_path, notify_audits_and_kills_nothing) {
         cr_assert_gt(c.state.quiet_until_ms, now, "notified counts as handled: the cooldown starts");
         for (int i = 0; i < N_CHILDREN; i++)
                 cr_assert(alive(children[i]));
+}
+
+/* ---- gd_evaluate: from two samples to a kill, routed by the workload ---- */
+
+/* The fixture cgroup's memory files: current bytes of a 104 MiB limit, all
+ * of it anonymous (unreclaimable). */
+static void memory_files(uint64_t current) {
+        char path[4400], val[32];
+        const struct {
+                const char *name, *content;
+        } files[] = {
+                {"memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"},
+                {"memory.max", "109051904\n"},
+                {"memory.high", "max\n"},
+                {"memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                                    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"},
+                {"memory.oom.group", "0\n"},
+        };
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "cg/%s/%s", rel, files[i].name);
+                fx_write(dir, path, files[i].content);
+        }
+        snprintf(val, sizeof(val), "%llu\n", (unsigned long long)current);
+        snprintf(path, sizeof(path), "cg/%s/memory.current", rel);
+        fx_write(dir, path, val);
+        char stat[96];
+        snprintf(stat, sizeof(stat), "anon %llu\nfile 0\nshmem 0\n", (unsigned long long)current);
+        snprintf(path, sizeof(path), "cg/%s/memory.stat", rel);
+        fx_write(dir, path, stat);
+}
+
+static gd_watched *watched;
+
+static void eval_setup(void) {
+        setup();
+        memory_files(100u << 20);
+        memset(&d->watch, 0, sizeof(d->watch));
+        d->host.root.has_memory = true;
+        cr_assert_eq(gd_watch_init(&d->watch, d->epfd, d->host.rootfd, true), 0);
+        cr_assert_gt(gd_watch_add_tree(&d->watch, rel), 0);
+        watched = NULL;
+        for (size_t i = 0; i < d->watch.n_slots; i++)
+                if (d->watch.slots[i].in_use && !strcmp(d->watch.slots[i].rel, rel))
+                        watched = &d->watch.slots[i];
+        cr_assert_not_null(watched);
+}
+
+static void eval_teardown(void) {
+        gd_watch_free(&d->watch);
+        memset(&d->watch, 0, sizeof(d->watch));
+        teardown();
+}
+
+TestSuite(evaluate, .init = eval_setup, .fini = eval_teardown, .timeout = 60);
+
+/* A policy whose one workload (the fixture cgroup) has action. */
+static void workload_action(const char *action) {
+        char *yaml = NULL, *path = fx_path(dir, "policy.yaml");
+        size_t len = 0;
+        FILE *f = open_memstream(&yaml, &len);
+        fprintf(f, "version: 1\nworkloads:\n  - name: batch\n    match: { cgroup: \"%s\" }\n"
+                   "    action: %s\n", rel, action);
+        fclose(f);
+        fx_write(dir, "policy.yaml", yaml);
+        free(yaml);
+        pol_errors errs = {0};
+        pol_free(d->policy);
+        d->policy = NULL;
+        cr_assert_eq(pol_load_file(path, &d->policy, &errs), 0, "%s",
+                     errs.n ? errs.items[0].message : "");
+        free(path);
+        d->watch.policy_gen++;
+}
+
+Test(evaluate, near_the_limit_and_growing_the_worst_process_is_killed) {
+        gd_evaluate(d, watched, now);
+        cr_assert_null(in_flight(), "one sample: no growth to go on");
+        memory_files(103u << 20);
+        gd_evaluate(d, watched, now + 100);
+        pending_kill *p = in_flight();
+        cr_assert_not_null(p, "99%% of memory.max and growing");
+        cr_assert_eq(p->cand.pid, children[0]);
+        cr_assert_eq(p->decision.trigger, GD_TRIGGER_NEAR_LIMIT);
+        cr_assert(watched->kill_pending);
+        cr_assert_eq(d->stats.decisions[POL_ACTION_KILL_PROCESS], 1);
+}
+
+Test(evaluate, a_notify_workload_is_told_not_killed) {
+        workload_action("notify");
+        gd_evaluate(d, watched, now);
+        memory_files(103u << 20);
+        gd_evaluate(d, watched, now + 100);
+        cr_assert_null(in_flight());
+        char *log = audit();
+        assert_has(log, "\"event\":\"notify\"");
+        assert_has(log, "\"workload\":\"batch\"");
+        free(log);
+        cr_assert_eq(d->stats.decisions[POL_ACTION_NOTIFY], 1);
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(evaluate, a_kill_cgroup_workload_is_killed_whole) {
+        workload_action("kill-cgroup");
+        gd_evaluate(d, watched, now);
+        memory_files(103u << 20);
+        gd_evaluate(d, watched, now + 100);
+        cr_assert_null(in_flight(), "no single process");
+        char path[4400];
+        snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
+        char *written = fx_read(dir, path, NULL);
+        cr_assert_str_eq(written, "1");
+        free(written);
+        cr_assert_eq(d->stats.decisions[POL_ACTION_KILL_CGROUP], 1);
 }
