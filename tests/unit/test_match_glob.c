@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/match.h"
+#include "policy/glob.h"
 #include "tests/lib/strrepeat.h"
 
 /* ================================================================
