@@ -133,7 +133,10 @@ bool gd_cgroup_protected(const daemon_ctx *d, const char *rel);
 /* What gd_kill_worst() did. */
 typedef enum gd_kill_result {
         GD_KILL_FAILED,  /* no kill: nothing choosable, an unreadable candidate, an error */
-        GD_KILL_STARTED, /* a kill (or a dry-run "would kill") happened */
+        GD_KILL_STARTED, /* a victim was signalled: its kill is in flight, and its end
+                          * (gd_finish_pending) tells decide how it went */
+        GD_KILL_DONE,    /* over at once: a dry run's "would kill", a cgroup killed
+                          * whole, a notification */
         GD_KILL_WAITING, /* no kill: a process is already dying with its memory, or the
                           * trouble went away since the decision; look again later */
 } gd_kill_result;
@@ -161,13 +164,17 @@ gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
 gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
                    uint64_t trigger_ms, uint64_t memory_before, uint64_t now);
 
-/* Kill a whole cgroup (memory.oom.group, or the workload's action). */
-void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
-                    uint64_t memory_before, uint64_t now);
+/* Kill a whole cgroup (memory.oom.group, or the workload's action); when
+ * guardian or init.scope is inside, its worst other process instead (as
+ * gd_kill_worst). Neither this nor gd_kill_worst nor gd_notify writes
+ * decide's state: the caller records the outcome they return. */
+gd_kill_result gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
+                              uint64_t memory_before, uint64_t now);
 
-/* The workload's action is notify: log and audit, kill nothing. */
-void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
-               uint64_t memory_before, uint64_t now);
+/* The workload's action is notify: log and audit, kill nothing.
+ * GD_KILL_DONE. */
+gd_kill_result gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w,
+                         const gd_decision *dec, uint64_t memory_before, uint64_t now);
 
 /* Close out a kill in flight that ended as result (GD_RESULT_KILLED,
  * TIMEOUT or UNFINISHED): audit record, log, post-kill hook, state, fds. */

@@ -15,6 +15,15 @@
 /* Host memory use from which the tick goes fast. */
 #define HOST_HOT_RATIO 0.80
 
+/* Decide learns how its decision went, once per outcome: done starts the
+ * cooldown, a failure the back-off. A kill in flight is learnt at its end
+ * (gd_finish_pending), and waiting teaches nothing: the next sample
+ * decides afresh. */
+static void learn(const gd_thresholds *t, gd_cgroup_state *st, gd_kill_result k, uint64_t now) {
+        if (k == GD_KILL_DONE || k == GD_KILL_FAILED)
+                gd_decide_record(t, st, k == GD_KILL_DONE, now);
+}
+
 void gd_evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         gd_sample s;
         int r = gd_watch_sample(&d->watch, c, now, &s);
@@ -58,18 +67,14 @@ void gd_evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         pol_action action = gd_decide_route(dec.action, d->policy ? pol_effective_action(d->policy, w)
                                                                   : POL_ACTION_NONE);
         gd_stats_decision(&d->stats, action);
-        if (action == POL_ACTION_NOTIFY) {
-                gd_notify(d, c, w, &dec, s.current, now);
-                return;
-        }
-        if (action == POL_ACTION_KILL_CGROUP) {
-                gd_kill_cgroup(d, c, &dec, s.current, now);
-                return;
-        }
-        gd_kill_result k = gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now);
-        /* Waiting records nothing: the next sample decides afresh. */
-        if (k == GD_KILL_FAILED || (k == GD_KILL_STARTED && d->dry_run))
-                gd_decide_record(&t, &c->state, d->dry_run, now);
+        gd_kill_result k;
+        if (action == POL_ACTION_NOTIFY)
+                k = gd_notify(d, c, w, &dec, s.current, now);
+        else if (action == POL_ACTION_KILL_CGROUP)
+                k = gd_kill_cgroup(d, c, &dec, s.current, now);
+        else
+                k = gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now);
+        learn(&t, &c->state, k, now);
 }
 
 void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
@@ -156,7 +161,7 @@ void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
                                                "cgroup guardian may kill is to blame: leaving "
                                                "it to the kernel",
                                GD_STR("reason", dec.reason));
-                        gd_decide_record(&t, &d->host_state, false, now);
+                        learn(&t, &d->host_state, GD_KILL_FAILED, now);
                         return;
                 }
                 picked = &d->watch.slots[pick];
@@ -173,18 +178,19 @@ void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
                                                                 ? pol_effective_action(d->policy, pw)
                                                                 : POL_ACTION_NONE);
         gd_stats_decision(&d->stats, action);
-        if (picked && action == POL_ACTION_NOTIFY) {
-                gd_notify(d, picked, pw, &dec, memory_before, now);
-                gd_decide_record(&t, &d->host_state, true, now);
-                return;
-        }
-        if (picked && action == POL_ACTION_KILL_CGROUP) {
-                gd_kill_cgroup(d, picked, &dec, memory_before, now);
-                gd_decide_record(&t, &d->host_state, true, now);
+        if (picked && (action == POL_ACTION_NOTIFY || action == POL_ACTION_KILL_CGROUP)) {
+                gd_thresholds pt;
+                gd_thresholds_for(d, pw, &pt);
+                gd_kill_result k = action == POL_ACTION_NOTIFY
+                                           ? gd_notify(d, picked, pw, &dec, memory_before, now)
+                                           : gd_kill_cgroup(d, picked, &dec, memory_before, now);
+                /* The cgroup learns its own outcome (a kill in flight at its
+                 * end); the host's episode is answered by what was done. */
+                learn(&pt, &picked->state, k, now);
+                learn(&t, &d->host_state, k == GD_KILL_STARTED ? GD_KILL_DONE : k, now);
                 return;
         }
         gd_kill_result k = gd_kill_worst(d, NULL, rel, &dec, now - dec.sustained_ms,
                                          memory_before, now);
-        if (k == GD_KILL_FAILED || (k == GD_KILL_STARTED && d->dry_run))
-                gd_decide_record(&t, &d->host_state, k == GD_KILL_STARTED, now);
+        learn(&t, &d->host_state, k, now);
 }

@@ -423,7 +423,7 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                 fill_record(&rec, p, GD_EVENT_WOULD_KILL, GD_RESULT_DRY_RUN, 0, d->host.page_size);
                 audit_write(d, &rec);
                 log_kill("would kill", p, gd_audit_result_name(rec.result, rec.error));
-                done = GD_KILL_STARTED;
+                done = GD_KILL_DONE;
                 goto out;
         }
 
@@ -547,12 +547,11 @@ static bool subtree_shelters(const daemon_ctx *d, const char *rel, shelter *why)
         return found;
 }
 
-void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
-                    uint64_t memory_before, uint64_t now) {
+gd_kill_result gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
+                              uint64_t memory_before, uint64_t now) {
         const pol_workload *w = gd_watch_workload(&d->watch, c, d->policy);
         pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
         gd_audit_record rec;
-        gd_thresholds t;
         shelter why = {.msg = "not killing cgroup={cgroup} whole: guardian or init.scope is "
                               "in it; its worst other process instead"};
         int r = 0;
@@ -566,12 +565,7 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                                GD_INT("pid", why.pid));
                 else
                         gd_log(GD_LOG_WARNING, why.msg, GD_STR("cgroup", c->rel));
-                gd_kill_result k = gd_kill_worst(d, c, c->rel, dec, now, memory_before, now);
-                if ((k == GD_KILL_FAILED) || (k == GD_KILL_STARTED && d->dry_run)) {
-                        gd_thresholds_for(d, w, &t);
-                        gd_decide_record(&t, &c->state, d->dry_run, now);
-                }
-                return;
+                return gd_kill_worst(d, c, c->rel, dec, now, memory_before, now);
         }
 
         kill_hook(d, &p, GD_HOOK_PRE_KILL, NULL, now);
@@ -588,23 +582,20 @@ void gd_kill_cgroup(daemon_ctx *d, gd_watched *c, const gd_decision *dec,
                GD_STR("cgroup", c->rel), GD_STR("workload", w ? w->name : "-"),
                GD_STR("trigger", gd_trigger_name(dec->trigger)), GD_STR("result", result),
                GD_STR("reason", dec->reason));
-        gd_thresholds_for(d, w, &t);
-        gd_decide_record(&t, &c->state, r == 0, now);
         c->trouble_since_ms = 0;
+        return r == 0 ? GD_KILL_DONE : GD_KILL_FAILED;
 }
 
-void gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w, const gd_decision *dec,
-               uint64_t memory_before, uint64_t now) {
+gd_kill_result gd_notify(daemon_ctx *d, gd_watched *c, const pol_workload *w,
+                         const gd_decision *dec, uint64_t memory_before, uint64_t now) {
         pending_kill p = cgroup_record_base(c, w, dec, memory_before, now);
         gd_audit_record rec;
-        gd_thresholds t;
 
         fill_record(&rec, &p, GD_EVENT_NOTIFY, GD_RESULT_NOTIFIED, 0, d->host.page_size);
         audit_write(d, &rec);
         gd_log(GD_LOG_WARNING, "notify", GD_STR("cgroup", c->rel),
                GD_STR("workload", w ? w->name : "-"),
                GD_STR("trigger", gd_trigger_name(dec->trigger)), GD_STR("reason", dec->reason));
-        gd_thresholds_for(d, w, &t);
-        gd_decide_record(&t, &c->state, true, now);
         c->trouble_since_ms = 0;
+        return GD_KILL_DONE;
 }

@@ -209,7 +209,7 @@ Test(kill_path, the_worst_process_is_killed_and_closed_out_on_the_next_tick) {
 
 Test(kill_path, a_dry_run_names_the_victim_and_kills_nothing) {
         d->dry_run = true;
-        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_STARTED);
+        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_DONE);
         cr_assert_null(in_flight());
         char *log = audit(), pid[32];
         snprintf(pid, sizeof(pid), "\"pid\":%d,", (int)children[0]);
@@ -288,7 +288,7 @@ Test(kill_path, a_cgroup_kill_writes_cgroup_kill_and_is_audited) {
         free(where);
         c.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert(c.dirfd >= 0);
-        gd_kill_cgroup(d, &c, &pressure, 0, now);
+        cr_assert_eq(gd_kill_cgroup(d, &c, &pressure, 0, now), GD_KILL_DONE);
         snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
         char *written = fx_read(dir, path, NULL);
         cr_assert_str_eq(written, "1");
@@ -297,14 +297,30 @@ Test(kill_path, a_cgroup_kill_writes_cgroup_kill_and_is_audited) {
         assert_has(log, "\"event\":\"kill-cgroup\"");
         assert_has(log, "\"result\":\"killed\"");
         free(log);
-        cr_assert_gt(c.state.quiet_until_ms, now, "the cooldown starts");
+        cr_assert_eq(c.state.quiet_until_ms, 0, "decide's state is the caller's to record");
+}
+
+Test(kill_path, a_cgroup_kill_that_cannot_be_written_failed) {
+        /* A cgroup without cgroup.kill (a kernel before 5.14). */
+        char path[4400];
+        snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
+        char *kill_file = fx_path(dir, path);
+        cr_assert_eq(unlink(kill_file), 0);
+        free(kill_file);
+        c.dirfd = openat(d->host.rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(c.dirfd >= 0);
+        cr_assert_eq(gd_kill_cgroup(d, &c, &pressure, 0, now), GD_KILL_FAILED);
+        char *log = audit();
+        assert_has(log, "\"event\":\"kill-cgroup\"");
+        assert_has(log, "\"result\":\"ENOENT\"");
+        free(log);
 }
 
 Test(kill_path, a_dry_run_cgroup_kill_writes_nothing) {
         d->dry_run = true;
         c.dirfd = openat(d->host.rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert(c.dirfd >= 0);
-        gd_kill_cgroup(d, &c, &pressure, 0, now);
+        cr_assert_eq(gd_kill_cgroup(d, &c, &pressure, 0, now), GD_KILL_DONE);
         char path[4400];
         snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
         char *written = fx_read(dir, path, NULL);
@@ -316,12 +332,12 @@ Test(kill_path, a_dry_run_cgroup_kill_writes_nothing) {
 }
 
 Test(kill_path, notify_audits_and_kills_nothing) {
-        gd_notify(d, &c, NULL, &pressure, 0, now);
+        cr_assert_eq(gd_notify(d, &c, NULL, &pressure, 0, now), GD_KILL_DONE);
         char *log = audit();
         assert_has(log, "\"event\":\"notify\"");
         assert_has(log, "\"result\":\"notified\"");
         free(log);
-        cr_assert_gt(c.state.quiet_until_ms, now, "notified counts as handled: the cooldown starts");
+        cr_assert_eq(c.state.quiet_until_ms, 0, "decide's state is the caller's to record");
         for (int i = 0; i < N_CHILDREN; i++)
                 cr_assert(alive(children[i]));
 }
@@ -422,6 +438,7 @@ Test(evaluate, a_notify_workload_is_told_not_killed) {
         assert_has(log, "\"workload\":\"batch\"");
         free(log);
         cr_assert_eq(d->stats.decisions[POL_ACTION_NOTIFY], 1);
+        cr_assert_gt(watched->state.quiet_until_ms, now, "notified: the cooldown starts");
         for (int i = 0; i < N_CHILDREN; i++)
                 cr_assert(alive(children[i]));
 }
@@ -438,4 +455,32 @@ Test(evaluate, a_kill_cgroup_workload_is_killed_whole) {
         cr_assert_str_eq(written, "1");
         free(written);
         cr_assert_eq(d->stats.decisions[POL_ACTION_KILL_CGROUP], 1);
+        cr_assert_gt(watched->state.quiet_until_ms, now, "killed whole: the cooldown starts");
+}
+
+Test(evaluate, a_dry_run_would_kill_and_starts_the_cooldown) {
+        d->dry_run = true;
+        gd_evaluate(d, watched, now);
+        memory_files(103u << 20);
+        gd_evaluate(d, watched, now + 100);
+        cr_assert_null(in_flight());
+        char *log = audit();
+        assert_has(log, "\"event\":\"would-kill\"");
+        free(log);
+        cr_assert_gt(watched->state.quiet_until_ms, now + 100);
+        cr_assert_eq(watched->state.failed_actions, 0);
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(evaluate, a_kill_that_could_not_be_made_backs_off) {
+        d->cgns.unknown = true; /* single processes cannot be placed */
+        gd_evaluate(d, watched, now);
+        memory_files(103u << 20);
+        gd_evaluate(d, watched, now + 100);
+        cr_assert_null(in_flight());
+        cr_assert_eq(watched->state.failed_actions, 1);
+        cr_assert_gt(watched->state.quiet_until_ms, now + 100);
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
 }
