@@ -393,6 +393,13 @@ static void eval_teardown(void) {
         teardown();
 }
 
+/* Two samples: 100 MiB, then 103 MiB of a 104 MiB limit (99%, growing). */
+static void near_the_limit_and_growing(void) {
+        gd_evaluate(d, watched, now);
+        memory_files(103u << 20);
+        gd_evaluate(d, watched, now + 100);
+}
+
 TestSuite(evaluate, .init = eval_setup, .fini = eval_teardown, .timeout = 60);
 
 /* A policy whose one workload (the fixture cgroup) has action. */
@@ -429,9 +436,7 @@ Test(evaluate, near_the_limit_and_growing_the_worst_process_is_killed) {
 
 Test(evaluate, a_notify_workload_is_told_not_killed) {
         workload_action("notify");
-        gd_evaluate(d, watched, now);
-        memory_files(103u << 20);
-        gd_evaluate(d, watched, now + 100);
+        near_the_limit_and_growing();
         cr_assert_null(in_flight());
         char *log = audit();
         assert_has(log, "\"event\":\"notify\"");
@@ -445,9 +450,7 @@ Test(evaluate, a_notify_workload_is_told_not_killed) {
 
 Test(evaluate, a_kill_cgroup_workload_is_killed_whole) {
         workload_action("kill-cgroup");
-        gd_evaluate(d, watched, now);
-        memory_files(103u << 20);
-        gd_evaluate(d, watched, now + 100);
+        near_the_limit_and_growing();
         cr_assert_null(in_flight(), "no single process");
         char path[4400];
         snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
@@ -460,9 +463,7 @@ Test(evaluate, a_kill_cgroup_workload_is_killed_whole) {
 
 Test(evaluate, a_dry_run_would_kill_and_starts_the_cooldown) {
         d->dry_run = true;
-        gd_evaluate(d, watched, now);
-        memory_files(103u << 20);
-        gd_evaluate(d, watched, now + 100);
+        near_the_limit_and_growing();
         cr_assert_null(in_flight());
         char *log = audit();
         assert_has(log, "\"event\":\"would-kill\"");
@@ -475,9 +476,7 @@ Test(evaluate, a_dry_run_would_kill_and_starts_the_cooldown) {
 
 Test(evaluate, a_kill_that_could_not_be_made_backs_off) {
         d->cgns.unknown = true; /* single processes cannot be placed */
-        gd_evaluate(d, watched, now);
-        memory_files(103u << 20);
-        gd_evaluate(d, watched, now + 100);
+        near_the_limit_and_growing();
         cr_assert_null(in_flight());
         cr_assert_eq(watched->state.failed_actions, 1);
         cr_assert_gt(watched->state.quiet_until_ms, now + 100);
