@@ -137,8 +137,9 @@ typedef enum gd_kill_result {
                           * (gd_finish_pending) tells decide how it went */
         GD_KILL_DONE,    /* over at once: a dry run's "would kill", a cgroup killed
                           * whole, a notification */
-        GD_KILL_WAITING, /* no kill: a process is already dying with its memory, or the
-                          * trouble went away since the decision; look again later */
+        GD_KILL_WAITING, /* no kill: a process is already dying with its memory, the
+                          * kernel's OOM killer took one since the decision, or the
+                          * trouble went away since; look again later */
 } gd_kill_result;
 
 /* Never victims, whatever the policy: pid 1, guardian itself, its own
@@ -160,7 +161,9 @@ gd_kill_result gd_kill_preconditions(const gd_watched *c, const char *rel,
 /* Kill the worst process of rel's subtree as the policy ranks it. c is the
  * watched cgroup that triggered (NULL for host-wide pressure). Kills only
  * on a complete candidate set, never while a process of the subtree is
- * still dying with its memory, and not when the decision no longer holds. */
+ * still dying with its memory or the kernel's OOM killer has taken one in
+ * c since the decision's sample (memory.events oom_kill), and not when the
+ * decision no longer holds. */
 gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel, const gd_decision *dec,
                    uint64_t trigger_ms, uint64_t memory_before, uint64_t now);
 

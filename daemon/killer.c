@@ -341,6 +341,22 @@ static gd_audit_result victim_failure(int r) {
         }
 }
 
+/* Has the kernel's OOM killer taken a process in c since the sample the
+ * decision was made on? Its victim leaves cgroup.procs as soon as all its
+ * threads are exiting, while its memory is still being freed: a snapshot
+ * cannot see it dying, memory.current still holds, and the next worst
+ * would be a bystander. memory.events counts the kill (oom_kill) at once,
+ * so it is read after the snapshot. */
+static bool kernel_killed_since(const gd_watched *c, uint64_t now) {
+        gd_sample s;
+
+        if (!c || !c->state.have_prev || !c->state.prev.events_ok)
+                return false;
+        if (gd_watch_read(c, GD_READ_EVENTS, now, &s) < 0 || !s.events_ok)
+                return false;
+        return s.events.oom_kill > c->state.prev.events.oom_kill;
+}
+
 gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
                              const gd_decision *dec, uint64_t trigger_ms,
                              uint64_t memory_before, uint64_t now) {
@@ -361,6 +377,14 @@ gd_kill_result gd_kill_worst(daemon_ctx *d, gd_watched *c, const char *rel,
         done = gd_kill_preconditions(c, rel, dec, &snap, now);
         if (done != GD_KILL_STARTED)
                 goto out;
+        if (kernel_killed_since(c, now)) {
+                gd_log(GD_LOG_NOTICE, "cgroup={cgroup}: the kernel's OOM killer took a process "
+                                      "since the decision; waiting for its memory, no second "
+                                      "kill",
+                       GD_STR("cgroup", *rel ? rel : "/"));
+                done = GD_KILL_WAITING;
+                goto out;
+        }
         done = GD_KILL_FAILED;
         verdicts = gd_verdict_rank(&snap, d->policy, &choosable);
         const gd_verdict *victim = NULL;

@@ -483,3 +483,25 @@ Test(evaluate, a_kill_that_could_not_be_made_backs_off) {
         for (int i = 0; i < N_CHILDREN; i++)
                 cr_assert(alive(children[i]));
 }
+
+/* The kernel's victim leaves cgroup.procs while its memory is still being
+ * freed: the snapshot cannot see it, and memory.current still holds. The
+ * kill it counted in memory.events (oom_kill) since the decision's sample
+ * says to wait, not to take the next worst, a bystander. */
+Test(evaluate, a_kernel_oom_kill_since_the_decision_means_waiting) {
+        gd_evaluate(d, watched, now); /* the decision's sample: oom_kill 0 */
+        cr_assert(watched->state.have_prev && watched->state.prev.events_ok);
+        const gd_decision limit = {.action = POL_ACTION_KILL_PROCESS,
+                                   .trigger = GD_TRIGGER_LIMIT, .value = 1.0, .threshold = 0.9};
+        char path[4400];
+        snprintf(path, sizeof(path), "cg/%s/memory.events", rel);
+        fx_write(dir, path, "low 0\nhigh 0\nmax 35\noom 1\noom_kill 1\n");
+        cr_assert_eq(gd_kill_worst(d, watched, rel, &limit, now, 0, now + 10), GD_KILL_WAITING);
+        cr_assert_null(in_flight());
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+        /* Without a kill of the kernel's, the same decision kills. */
+        fx_write(dir, path, "low 0\nhigh 0\nmax 35\noom 1\noom_kill 0\n");
+        cr_assert_eq(gd_kill_worst(d, watched, rel, &limit, now, 0, now + 20), GD_KILL_STARTED);
+        cr_assert_eq(in_flight()->cand.pid, children[0]);
+}
