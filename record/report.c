@@ -306,32 +306,27 @@ static void json_counters(gd_json_writer *w, const gd_stats *s) {
 
 void gd_report_json(FILE *out, const gd_report *r) {
         const gd_stats *s = r->stats;
-        char data[4096];
-        gd_json_writer w;
-        gd_buf b;
+        gd_json_file f;
+        gd_json_writer *w = &f.w;
 
-        /* A sink buffer: the document is as long as the cgroups are many,
-         * and goes to out in pieces; it never overflows. */
-        gd_buf_init_sink(&b, data, sizeof(data), out);
-        gd_json_writer_init(&w, &b);
-        gd_json_begin_object(&w);
-        gd_json_key(&w, "daemon");
-        json_daemon(&w, r);
-        gd_json_key(&w, "counters");
-        json_counters(&w, s);
-        gd_json_key(&w, "cgroups");
-        gd_json_begin_array(&w);
+        gd_json_file_open(&f, out, false);
+        gd_json_begin_object(w);
+        gd_json_key(w, "daemon");
+        json_daemon(w, r);
+        gd_json_key(w, "counters");
+        json_counters(w, s);
+        gd_json_key(w, "cgroups");
+        gd_json_begin_array(w);
         for (size_t i = 0; i < r->n_cgroups; i++)
-                json_cgroup(&w, &r->cgroups[i]);
-        gd_json_end_array(&w);
-        gd_json_key(&w, "recent_kills");
-        gd_json_begin_array(&w);
+                json_cgroup(w, &r->cgroups[i]);
+        gd_json_end_array(w);
+        gd_json_key(w, "recent_kills");
+        gd_json_begin_array(w);
         for (size_t i = 0; i < s->n_recent; i++)
-                json_recent(&w, gd_stats_recent(s, i));
-        gd_json_end_array(&w);
-        gd_json_end_object(&w);
-        gd_buf_putc(&b, '\n');
-        (void)gd_buf_flush(&b);
+                json_recent(w, gd_stats_recent(s, i));
+        gd_json_end_array(w);
+        gd_json_end_object(w);
+        (void)gd_json_file_close(&f);
 }
 
 /* ---- Prometheus ---- */

@@ -143,6 +143,23 @@ void gd_json_writer_init(gd_json_writer *w, gd_buf *buf) {
         *w = (gd_json_writer){.buf = buf};
 }
 
+void gd_json_writer_init_spaced(gd_json_writer *w, gd_buf *buf) {
+        *w = (gd_json_writer){.buf = buf, .spaced = true};
+}
+
+void gd_json_file_open(gd_json_file *f, FILE *out, bool spaced) {
+        gd_buf_init_sink(&f->buf, f->data, sizeof(f->data), out);
+        if (spaced)
+                gd_json_writer_init_spaced(&f->w, &f->buf);
+        else
+                gd_json_writer_init(&f->w, &f->buf);
+}
+
+int gd_json_file_close(gd_json_file *f) {
+        (void)gd_buf_putc(&f->buf, '\n');
+        return gd_buf_flush(&f->buf);
+}
+
 bool gd_json_failed(const gd_json_writer *w) {
         return w->failed || w->buf->overflow;
 }
@@ -164,34 +181,47 @@ static int separate(gd_json_writer *w) {
                 return 0;
         }
         w->has_item[w->depth] = true;
-        return comma ? gd_buf_putc(w->buf, ',') : 0;
+        if (w->lines[w->depth])
+                return gd_buf_puts(w->buf, comma ? ",\n  " : "\n  ");
+        if (!comma)
+                return 0;
+        return gd_buf_puts(w->buf, w->spaced ? ", " : ",");
 }
 
-static int begin(gd_json_writer *w, char open) {
+static int begin(gd_json_writer *w, char open, bool lines) {
         if (separate(w) < 0)
                 return -ENOBUFS;
         if (w->depth >= GD_JSON_DEPTH_MAX)
                 return fail(w);
-        w->has_item[++w->depth] = false;
+        w->depth++;
+        w->has_item[w->depth] = false;
+        w->lines[w->depth] = lines;
         return gd_buf_putc(w->buf, open);
 }
 
 static int end(gd_json_writer *w, char close) {
+        bool own_line;
+
         if (w->failed)
                 return -ENOBUFS;
         if (w->depth == 0 || w->after_key)
                 return fail(w);
+        own_line = w->lines[w->depth] && w->has_item[w->depth];
         w->depth--;
+        if (own_line && gd_buf_putc(w->buf, '\n') < 0)
+                return -ENOBUFS;
         return gd_buf_putc(w->buf, close);
 }
 
-int gd_json_begin_object(gd_json_writer *w) { return begin(w, '{'); }
+int gd_json_begin_object(gd_json_writer *w) { return begin(w, '{', false); }
 int gd_json_end_object(gd_json_writer *w) { return end(w, '}'); }
-int gd_json_begin_array(gd_json_writer *w) { return begin(w, '['); }
+int gd_json_begin_array(gd_json_writer *w) { return begin(w, '[', false); }
+int gd_json_begin_array_lines(gd_json_writer *w) { return begin(w, '[', true); }
 int gd_json_end_array(gd_json_writer *w) { return end(w, ']'); }
 
 int gd_json_key(gd_json_writer *w, const char *key) {
-        if (separate(w) < 0 || escape_whole(w->buf, key) < 0 || gd_buf_putc(w->buf, ':') < 0)
+        if (separate(w) < 0 || escape_whole(w->buf, key) < 0 ||
+            gd_buf_puts(w->buf, w->spaced ? ": " : ":") < 0)
                 return -ENOBUFS;
         w->after_key = true;
         return 0;

@@ -38,11 +38,34 @@ typedef struct gd_json_writer {
         unsigned depth;
         bool after_key; /* the next value follows "key": without a comma */
         bool failed;
+        bool spaced; /* ", " and ": " instead of "," and ":" */
         bool has_item[GD_JSON_DEPTH_MAX + 1]; /* per level: a comma before the next item */
+        bool lines[GD_JSON_DEPTH_MAX + 1];    /* per level: an array of one item a line */
 } gd_json_writer;
 
-/* A writer on buf, at the top level. */
+/* A writer on buf, at the top level, compact (the daemon's documents). */
 void gd_json_writer_init(gd_json_writer *w, gd_buf *buf);
+
+/* The same, with a space after each comma and colon (the CLI's --json,
+ * read by eye as well as by programs). */
+void gd_json_writer_init_spaced(gd_json_writer *w, gd_buf *buf);
+
+/* A writer into a FILE through a sink buffer of its own: documents as long
+ * as their input (every cgroup, every process) in bounded memory, never
+ * cut. */
+typedef struct gd_json_file {
+        char data[4096];
+        gd_buf buf;
+        gd_json_writer w;
+} gd_json_file;
+
+/* f's writer on out (spaced: gd_json_writer_init_spaced); write through
+ * &f->w. */
+void gd_json_file_open(gd_json_file *f, FILE *out, bool spaced);
+
+/* Ends the document with a newline and flushes it to out. Returns 0, or
+ * -EIO when out reports an error. */
+int gd_json_file_close(gd_json_file *f);
 
 /* Did anything fail to fit (or nesting go wrong) since init? */
 bool gd_json_failed(const gd_json_writer *w);
@@ -53,6 +76,11 @@ int gd_json_begin_object(gd_json_writer *w);
 int gd_json_end_object(gd_json_writer *w);
 int gd_json_begin_array(gd_json_writer *w);
 int gd_json_end_array(gd_json_writer *w);
+
+/* '[' of an array whose items each start a line, indented two spaces;
+ * its end is on a line of its own when it has items. Ended by
+ * gd_json_end_array. */
+int gd_json_begin_array_lines(gd_json_writer *w);
 
 /* "key": inside an object; the next call writes its value. */
 int gd_json_key(gd_json_writer *w, const char *key);

@@ -307,3 +307,31 @@ Test(json, writer_cut_needs_room) {
         cr_assert_eq(gd_json_str_cut(&w, NULL, 40, "...", NULL, NULL), 0);
         cr_assert_str_eq(data, "null");
 }
+
+Test(json, writer_spaced_and_lines) {
+        char data[256];
+        gd_json_writer w;
+        gd_buf b;
+
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init_spaced(&w, &b);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "a");
+        gd_json_uint(&w, 1);
+        gd_json_key(&w, "l");
+        gd_json_begin_array_lines(&w);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "x");
+        gd_json_null(&w);
+        gd_json_key(&w, "y");
+        gd_json_bool(&w, true);
+        gd_json_end_object(&w);
+        gd_json_int(&w, 2);
+        gd_json_end_array(&w);
+        gd_json_key(&w, "e");
+        gd_json_begin_array_lines(&w);
+        gd_json_end_array(&w);
+        gd_json_end_object(&w);
+        cr_assert_not(gd_json_failed(&w));
+        cr_assert_str_eq(data, "{\"a\": 1, \"l\": [\n  {\"x\": null, \"y\": true},\n  2\n], \"e\": []}");
+}
