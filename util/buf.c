@@ -50,6 +50,16 @@ int gd_buf_append(gd_buf *b, const char *s, size_t n) {
         return 0;
 }
 
+int gd_buf_append_some(gd_buf *b, const char *s, size_t n) {
+        size_t room = gd_buf_room(b);
+
+        if (b->overflow || n <= room || b->sink)
+                return gd_buf_append(b, s, n);
+        (void)gd_buf_append(b, s, room);
+        b->overflow = true;
+        return -ENOBUFS;
+}
+
 int gd_buf_puts(gd_buf *b, const char *s) {
         return gd_buf_append(b, s, strlen(s));
 }

@@ -28,6 +28,10 @@ void gd_buf_init_sink(gd_buf *b, char *data, size_t size, FILE *sink);
  * do not fit or the buffer overflowed before (b is then overflowed). */
 int gd_buf_append(gd_buf *b, const char *s, size_t n);
 
+/* As much of s[n] as fits: 0 when all of it did, -ENOBUFS when it was
+ * cut (b is then overflowed). A sink buffer takes all. */
+int gd_buf_append_some(gd_buf *b, const char *s, size_t n);
+
 /* gd_buf_append of the NUL-terminated s. */
 int gd_buf_puts(gd_buf *b, const char *s);
 

@@ -133,6 +133,22 @@ int gd_json_escape(char *buf, size_t size, const char *s) {
         return r < 0 ? -ENOBUFS : (int)b.len;
 }
 
+int gd_json_escape_some(gd_buf *b, const char *s) {
+        int r;
+
+        if (b->overflow)
+                return -ENOBUFS;
+        /* gd_buf_room + 1: the NUL of gd_json_escape is b's own. */
+        r = gd_json_escape(b->data + b->len, gd_buf_room(b) + 1, s);
+        if (r >= 0) {
+                b->len += (size_t)r;
+                return 0;
+        }
+        b->len += strlen(b->data + b->len);
+        b->overflow = true;
+        return -ENOBUFS;
+}
+
 size_t gd_utf8_length(const char *s) {
         return utf8_sequence_length((const unsigned char *)s);
 }

@@ -23,6 +23,11 @@ void gd_json_string(FILE *out, const char *s);
  * can use the cut as is. No allocation. */
 int gd_json_escape(char *buf, size_t size, const char *s);
 
+/* The literal of gd_json_escape appended to b, cut to what fits: 0 when
+ * whole, -ENOBUFS when cut (closed with '"'; nothing when not even ""
+ * fits; b is then overflowed). For a fixed buffer. */
+int gd_json_escape_some(gd_buf *b, const char *s);
+
 /* Length of the valid UTF-8 sequence (2 to 4 bytes) that starts at s, or 0
  * when s does not start one (ASCII, a stray byte, overlong, surrogate). */
 size_t gd_utf8_length(const char *s);

@@ -103,3 +103,18 @@ Test(buf, sink_flushes_and_never_overflows) {
         cr_assert_str_eq(out, "abcdefghijk");
         free(out);
 }
+
+Test(buf, append_some_cuts_to_the_room) {
+        char data[16];
+        gd_buf b;
+
+        memset(data, 'Z', sizeof(data));
+        gd_buf_init(&b, data, 6);
+        cr_assert_eq(gd_buf_append_some(&b, "ab", 2), 0);
+        cr_assert_eq(gd_buf_append_some(&b, "cdefgh", 6), -ENOBUFS);
+        cr_assert_str_eq(data, "abcde");
+        cr_assert(b.overflow);
+        cr_assert_eq(gd_buf_append_some(&b, "x", 1), -ENOBUFS);
+        for (size_t i = 6; i < sizeof(data); i++)
+                cr_assert_eq(data[i], 'Z', "byte %zu past the end written", i);
+}

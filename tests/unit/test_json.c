@@ -335,3 +335,33 @@ Test(json, writer_spaced_and_lines) {
         cr_assert_not(gd_json_failed(&w));
         cr_assert_str_eq(data, "{\"a\": 1, \"l\": [\n  {\"x\": null, \"y\": true},\n  2\n], \"e\": []}");
 }
+
+Test(json, escape_some_cuts_between_escapes_within_the_buffer) {
+        /* "a" then two 6-byte escapes: every buffer size cuts after a whole
+         * unit and closes the literal, never past the end. */
+        static const char whole[] = "\"a\\u0001\\u0001\"";
+
+        for (size_t size = 1; size <= sizeof(whole) + 2; size++) {
+                char data[sizeof(whole) + 8];
+                gd_buf b;
+                int r;
+
+                memset(data, 'Z', sizeof(data));
+                gd_buf_init(&b, data, size);
+                r = gd_json_escape_some(&b, "a\x01\x01");
+                cr_assert(strlen(data) < size, "size %zu", size);
+                cr_assert_eq(r == 0, size > strlen(whole), "size %zu: %s", size, data);
+                if (size < 3)
+                        cr_assert_str_eq(data, "", "size %zu", size);
+                else if (size < 4)
+                        cr_assert_str_eq(data, "\"\"", "size %zu", size);
+                else if (size < 10)
+                        cr_assert_str_eq(data, "\"a\"", "size %zu", size);
+                else if (size < 16)
+                        cr_assert_str_eq(data, "\"a\\u0001\"", "size %zu", size);
+                else
+                        cr_assert_str_eq(data, whole, "size %zu", size);
+                for (size_t i = size; i < sizeof(data); i++)
+                        cr_assert_eq(data[i], 'Z', "size %zu: byte %zu written", size, i);
+        }
+}
