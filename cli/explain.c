@@ -80,33 +80,46 @@ static void print_table(const gd_snapshot *snap, const gd_verdict *v, const pol_
 
 static void print_json(const gd_snapshot *snap, const gd_verdict *v, const pol_workload *cw,
                        const char *cwhy, const pol_policy *policy) {
-        fputs("{\"cgroup\": ", stdout);
-        gd_json_string(stdout, snap->cgroup);
-        fputs(", \"workload\": ", stdout);
-        if (cw)
-                gd_json_string(stdout, cw->name);
-        else
-                fputs("null", stdout);
-        fputs(", \"why\": ", stdout);
-        gd_json_string(stdout, cwhy);
-        printf(", \"action\": \"%s\", \"totalpages\": %" PRIu64 ", \"processes\": [",
-               pol_action_name(pol_effective_action(policy, cw)), snap->totalpages);
+        gd_json_file f;
+        gd_json_writer *w = &f.w;
+
+        gd_json_file_open(&f, stdout, true);
+        gd_json_begin_object(w);
+        gd_json_key(w, "cgroup");
+        gd_json_str(w, snap->cgroup);
+        gd_json_key(w, "workload");
+        gd_json_str(w, cw ? cw->name : NULL);
+        gd_json_key(w, "why");
+        gd_json_str(w, cwhy);
+        gd_json_key(w, "action");
+        gd_json_str(w, pol_action_name(pol_effective_action(policy, cw)));
+        gd_json_key(w, "totalpages");
+        gd_json_uint(w, snap->totalpages);
+        gd_json_key(w, "processes");
+        gd_json_begin_array_lines(w);
         for (size_t i = 0; i < snap->n_procs; i++) {
                 const proc_info *p = &snap->procs[v[i].proc].info;
-                printf("%s\n  {\"pid\": %d, \"comm\": ", i ? "," : "", (int)p->stat.pid);
-                gd_json_string(stdout, p->stat.comm);
-                fputs(", \"workload\": ", stdout);
-                if (v[i].workload)
-                        gd_json_string(stdout, v[i].workload->name);
-                else
-                        fputs("null", stdout);
-                printf(", \"kernel_score\": %" PRId64 ", \"score\": %" PRId64
-                       ", \"verdict\": \"%s\", \"why\": ",
-                       v[i].kernel_points, v[i].points, verdict_word(&v[i]));
-                gd_json_string(stdout, v[i].why);
-                fputs("}", stdout);
+
+                gd_json_begin_object(w);
+                gd_json_key(w, "pid");
+                gd_json_int(w, p->stat.pid);
+                gd_json_key(w, "comm");
+                gd_json_str(w, p->stat.comm);
+                gd_json_key(w, "workload");
+                gd_json_str(w, v[i].workload ? v[i].workload->name : NULL);
+                gd_json_key(w, "kernel_score");
+                gd_json_int(w, v[i].kernel_points);
+                gd_json_key(w, "score");
+                gd_json_int(w, v[i].points);
+                gd_json_key(w, "verdict");
+                gd_json_str(w, verdict_word(&v[i]));
+                gd_json_key(w, "why");
+                gd_json_str(w, v[i].why);
+                gd_json_end_object(w);
         }
-        fputs(snap->n_procs ? "\n]}\n" : "]}\n", stdout);
+        gd_json_end_array(w);
+        gd_json_end_object(w);
+        (void)gd_json_file_close(&f);
 }
 
 int gd_cmd_explain(int argc, char **argv) {

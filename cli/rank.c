@@ -60,43 +60,56 @@ static const char *unkillable_reason(const gd_candidate *c) {
 }
 
 void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *cands) {
-        fputs("[", out);
+        gd_json_file f;
+        gd_json_writer *w = &f.w;
+
+        gd_json_file_open(&f, out, true);
+        gd_json_begin_array_lines(w);
         for (size_t i = 0; i < snap->n_procs; i++) {
                 const gd_candidate *c = &cands[i];
                 const gd_proc_entry *e = &snap->procs[c->scan_order];
-                const char *why = unkillable_reason(c);
                 char cmdline[2 * PROC_CMDLINE_MAX]; /* room for masks longer than values */
 
-                fprintf(out, "%s\n  {\"rank\": %zu, \"pid\": %d, \"comm\": ", i ? "," : "", i + 1,
-                        (int)c->pid);
-                gd_json_string(out, e->info.stat.comm);
-                fputs(", \"cmdline\": ", out);
                 gd_redact_cmdline(e->info.cmdline, cmdline, sizeof(cmdline)); /* cut is fine */
-                gd_json_string(out, cmdline);
-                fputs(", \"cgroup\": ", out);
-                gd_json_string(out, snap->cgroups[e->cgroup_index]);
-                fprintf(out,
-                        ", \"uid\": %u, \"start_time\": %" PRIu64 ", \"killable\": %s"
-                        ", \"score\": %" PRId64 ", \"rss_pages\": %" PRIu64
-                        ", \"pte_pages\": %" PRIu64 ", \"swap_pages\": %" PRIu64
-                        ", \"oom_score_adj\": %d, \"totalpages\": %" PRIu64
-                        ", \"page_size\": %" PRIu64 ", \"limit_cgroup\": ",
-                        (unsigned)e->info.mem.uid, e->info.stat.start_time,
-                        c->killable ? "true" : "false", c->killable ? c->points : 0,
-                        c->rss_pages, c->pte_pages, c->swap_pages, c->oom_score_adj,
-                        snap->totalpages, snap->page_size);
-                if (snap->host_limit)
-                        fputs("null", out);
-                else
-                        gd_json_string(out, snap->limit_cgroup);
-                fputs(", \"unkillable_reason\": ", out);
-                if (why)
-                        gd_json_string(out, why);
-                else
-                        fputs("null", out);
-                fputs("}", out);
+                gd_json_begin_object(w);
+                gd_json_key(w, "rank");
+                gd_json_uint(w, i + 1);
+                gd_json_key(w, "pid");
+                gd_json_int(w, c->pid);
+                gd_json_key(w, "comm");
+                gd_json_str(w, e->info.stat.comm);
+                gd_json_key(w, "cmdline");
+                gd_json_str(w, cmdline);
+                gd_json_key(w, "cgroup");
+                gd_json_str(w, snap->cgroups[e->cgroup_index]);
+                gd_json_key(w, "uid");
+                gd_json_uint(w, (unsigned)e->info.mem.uid);
+                gd_json_key(w, "start_time");
+                gd_json_uint(w, e->info.stat.start_time);
+                gd_json_key(w, "killable");
+                gd_json_bool(w, c->killable);
+                gd_json_key(w, "score");
+                gd_json_int(w, c->killable ? c->points : 0);
+                gd_json_key(w, "rss_pages");
+                gd_json_uint(w, c->rss_pages);
+                gd_json_key(w, "pte_pages");
+                gd_json_uint(w, c->pte_pages);
+                gd_json_key(w, "swap_pages");
+                gd_json_uint(w, c->swap_pages);
+                gd_json_key(w, "oom_score_adj");
+                gd_json_int(w, c->oom_score_adj);
+                gd_json_key(w, "totalpages");
+                gd_json_uint(w, snap->totalpages);
+                gd_json_key(w, "page_size");
+                gd_json_uint(w, snap->page_size);
+                gd_json_key(w, "limit_cgroup");
+                gd_json_str(w, snap->host_limit ? NULL : snap->limit_cgroup);
+                gd_json_key(w, "unkillable_reason");
+                gd_json_str(w, unkillable_reason(c));
+                gd_json_end_object(w);
         }
-        fputs(snap->n_procs ? "\n]\n" : "]\n", out);
+        gd_json_end_array(w);
+        (void)gd_json_file_close(&f);
 }
 
 static void rank_usage(FILE *out) {

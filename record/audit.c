@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/format.h"
 #include "util/json.h"
 #include "util/redact.h"
@@ -155,143 +154,31 @@ const char *gd_audit_result_name(gd_audit_result result, int error) {
 
 /* ---- formatting ---- */
 
-/* An output cursor. Once something did not fit, failed stays set and
- * nothing more is written; the caller sees one -ENOBUFS at the end. */
-typedef struct audit_out {
-        char *buf;
-        size_t size;
-        size_t len;
-        bool failed;
-} audit_out;
-
-static void out_raw(audit_out *o, const char *s, size_t len) {
-        if (o->failed)
-                return;
-        if (len >= o->size - o->len) {
-                o->failed = true;
-                return;
-        }
-        memcpy(o->buf + o->len, s, len);
-        o->len += len;
-        o->buf[o->len] = '\0';
-}
-
-static void out_str(audit_out *o, const char *s) {
-        out_raw(o, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3)))
-static void out_fmt(audit_out *o, const char *fmt, ...) {
-        char tmp[64];
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= sizeof(tmp)) {
-                o->failed = true;
-                return;
-        }
-        out_raw(o, tmp, (size_t)n);
-}
-
-/* ,"key": (no comma before the first key). */
-static void out_key(audit_out *o, const char *key) {
-        out_str(o, o->len > 1 ? ",\"" : "\"");
-        out_str(o, key);
-        out_str(o, "\":");
-}
-
-/* A string as a JSON literal of at most budget bytes (NO_CUT: whole or
- * not at all), NULL as null. Returns the literal's length, for the cut
- * arithmetic in gd_audit_format. */
-static size_t out_string_cut(audit_out *o, const char *s, size_t budget, bool *ret_cut) {
-        size_t room = o->size - o->len, start = o->len, limit;
-        int r;
-
-        if (o->failed)
-                return 0;
-        if (!s) {
-                out_str(o, "null");
-                return 4;
-        }
-        limit = budget == NO_CUT || budget >= room ? room : budget + 1;
-        r = gd_json_escape(o->buf + o->len, limit, s);
-        if (r >= 0) {
-                o->len += (size_t)r;
-                return (size_t)r;
-        }
-        if (budget == NO_CUT || budget < CUT_MIN || budget >= room) {
-                /* Whole or nothing, or not even the budget fits the buffer. */
-                o->failed = true;
-                return 0;
-        }
-        /* Cut, leaving room for the mark before the closing quote. The cut
-         * literal always fits: limit - 1 - CUT_MARK_LEN >= 2 bytes for "". */
-        (void)gd_json_escape(o->buf + o->len, budget + 1 - CUT_MARK_LEN, s);
-        o->len += strlen(o->buf + o->len) - 1; /* drop the closing quote */
-        out_str(o, CUT_MARK "\"");
-        if (ret_cut)
-                *ret_cut = true;
-        return o->len - start;
-}
-
-static size_t out_string(audit_out *o, const char *s, size_t budget) {
-        return out_string_cut(o, s, budget, NULL);
-}
-
-static void out_u64(audit_out *o, uint64_t v) {
-        out_fmt(o, "%" PRIu64, v);
-}
-
-static void out_i64(audit_out *o, int64_t v) {
-        out_fmt(o, "%" PRId64, v);
-}
-
 /* pages * page_size, null where it would overflow (a corrupt snapshot). */
-static void out_bytes(audit_out *o, uint64_t pages, uint64_t page_size) {
+static void out_bytes(gd_json_writer *w, uint64_t pages, uint64_t page_size) {
         if (page_size != 0 && pages > UINT64_MAX / page_size)
-                out_str(o, "null");
+                gd_json_null(w);
         else
-                out_u64(o, pages * page_size);
-}
-
-/* A double as JSON: NaN and infinities have no JSON form. printf writes the
- * locale's decimal point: whatever it is (a ',' or several bytes), it
- * becomes '.' here, so a setlocale() anywhere cannot break the record. */
-static void out_double(audit_out *o, double v) {
-        char tmp[64], num[64];
-        size_t n = 0;
-        bool in_point = false;
-
-        if (!isfinite(v)) {
-                out_str(o, "null");
-                return;
-        }
-        snprintf(tmp, sizeof(tmp), "%.4g", v);
-        for (const char *p = tmp; *p && n < sizeof(num) - 1; p++) {
-                bool plain = (*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == 'e';
-                if (plain)
-                        num[n++] = *p;
-                else if (!in_point)
-                        num[n++] = '.';
-                in_point = !plain;
-        }
-        num[n] = '\0';
-        out_str(o, num);
+                gd_json_uint(w, pages * page_size);
 }
 
 /* RFC 3339 UTC with milliseconds (gd_format_time_utc); years outside
  * 0000-9999 have no RFC 3339 form: null. */
-static void out_time(audit_out *o, int64_t unix_ms) {
+static void out_time(gd_json_writer *w, int64_t unix_ms) {
         char text[GD_TIME_UTC_MAX];
 
-        if (gd_format_time_utc(unix_ms, text) < 0) {
-                out_str(o, "null");
-                return;
-        }
-        out_fmt(o, "\"%s\"", text);
+        gd_json_str(w, gd_format_time_utc(unix_ms, text) < 0 ? NULL : text);
+}
+
+/* A string that may be cut to budget bytes of literal (NO_CUT: whole or
+ * not at all); returns the literal's length, for the cut arithmetic in
+ * gd_audit_format. */
+static size_t out_string_cut(gd_json_writer *w, const char *s, size_t budget, bool *ret_cut) {
+        size_t len = 0;
+
+        if (gd_json_str_cut(w, s, budget, CUT_MARK, &len, ret_cut) < 0)
+                return 0;
+        return len;
 }
 
 /* The strings that may be cut, in the order they are: the command line is
@@ -306,64 +193,69 @@ static const char *const cut_names[CUT_N] = {"cmdline", "reason", "cgroup"};
  * -ENOBUFS. */
 static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
                              const size_t budget[CUT_N], size_t ret_len[CUT_N]) {
-        audit_out o = {.buf = buf, .size = size};
+        gd_json_writer w;
+        gd_buf o;
         bool proc = rec->pid > 0, cut[CUT_N] = {false};
 
         for (int k = 0; k < CUT_N; k++)
                 ret_len[k] = 0;
-        out_str(&o, "{");
-        out_key(&o, "time");
-        out_time(&o, rec->time_unix_ms);
-        out_key(&o, "event");
-        out_string(&o, gd_audit_event_name(rec->event), NO_CUT);
-        out_key(&o, "cgroup");
-        ret_len[CUT_CGROUP] = out_string_cut(&o, rec->cgroup, budget[CUT_CGROUP], &cut[CUT_CGROUP]);
-        out_key(&o, "workload");
-        out_string(&o, rec->workload, NO_CUT);
-        out_key(&o, "trigger");
-        out_string(&o, rec->trigger, NO_CUT);
-        out_key(&o, "trigger_value");
-        out_double(&o, rec->trigger_value);
-        out_key(&o, "trigger_threshold");
-        out_double(&o, rec->trigger_threshold);
-        out_key(&o, "sustained_ms");
-        out_u64(&o, rec->sustained_ms);
-        out_key(&o, "reason");
-        ret_len[CUT_REASON] = out_string_cut(&o, rec->reason, budget[CUT_REASON], &cut[CUT_REASON]);
+        if (size == 0)
+                return -ENOBUFS;
+        gd_buf_init(&o, buf, size);
+        gd_json_writer_init(&w, &o);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "time");
+        out_time(&w, rec->time_unix_ms);
+        gd_json_key(&w, "event");
+        gd_json_str(&w, gd_audit_event_name(rec->event));
+        gd_json_key(&w, "cgroup");
+        ret_len[CUT_CGROUP] = out_string_cut(&w, rec->cgroup, budget[CUT_CGROUP], &cut[CUT_CGROUP]);
+        gd_json_key(&w, "workload");
+        gd_json_str(&w, rec->workload);
+        gd_json_key(&w, "trigger");
+        gd_json_str(&w, rec->trigger);
+        gd_json_key(&w, "trigger_value");
+        gd_json_double(&w, "%.4g", rec->trigger_value);
+        gd_json_key(&w, "trigger_threshold");
+        gd_json_double(&w, "%.4g", rec->trigger_threshold);
+        gd_json_key(&w, "sustained_ms");
+        gd_json_uint(&w, rec->sustained_ms);
+        gd_json_key(&w, "reason");
+        ret_len[CUT_REASON] = out_string_cut(&w, rec->reason, budget[CUT_REASON], &cut[CUT_REASON]);
 
         /* A whole-cgroup kill has no process: its fields are null rather
          * than absent, so every line has the same keys. */
-        out_key(&o, "pid");
+        gd_json_key(&w, "pid");
         if (proc)
-                out_i64(&o, rec->pid);
+                gd_json_int(&w, rec->pid);
         else
-                out_str(&o, "null");
-        out_key(&o, "comm");
-        out_string(&o, proc ? rec->comm : NULL, NO_CUT);
-        out_key(&o, "cmdline");
-        ret_len[CUT_CMDLINE] = out_string_cut(&o, proc ? rec->cmdline : NULL,
+                gd_json_null(&w);
+        gd_json_key(&w, "comm");
+        gd_json_str(&w, proc ? rec->comm : NULL);
+        gd_json_key(&w, "cmdline");
+        ret_len[CUT_CMDLINE] = out_string_cut(&w, proc ? rec->cmdline : NULL,
                                               budget[CUT_CMDLINE], &cut[CUT_CMDLINE]);
         if (proc) {
-                out_key(&o, "uid");
-                out_u64(&o, rec->uid);
-                out_key(&o, "start_time");
-                out_u64(&o, rec->start_time);
-                out_key(&o, "score");
-                out_i64(&o, rec->score);
-                out_key(&o, "rss_bytes");
-                out_bytes(&o, rec->rss_pages, rec->page_size);
-                out_key(&o, "pte_bytes");
-                out_bytes(&o, rec->pte_pages, rec->page_size);
-                out_key(&o, "swap_bytes");
-                out_bytes(&o, rec->swap_pages, rec->page_size);
-                out_key(&o, "rss_pages");
-                out_u64(&o, rec->rss_pages);
-                out_key(&o, "pte_pages");
-                out_u64(&o, rec->pte_pages);
-                out_key(&o, "swap_pages");
-                out_u64(&o, rec->swap_pages);
-                out_key(&o, "oom_score_adj");
-                out_i64(&o, rec->oom_score_adj);
+                gd_json_key(&w, "uid");
+                gd_json_uint(&w, rec->uid);
+                gd_json_key(&w, "start_time");
+                gd_json_uint(&w, rec->start_time);
+                gd_json_key(&w, "score");
+                gd_json_int(&w, rec->score);
+                gd_json_key(&w, "rss_bytes");
+                out_bytes(&w, rec->rss_pages, rec->page_size);
+                gd_json_key(&w, "pte_bytes");
+                out_bytes(&w, rec->pte_pages, rec->page_size);
+                gd_json_key(&w, "swap_bytes");
+                out_bytes(&w, rec->swap_pages, rec->page_size);
+                gd_json_key(&w, "rss_pages");
+                gd_json_uint(&w, rec->rss_pages);
+                gd_json_key(&w, "pte_pages");
+                gd_json_uint(&w, rec->pte_pages);
+                gd_json_key(&w, "swap_pages");
+                gd_json_uint(&w, rec->swap_pages);
+                gd_json_key(&w, "oom_score_adj");
+                gd_json_int(&w, rec->oom_score_adj);
         } else {
                 static const char *const keys[] = {
                         "uid",       "start_time", "score",     "rss_bytes",
@@ -371,38 +263,42 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
                         "swap_pages", "oom_score_adj",
                 };
                 for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-                        out_key(&o, keys[i]);
-                        out_str(&o, "null");
+                        gd_json_key(&w, keys[i]);
+                        gd_json_null(&w);
                 }
         }
-        out_key(&o, "totalpages");
-        out_u64(&o, rec->totalpages);
-        out_key(&o, "memory_before");
-        out_u64(&o, rec->memory_before);
-        out_key(&o, "memory_after");
-        out_u64(&o, rec->memory_after);
-        out_key(&o, "trigger_to_kill_ms");
-        out_i64(&o, rec->trigger_to_kill_ms);
-        out_key(&o, "trigger_to_death_ms");
+        gd_json_key(&w, "totalpages");
+        gd_json_uint(&w, rec->totalpages);
+        gd_json_key(&w, "memory_before");
+        gd_json_uint(&w, rec->memory_before);
+        gd_json_key(&w, "memory_after");
+        gd_json_uint(&w, rec->memory_after);
+        gd_json_key(&w, "trigger_to_kill_ms");
+        gd_json_int(&w, rec->trigger_to_kill_ms);
+        gd_json_key(&w, "trigger_to_death_ms");
         if (rec->trigger_to_death_ms < 0)
-                out_str(&o, "null");
+                gd_json_null(&w);
         else
-                out_i64(&o, rec->trigger_to_death_ms);
-        out_key(&o, "result");
-        out_string(&o, gd_audit_result_name(rec->result, rec->error), NO_CUT);
+                gd_json_int(&w, rec->trigger_to_death_ms);
+        gd_json_key(&w, "result");
+        gd_json_str(&w, gd_audit_result_name(rec->result, rec->error));
         /* Always there, so every line has the same keys; "..." at the end
          * of a string alone could be the string's own. null, or the cut
          * keys: "cmdline,cgroup". */
-        out_key(&o, "truncated");
-        bool any = false;
+        gd_json_key(&w, "truncated");
+        char cut_list[sizeof("cmdline,reason,cgroup")];
+        gd_buf list;
+        gd_buf_init(&list, cut_list, sizeof(cut_list));
         for (int k = 0; k < CUT_N; k++)
                 if (cut[k]) {
-                        out_str(&o, any ? "," : "\"");
-                        out_str(&o, cut_names[k]);
-                        any = true;
+                        if (list.len > 0)
+                                gd_buf_putc(&list, ',');
+                        gd_buf_puts(&list, cut_names[k]);
                 }
-        out_str(&o, any ? "\"}\n" : "null}\n");
-        if (o.failed || o.len > INT_MAX) {
+        gd_json_str(&w, list.len > 0 ? cut_list : NULL);
+        gd_json_end_object(&w);
+        gd_buf_putc(&o, '\n');
+        if (gd_json_failed(&w) || o.len > INT_MAX) {
                 if (size > 0)
                         buf[0] = '\0';
                 return -ENOBUFS;

@@ -1,6 +1,7 @@
 #include "record/report.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -178,110 +179,154 @@ void gd_report_text(FILE *out, const gd_report *r) {
 
 /* ---- JSON ---- */
 
-static void json_bytes(FILE *out, bool ok, uint64_t v) {
+static void json_bytes(gd_json_writer *w, bool ok, uint64_t v) {
         if (!ok)
-                fputs("null", out);
+                gd_json_null(w);
         else if (v == CG_UNLIMITED)
-                fputs("\"max\"", out);
+                gd_json_str(w, "max");
         else
-                fprintf(out, "%" PRIu64, v);
+                gd_json_uint(w, v);
 }
 
-static void json_opt_string(FILE *out, const char *s) {
-        if (s && *s)
-                gd_json_string(out, s);
-        else
-                fputs("null", out);
+static void json_opt_string(gd_json_writer *w, const char *s) {
+        gd_json_str(w, s && *s ? s : NULL);
 }
 
-static void json_cgroup(FILE *out, const gd_report_cgroup *c) {
-        fputs("{\"cgroup\":", out);
-        gd_json_string(out, cgroup_name(c->path));
-        fputs(",\"workload\":", out);
-        json_opt_string(out, c->workload);
-        fputs(",\"memory_current\":", out);
-        json_bytes(out, c->current_ok, c->current);
-        fputs(",\"memory_max\":", out);
-        json_bytes(out, c->max_ok, c->max);
-        fputs(",\"memory_high\":", out);
-        json_bytes(out, c->high_ok, c->high);
-        if (c->psi_ok)
-                fprintf(out, ",\"pressure_some_avg10\":%.2f,\"pressure_full_avg10\":%.2f",
-                        c->some_avg10, c->full_avg10);
-        else
-                fputs(",\"pressure_some_avg10\":null,\"pressure_full_avg10\":null", out);
-        fputs(",\"state\":", out);
-        gd_json_string(out, c->state ? c->state : "");
-        fputc('}', out);
+static void json_cgroup(gd_json_writer *w, const gd_report_cgroup *c) {
+        gd_json_begin_object(w);
+        gd_json_key(w, "cgroup");
+        gd_json_str(w, cgroup_name(c->path));
+        gd_json_key(w, "workload");
+        json_opt_string(w, c->workload);
+        gd_json_key(w, "memory_current");
+        json_bytes(w, c->current_ok, c->current);
+        gd_json_key(w, "memory_max");
+        json_bytes(w, c->max_ok, c->max);
+        gd_json_key(w, "memory_high");
+        json_bytes(w, c->high_ok, c->high);
+        gd_json_key(w, "pressure_some_avg10");
+        gd_json_double(w, "%.2f", c->psi_ok ? c->some_avg10 : NAN);
+        gd_json_key(w, "pressure_full_avg10");
+        gd_json_double(w, "%.2f", c->psi_ok ? c->full_avg10 : NAN);
+        gd_json_key(w, "state");
+        gd_json_str(w, c->state ? c->state : "");
+        gd_json_end_object(w);
 }
 
-static void json_recent(FILE *out, const gd_recent_kill *k) {
+static void json_recent(gd_json_writer *w, const gd_recent_kill *k) {
         char when[32];
         utc_time(when, sizeof(when), k->time_unix_ms);
-        fprintf(out, "{\"time_unix_ms\":%" PRId64 ",\"time\":\"%s\",\"event\":", k->time_unix_ms,
-                when);
-        gd_json_string(out, event_name(k));
-        fputs(",\"cgroup\":", out);
-        gd_json_string(out, cgroup_name(k->cgroup));
-        fprintf(out, ",\"pid\":%d,\"comm\":", (int)k->pid);
-        json_opt_string(out, k->pid ? k->comm : NULL);
-        fputs(",\"workload\":", out);
-        json_opt_string(out, k->workload);
-        fputs(",\"reason\":", out);
-        gd_json_string(out, k->reason);
-        fputs(",\"result\":", out);
-        gd_json_string(out, result_name(k));
-        fputc('}', out);
+        gd_json_begin_object(w);
+        gd_json_key(w, "time_unix_ms");
+        gd_json_int(w, k->time_unix_ms);
+        gd_json_key(w, "time");
+        gd_json_str(w, when);
+        gd_json_key(w, "event");
+        gd_json_str(w, event_name(k));
+        gd_json_key(w, "cgroup");
+        gd_json_str(w, cgroup_name(k->cgroup));
+        gd_json_key(w, "pid");
+        gd_json_int(w, k->pid);
+        gd_json_key(w, "comm");
+        json_opt_string(w, k->pid ? k->comm : NULL);
+        gd_json_key(w, "workload");
+        json_opt_string(w, k->workload);
+        gd_json_key(w, "reason");
+        gd_json_str(w, k->reason);
+        gd_json_key(w, "result");
+        gd_json_str(w, result_name(k));
+        gd_json_end_object(w);
+}
+
+static void json_daemon(gd_json_writer *w, const gd_report *r) {
+        gd_json_begin_object(w);
+        gd_json_key(w, "version");
+        gd_json_str(w, r->version);
+        gd_json_key(w, "pid");
+        gd_json_int(w, r->pid);
+        gd_json_key(w, "uptime_seconds");
+        gd_json_double(w, "%.3f", (double)r->uptime_ms / 1000.0);
+        gd_json_key(w, "start_time_unix_ms");
+        gd_json_int(w, r->start_time_unix_ms);
+        gd_json_key(w, "policy");
+        gd_json_str(w, r->policy_source);
+        gd_json_key(w, "workloads");
+        gd_json_uint(w, r->n_workloads);
+        gd_json_key(w, "dry_run");
+        gd_json_bool(w, r->dry_run);
+        gd_json_key(w, "sandbox");
+        gd_json_bool(w, r->sandboxed);
+        gd_json_key(w, "watched_cgroups");
+        gd_json_uint(w, r->n_cgroups);
+        gd_json_key(w, "unwatched_cgroups");
+        gd_json_uint(w, r->n_unwatched);
+        gd_json_key(w, "max_watched_cgroups");
+        gd_json_uint(w, r->max_watched);
+        gd_json_key(w, "metrics_listener");
+        if (!r->metrics_address) {
+                gd_json_null(w);
+        } else {
+                gd_json_begin_object(w);
+                gd_json_key(w, "address");
+                gd_json_str(w, r->metrics_address);
+                gd_json_key(w, "listening");
+                gd_json_bool(w, r->metrics_listening);
+                gd_json_key(w, "error");
+                json_opt_string(w, r->metrics_listening ? NULL : errno_name(r->metrics_error));
+                gd_json_key(w, "error_text");
+                json_opt_string(w, r->metrics_listening ? NULL : strerror(r->metrics_error));
+                gd_json_key(w, "failed_attempts");
+                gd_json_uint(w, r->metrics_failed_attempts);
+                gd_json_key(w, "down_seconds");
+                gd_json_double(w, "%.3f", (double)r->metrics_down_ms / 1000.0);
+                gd_json_end_object(w);
+        }
+        gd_json_end_object(w);
+}
+
+static void json_counters(gd_json_writer *w, const gd_stats *s) {
+        gd_json_begin_object(w);
+        gd_json_key(w, "kills");
+        gd_json_uint(w, total_kills(s));
+        gd_json_key(w, "kill_failures");
+        gd_json_uint(w, s->kill_failures);
+        gd_json_key(w, "inotify_watch_failures");
+        gd_json_uint(w, s->watch_failures);
+        gd_json_key(w, "cgroups_without_dir_watch");
+        gd_json_uint(w, s->no_dir_watch_cgroups);
+        gd_json_key(w, "decisions");
+        gd_json_begin_object(w);
+        for (pol_action a = POL_ACTION_KILL_PROCESS; a < POL_ACTION__N; a++) {
+                gd_json_key(w, pol_action_name(a));
+                gd_json_uint(w, s->decisions[a]);
+        }
+        gd_json_end_object(w);
+        gd_json_end_object(w);
 }
 
 void gd_report_json(FILE *out, const gd_report *r) {
         const gd_stats *s = r->stats;
+        gd_json_file f;
+        gd_json_writer *w = &f.w;
 
-        fputs("{\"daemon\":{\"version\":", out);
-        gd_json_string(out, r->version);
-        fprintf(out, ",\"pid\":%d,\"uptime_seconds\":%.3f,\"start_time_unix_ms\":%" PRId64
-                     ",\"policy\":",
-                (int)r->pid, (double)r->uptime_ms / 1000.0, r->start_time_unix_ms);
-        gd_json_string(out, r->policy_source);
-        fprintf(out, ",\"workloads\":%zu,\"dry_run\":%s,\"sandbox\":%s,\"watched_cgroups\":%zu"
-                     ",\"unwatched_cgroups\":%zu,\"max_watched_cgroups\":%zu",
-                r->n_workloads, r->dry_run ? "true" : "false", r->sandboxed ? "true" : "false",
-                r->n_cgroups, r->n_unwatched, r->max_watched);
-        fputs(",\"metrics_listener\":", out);
-        if (!r->metrics_address) {
-                fputs("null", out);
-        } else {
-                fputs("{\"address\":", out);
-                gd_json_string(out, r->metrics_address);
-                fprintf(out, ",\"listening\":%s,\"error\":", r->metrics_listening ? "true" : "false");
-                json_opt_string(out, r->metrics_listening ? NULL : errno_name(r->metrics_error));
-                fputs(",\"error_text\":", out);
-                json_opt_string(out, r->metrics_listening ? NULL : strerror(r->metrics_error));
-                fprintf(out, ",\"failed_attempts\":%" PRIu64 ",\"down_seconds\":%.3f}",
-                        r->metrics_failed_attempts, (double)r->metrics_down_ms / 1000.0);
-        }
-        fputs("},", out);
-        fprintf(out, "\"counters\":{\"kills\":%" PRIu64 ",\"kill_failures\":%" PRIu64,
-                total_kills(s), s->kill_failures);
-        fprintf(out, ",\"inotify_watch_failures\":%" PRIu64 ",\"cgroups_without_dir_watch\":%" PRIu64,
-                s->watch_failures, s->no_dir_watch_cgroups);
-        fputs(",\"decisions\":{", out);
-        for (pol_action a = POL_ACTION_KILL_PROCESS; a < POL_ACTION__N; a++)
-                fprintf(out, "%s\"%s\":%" PRIu64, a > POL_ACTION_KILL_PROCESS ? "," : "",
-                        pol_action_name(a), s->decisions[a]);
-        fputs("}},\"cgroups\":[", out);
-        for (size_t i = 0; i < r->n_cgroups; i++) {
-                if (i)
-                        fputc(',', out);
-                json_cgroup(out, &r->cgroups[i]);
-        }
-        fputs("],\"recent_kills\":[", out);
-        for (size_t i = 0; i < s->n_recent; i++) {
-                if (i)
-                        fputc(',', out);
-                json_recent(out, gd_stats_recent(s, i));
-        }
-        fputs("]}\n", out);
+        gd_json_file_open(&f, out, false);
+        gd_json_begin_object(w);
+        gd_json_key(w, "daemon");
+        json_daemon(w, r);
+        gd_json_key(w, "counters");
+        json_counters(w, s);
+        gd_json_key(w, "cgroups");
+        gd_json_begin_array(w);
+        for (size_t i = 0; i < r->n_cgroups; i++)
+                json_cgroup(w, &r->cgroups[i]);
+        gd_json_end_array(w);
+        gd_json_key(w, "recent_kills");
+        gd_json_begin_array(w);
+        for (size_t i = 0; i < s->n_recent; i++)
+                json_recent(w, gd_stats_recent(s, i));
+        gd_json_end_array(w);
+        gd_json_end_object(w);
+        (void)gd_json_file_close(&f);
 }
 
 /* ---- Prometheus ---- */

@@ -12,6 +12,7 @@
 
 #include "util/clock.h"
 #include "util/format.h"
+#include "util/buf.h"
 #include "util/json.h"
 
 /* Set once at start-up, before the event loop and the reaper thread. */
@@ -103,24 +104,17 @@ const char *gd_log_level_name(gd_log_level level) {
         return level <= GD_LOG_DEBUG ? level_names[level] : "unknown";
 }
 
-/* A line being built: cap leaves TAIL_RESERVE free; once something did
- * not fit, nothing more is added. */
+/* A line being built: the buffer stops TAIL_RESERVE short of the caller's
+ * (the reserve is released for the cut mark); once something did not fit,
+ * nothing more is added. */
 typedef struct line {
-        char *buf;
-        size_t cap, len;
-        bool cut;
+        gd_buf b;
         gd_log_format format;
 } line;
 
 /* All of s or nothing. */
 static bool put(line *l, const char *s, size_t n) {
-        if (l->cut || n > l->cap - l->len) {
-                l->cut = true;
-                return false;
-        }
-        memcpy(l->buf + l->len, s, n);
-        l->len += n;
-        return true;
+        return gd_buf_append(&l->b, s, n) == 0;
 }
 
 static bool put_str(line *l, const char *s) {
@@ -129,31 +123,17 @@ static bool put_str(line *l, const char *s) {
 
 /* As much of s as fits (for plain text: bare values and text lines). */
 static void put_some(line *l, const char *s, size_t n) {
-        if (l->cut)
-                return;
-        if (n > l->cap - l->len) {
-                n = l->cap - l->len;
-                l->cut = true;
-        }
-        memcpy(l->buf + l->len, s, n);
-        l->len += n;
+        (void)gd_buf_append_some(&l->b, s, n);
 }
 
 /* s as a quoted literal (JSON's escapes, which logfmt readers also take),
  * cut cleanly when it does not fit. Returns false when not even "" fits. */
 static bool put_literal(line *l, const char *s) {
-        if (l->cut)
+        size_t before = l->b.len;
+
+        if (l->b.overflow)
                 return false;
-        /* buf[cap] is inside the reserve: room for gd_json_escape's NUL. */
-        int r = gd_json_escape(l->buf + l->len, l->cap - l->len + 1, s);
-        if (r >= 0) {
-                l->len += (size_t)r;
-                return true;
-        }
-        size_t n = strlen(l->buf + l->len);
-        l->len += n;
-        l->cut = true;
-        return n > 0;
+        return gd_json_escape_some(&l->b, s) == 0 || l->b.len > before;
 }
 
 /* Does a logfmt value need quotes: empty, or anything but printable ASCII
@@ -171,8 +151,8 @@ static bool needs_quotes(const char *s) {
 static bool put_value(line *l, const char *s) {
         if (l->format == GD_LOG_FORMAT_JSON || needs_quotes(s))
                 return put_literal(l, s);
-        if (l->cut || l->len == l->cap) {
-                l->cut = true;
+        if (gd_buf_room(&l->b) == 0) {
+                l->b.overflow = true;
                 return false;
         }
         put_some(l, s, strlen(s));
@@ -181,12 +161,15 @@ static bool put_value(line *l, const char *s) {
 
 /* One field: key and value, or nothing when not even a cut value fits. */
 static void put_field(line *l, const char *key, const char *value) {
-        size_t mark = l->len;
+        size_t mark = l->b.len;
         bool json = l->format == GD_LOG_FORMAT_JSON;
 
         if (!(put_str(l, json ? ",\"" : " ") && put_str(l, key) &&
-              put_str(l, json ? "\":" : "=") && put_value(l, value)))
-                l->len = mark;
+              put_str(l, json ? "\":" : "=") && put_value(l, value))) {
+                /* Back to before the field; the line stays cut. */
+                gd_buf_truncate(&l->b, mark);
+                l->b.overflow = true;
+        }
 }
 
 /* Can s stand bare inside a text sentence: not empty, printable ASCII or
@@ -274,7 +257,7 @@ static void put_message(line *l, const char *msg, const char *const *keys,
                         const char *const *values, size_t n, bool *used) {
         const char *p = msg;
 
-        while (*p && !l->cut) {
+        while (*p && !l->b.overflow) {
                 if (*p == '{') {
                         size_t len = strcspn(p + 1, "{} ");
                         size_t i = 0;
@@ -311,8 +294,8 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
         char num[FIELDS_MAX][32];
         const char *keys[FIELDS_MAX], *values[FIELDS_MAX];
         bool used[FIELDS_MAX] = {false};
-        line l = {.buf = buf, .format = format};
-        line m = {.buf = said, .cap = GD_LOG_MSG_MAX - 1, .format = format};
+        line l = {.format = format};
+        line m = {.format = format};
         bool json = format == GD_LOG_FORMAT_JSON;
 
         if (size < LINE_MIN || format > GD_LOG_FORMAT_JSON || level > GD_LOG_DEBUG) {
@@ -320,14 +303,14 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
                         buf[0] = '\0';
                 return -ENOBUFS;
         }
+        gd_buf_init(&m.b, said, GD_LOG_MSG_MAX);
         size_t k = collect(fields, n, keys, values, num);
         put_message(&m, msg ? msg : "", keys, values, k, used);
-        said[m.len] = '\0';
-        l.cap = size - TAIL_RESERVE;
+        gd_buf_init(&l.b, buf, size - TAIL_RESERVE + 1);
         if (format == GD_LOG_FORMAT_TEXT) {
                 put_str(&l, "guardian: ");
                 put_str(&l, text_prefix[level]);
-                put_some(&l, said, m.len);
+                put_some(&l, said, m.b.len);
         } else {
                 if (gd_format_time_utc(unix_ms, when) < 0)
                         snprintf(when, sizeof(when), "invalid");
@@ -343,16 +326,15 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
                 if (format != GD_LOG_FORMAT_TEXT || !used[i])
                         put_field(&l, keys[i], values[i]);
         /* The reserve holds the longest mark, the newline and the NUL. */
-        l.cap = size - 1;
-        if (l.cut || m.cut) {
-                l.cut = false;
+        l.b.size = size;
+        if (l.b.overflow || m.b.overflow) {
+                gd_buf_truncate(&l.b, l.b.len);
                 put_str(&l, cut_marks[format]);
         } else if (json) {
                 put_str(&l, "}");
         }
         put_str(&l, "\n");
-        buf[l.len] = '\0';
-        return (int)l.len;
+        return (int)l.b.len;
 }
 
 bool gd_log_enabled(gd_log_level level) {

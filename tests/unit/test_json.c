@@ -144,3 +144,224 @@ Test(json, escape_cuts_between_units) {
                 free(cuts[k]);
         free(full);
 }
+
+/* ---- the writer ---- */
+
+static const char *write_nested(char *data, size_t size, bool *ret_failed) {
+        gd_json_writer w;
+        gd_buf b;
+
+        gd_buf_init(&b, data, size);
+        gd_json_writer_init(&w, &b);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "a");
+        gd_json_int(&w, -1);
+        gd_json_key(&w, "b");
+        gd_json_begin_array(&w);
+        gd_json_uint(&w, 18446744073709551615u);
+        gd_json_bool(&w, true);
+        gd_json_null(&w);
+        gd_json_begin_object(&w);
+        gd_json_end_object(&w);
+        gd_json_begin_array(&w);
+        gd_json_end_array(&w);
+        gd_json_str(&w, "x");
+        gd_json_end_array(&w);
+        gd_json_key(&w, "c");
+        gd_json_double(&w, "%.2f", 1.5);
+        gd_json_key(&w, "d");
+        gd_json_double(&w, "%.4g", 0.0 / 0.0);
+        gd_json_key(&w, "e");
+        gd_json_bool(&w, false);
+        gd_json_end_object(&w);
+        *ret_failed = gd_json_failed(&w);
+        return data;
+}
+
+Test(json, writer_commas_and_nesting) {
+        char data[256];
+        bool failed;
+
+        cr_assert_str_eq(write_nested(data, sizeof(data), &failed),
+                         "{\"a\":-1,\"b\":[18446744073709551615,true,null,{},[],\"x\"],"
+                         "\"c\":1.50,\"d\":null,\"e\":false}");
+        cr_assert_not(failed);
+}
+
+Test(json, writer_never_past_the_end) {
+        static const char whole[] = "{\"a\":-1,\"b\":[18446744073709551615,true,null,{},[],"
+                                    "\"x\"],\"c\":1.50,\"d\":null,\"e\":false}";
+
+        for (size_t size = 1; size <= sizeof(whole); size++) {
+                char data[sizeof(whole) + 8];
+                bool failed;
+
+                memset(data, 'Z', sizeof(data));
+                write_nested(data, size, &failed);
+                cr_assert_eq(failed, size < sizeof(whole), "size %zu", size);
+                cr_assert(strlen(data) < size, "size %zu", size);
+                /* What is there is a prefix of the whole document. */
+                cr_assert_eq(strncmp(data, whole, strlen(data)), 0, "size %zu", size);
+                for (size_t i = size; i < sizeof(data); i++)
+                        cr_assert_eq(data[i], 'Z', "size %zu: byte %zu written", size, i);
+        }
+}
+
+Test(json, writer_escapes_hostile_keys_and_strings) {
+        char data[256];
+        gd_json_writer w;
+        gd_buf b;
+
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init(&w, &b);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "k\"\n");
+        gd_json_str(&w, "\"},{\x01\xff\\");
+        gd_json_key(&w, "n");
+        gd_json_str(&w, NULL);
+        gd_json_end_object(&w);
+        cr_assert_not(gd_json_failed(&w));
+        cr_assert_str_eq(data, "{\"k\\\"\\n\":\"\\\"},{\\u0001\\u00ff\\\\\",\"n\":null}");
+}
+
+Test(json, writer_string_whole_or_nothing) {
+        char data[8];
+        gd_json_writer w;
+        gd_buf b;
+
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init(&w, &b);
+        gd_json_begin_array(&w);
+        cr_assert_eq(gd_json_str(&w, "\x01\x01"), -ENOBUFS);
+        /* Not a piece of an escape: the string is gone whole. */
+        cr_assert_str_eq(data, "[");
+        cr_assert(gd_json_failed(&w));
+}
+
+Test(json, writer_misuse_fails) {
+        char data[256];
+        gd_json_writer w;
+        gd_buf b;
+
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init(&w, &b);
+        cr_assert_eq(gd_json_end_object(&w), -ENOBUFS);
+        cr_assert(gd_json_failed(&w));
+
+        gd_json_writer_init(&w, &b);
+        for (int i = 0; i < GD_JSON_DEPTH_MAX; i++)
+                cr_assert_eq(gd_json_begin_array(&w), 0);
+        cr_assert_eq(gd_json_begin_array(&w), -ENOBUFS);
+        cr_assert(gd_json_failed(&w));
+}
+
+Test(json, writer_cut_between_escapes) {
+        /* Each \x01 is a 6-byte escape: a cut lands between two of them,
+         * never inside one, and the literal stays within max. */
+        for (size_t max = 5; max < 40; max++) {
+                char data[64];
+                gd_json_writer w;
+                gd_buf b;
+                size_t len = 0;
+                bool cut = false;
+
+                gd_buf_init(&b, data, sizeof(data));
+                gd_json_writer_init(&w, &b);
+                cr_assert_eq(gd_json_str_cut(&w, "\x01\x01\x01\x01\x01", max, "...", &len, &cut),
+                             0, "max %zu", max);
+                cr_assert_eq(len, strlen(data), "max %zu", max);
+                cr_assert(len <= max, "max %zu: %s", max, data);
+                cr_assert_eq(cut, max < 32, "max %zu: %s", max, data);
+                if (cut) {
+                        size_t units = (len - 5) / 6;
+                        cr_assert_eq(len, 5 + units * 6, "max %zu: %s", max, data);
+                        cr_assert_eq(strcmp(data + len - 4, "...\""), 0, "max %zu: %s", max, data);
+                        cr_assert_eq(units, (max - 5) / 6, "max %zu: the longest cut", max);
+                }
+        }
+}
+
+Test(json, writer_cut_needs_room) {
+        char data[16];
+        gd_json_writer w;
+        gd_buf b;
+        bool cut = false;
+
+        /* A max below the mark and the quotes: whole or not at all. */
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init(&w, &b);
+        cr_assert_eq(gd_json_str_cut(&w, "abcdef", 4, "...", NULL, &cut), -ENOBUFS);
+        cr_assert_not(cut);
+        cr_assert_str_eq(data, "");
+
+        /* A max the buffer cannot hold: not cut to fit the buffer. */
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init(&w, &b);
+        cr_assert_eq(gd_json_str_cut(&w, "abcdefghijklmnopqrstuvwxyz", 40, "...", NULL, &cut),
+                     -ENOBUFS);
+        cr_assert_not(cut);
+
+        /* NULL is null. */
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init(&w, &b);
+        cr_assert_eq(gd_json_str_cut(&w, NULL, 40, "...", NULL, NULL), 0);
+        cr_assert_str_eq(data, "null");
+}
+
+Test(json, writer_spaced_and_lines) {
+        char data[256];
+        gd_json_writer w;
+        gd_buf b;
+
+        gd_buf_init(&b, data, sizeof(data));
+        gd_json_writer_init_spaced(&w, &b);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "a");
+        gd_json_uint(&w, 1);
+        gd_json_key(&w, "l");
+        gd_json_begin_array_lines(&w);
+        gd_json_begin_object(&w);
+        gd_json_key(&w, "x");
+        gd_json_null(&w);
+        gd_json_key(&w, "y");
+        gd_json_bool(&w, true);
+        gd_json_end_object(&w);
+        gd_json_int(&w, 2);
+        gd_json_end_array(&w);
+        gd_json_key(&w, "e");
+        gd_json_begin_array_lines(&w);
+        gd_json_end_array(&w);
+        gd_json_end_object(&w);
+        cr_assert_not(gd_json_failed(&w));
+        cr_assert_str_eq(data, "{\"a\": 1, \"l\": [\n  {\"x\": null, \"y\": true},\n  2\n], \"e\": []}");
+}
+
+Test(json, escape_some_cuts_between_escapes_within_the_buffer) {
+        /* "a" then two 6-byte escapes: every buffer size cuts after a whole
+         * unit and closes the literal, never past the end. */
+        static const char whole[] = "\"a\\u0001\\u0001\"";
+
+        for (size_t size = 1; size <= sizeof(whole) + 2; size++) {
+                char data[sizeof(whole) + 8];
+                gd_buf b;
+                int r;
+
+                memset(data, 'Z', sizeof(data));
+                gd_buf_init(&b, data, size);
+                r = gd_json_escape_some(&b, "a\x01\x01");
+                cr_assert(strlen(data) < size, "size %zu", size);
+                cr_assert_eq(r == 0, size > strlen(whole), "size %zu: %s", size, data);
+                if (size < 3)
+                        cr_assert_str_eq(data, "", "size %zu", size);
+                else if (size < 4)
+                        cr_assert_str_eq(data, "\"\"", "size %zu", size);
+                else if (size < 10)
+                        cr_assert_str_eq(data, "\"a\"", "size %zu", size);
+                else if (size < 16)
+                        cr_assert_str_eq(data, "\"a\\u0001\"", "size %zu", size);
+                else
+                        cr_assert_str_eq(data, whole, "size %zu", size);
+                for (size_t i = size; i < sizeof(data); i++)
+                        cr_assert_eq(data[i], 'Z', "size %zu: byte %zu written", size, i);
+        }
+}
