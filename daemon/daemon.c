@@ -1,5 +1,5 @@
 #include "daemon/daemon.h"
-#include "daemon/daemon_ctx.h"
+#include "daemon/state.h"
 #include "act/enforce.h"
 
 #include <errno.h>
@@ -44,7 +44,7 @@
  * bigger one still works, with fresh pages from the kernel. */
 #define HEAP_RESERVE_BYTES (4u << 20)
 
-static int setup_host_psi(daemon_ctx *d) {
+static int setup_host_psi(gd_daemon *d) {
         int fd = openat(d->host.procfd, "pressure/memory", O_RDWR | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 fd = openat(d->host.procfd, "pressure/memory", O_RDONLY | O_CLOEXEC);
@@ -120,7 +120,7 @@ static void protect_self(void) {
 }
 
 /* What the start-up line says of PSI triggers: only what was armed. */
-static const char *psi_state(const daemon_ctx *d) {
+static const char *psi_state(const gd_daemon *d) {
         bool cgroups = false;
         for (size_t i = 0; i < d->watch.n_slots && !cgroups; i++)
                 cgroups = d->watch.slots[i].in_use && d->watch.slots[i].psi_trigger;
@@ -170,7 +170,7 @@ static const char *default_audit_path(char *buf, size_t size) {
 /* The hook runner's child side: its own copy of the policy, and the
  * daemon's source to re-read it from. */
 __attribute__((noreturn)) static void hook_runner(int sock, void *ctx) {
-        daemon_ctx *d = ctx;
+        gd_daemon *d = ctx;
 
         gd_hooks_runner_main(sock, &d->policy_src.where, d->policy);
 }
@@ -195,7 +195,7 @@ int gd_cmd_run(int argc, char **argv) {
         const char *cgroup_root = NULL, *proc_root = NULL, *audit_path = NULL;
         const char *control_socket = NULL, *metrics_address = NULL;
         char audit_buf[PATH_MAX];
-        daemon_ctx *d;
+        gd_daemon *d;
         int opt, r, status = 1;
         bool sandbox = true;
 

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
-#include "daemon/daemon_ctx.h"
+#include "daemon/state.h"
 #include "util/log.h"
 #include "record/report.h"
 #include "util/version.h"
 
-static const char *trouble_state(const daemon_ctx *d, const gd_watched *c, uint64_t now) {
+static const char *trouble_state(const gd_daemon *d, const gd_watched *c, uint64_t now) {
         if (c->kill_pending)
                 return "kill-pending";
         if (c->state.pressure_since_ms)
@@ -28,7 +28,7 @@ static const char *trouble_state(const daemon_ctx *d, const gd_watched *c, uint6
 }
 
 /* Fill one cgroup's line. Returns false when the cgroup is gone. */
-static bool read_cgroup(daemon_ctx *d, gd_watched *c, uint64_t now,
+static bool read_cgroup(gd_daemon *d, gd_watched *c, uint64_t now,
                         gd_report_cgroup *ret) {
         gd_report_cgroup r;
 
@@ -60,7 +60,7 @@ static int by_path(const void *a, const void *b) {
 }
 
 int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t *ret_len) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
         const gd_control_metrics *m = &d->control.metrics;
         uint64_t now = gd_now_ms();
         gd_report_cgroup *cgs = calloc(d->watch.n_slots ? d->watch.n_slots : 1, sizeof(*cgs));
@@ -125,6 +125,6 @@ int gd_daemon_render(void *userdata, gd_control_doc doc, char **ret_body, size_t
 }
 
 uint64_t gd_daemon_generation(void *userdata) {
-        const daemon_ctx *d = userdata;
+        const gd_daemon *d = userdata;
         return d->stats.generation + d->stats.reloads_ok + d->stats.reloads_error;
 }

@@ -1,8 +1,8 @@
 /* From a sample to an outcome: what the daemon does when a watched cgroup
  * or the host may be in trouble. Sample, decide (decide/), route the
  * decision by the workload's action (decide/'s gd_decide_route), then act
- * through the kill path (killer.c). */
-#include "daemon/daemon_ctx.h"
+ * through the kill path (act/kill.c), whose outcome killer.c says. */
+#include "daemon/state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,22 @@
 /* Host memory use from which the tick goes fast. */
 #define HOST_HOT_RATIO 0.80
 
+void gd_thresholds_for(const gd_daemon *d, const pol_workload *w, gd_thresholds *ret) {
+        pol_triggers t;
+
+        gd_thresholds_default(ret);
+        if (!d->policy)
+                return;
+        pol_effective_triggers(d->policy, w, &t);
+        ret->limit_ratio = t.limit;
+        ret->near_limit_ratio = t.near_limit;
+        ret->high_sustain_ms = t.high_sustain_ms;
+        ret->pressure_some = t.pressure_some;
+        ret->pressure_full = t.pressure_full;
+        ret->pressure_sustain_ms = t.pressure_sustain_ms;
+        ret->cooldown_ms = pol_effective_cooldown_ms(d->policy, w);
+}
+
 /* Decide learns how its decision went, once per outcome: done starts the
  * cooldown, a failure the back-off. A kill in flight is learnt at its end
  * (gd_finish_pending), and waiting teaches nothing: the next sample
@@ -24,7 +40,7 @@ static void learn(const gd_thresholds *t, gd_cgroup_state *st, gd_kill_result k,
                 gd_decide_record(t, st, k == GD_KILL_DONE, now);
 }
 
-void gd_evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
+void gd_evaluate(gd_daemon *d, gd_watched *c, uint64_t now) {
         gd_sample s;
         int r = gd_watch_sample(&d->watch, c, now, &s);
         if (r < 0) {
@@ -70,14 +86,12 @@ void gd_evaluate(daemon_ctx *d, gd_watched *c, uint64_t now) {
         gd_kill_result k;
         if (action == POL_ACTION_NOTIFY)
                 k = gd_notify(d, c, w, &dec, s.current, now);
-        else if (action == POL_ACTION_KILL_CGROUP)
-                k = gd_kill_cgroup(d, c, &dec, s.current, now);
         else
-                k = gd_kill_worst(d, c, c->rel, &dec, trigger_ms, s.current, now);
+                k = gd_daemon_kill(d, c, c->rel, w, action, &dec, trigger_ms, s.current, now);
         learn(&t, &c->state, k, now);
 }
 
-void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
+void gd_evaluate_host(gd_daemon *d, uint64_t now) {
         char buf[512];
         gd_sample s;
 
@@ -115,14 +129,15 @@ void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
         snprintf(reason, sizeof(reason), "host: %s", dec.reason);
         snprintf(dec.reason, sizeof(dec.reason), "%.*s", (int)sizeof(dec.reason) - 1, reason);
         dec.trigger = GD_TRIGGER_HOST_PRESSURE;
-        for (size_t i = 0; i < GD_MAX_PENDING; i++)
-                if (d->pending[i].used)
-                        return; /* let the kill in flight land first */
+        if (gd_kills_any(&d->kills))
+                return; /* let the kill in flight land first */
 
         const char *rel = "";
         uint64_t memory_before = 0;
         gd_watched *picked = NULL;
         if (d->host.root.has_memory) {
+                gd_kill_env env;
+                gd_daemon_kill_env(d, &env);
                 gd_blame_candidate *cands = calloc(d->watch.n_slots, sizeof(*cands));
                 if (!cands)
                         return;
@@ -146,7 +161,7 @@ void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
                          * processes may be the ones to blame. */
                         b->n_killable = npids + (c->unwatched_below ? 1 : 0);
                         const pol_workload *cw = gd_watch_workload(&d->watch, c, d->policy);
-                        b->protected_cgroup = gd_cgroup_protected(d, c->rel) ||
+                        b->protected_cgroup = gd_kill_protected_cgroup(&env, c->rel) ||
                                               (cw && cw->protect.mode == POL_PROTECT_NEVER);
                 }
                 long pick = gd_blame_pick(cands, d->watch.n_slots);
@@ -181,16 +196,18 @@ void gd_evaluate_host(daemon_ctx *d, uint64_t now) {
         if (picked && (action == POL_ACTION_NOTIFY || action == POL_ACTION_KILL_CGROUP)) {
                 gd_thresholds pt;
                 gd_thresholds_for(d, pw, &pt);
+                uint64_t since = picked->trouble_since_ms ? picked->trouble_since_ms : now;
                 gd_kill_result k = action == POL_ACTION_NOTIFY
                                            ? gd_notify(d, picked, pw, &dec, memory_before, now)
-                                           : gd_kill_cgroup(d, picked, &dec, memory_before, now);
+                                           : gd_daemon_kill(d, picked, picked->rel, pw, action,
+                                                            &dec, since, memory_before, now);
                 /* The cgroup learns its own outcome (a kill in flight at its
                  * end); the host's episode is answered by what was done. */
                 learn(&pt, &picked->state, k, now);
                 learn(&t, &d->host_state, k == GD_KILL_STARTED ? GD_KILL_DONE : k, now);
                 return;
         }
-        gd_kill_result k = gd_kill_worst(d, NULL, rel, &dec, now - dec.sustained_ms,
-                                         memory_before, now);
+        gd_kill_result k = gd_daemon_kill(d, NULL, rel, NULL, POL_ACTION_KILL_PROCESS, &dec,
+                                          now - dec.sustained_ms, memory_before, now);
         learn(&t, &d->host_state, k, now);
 }

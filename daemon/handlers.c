@@ -2,7 +2,7 @@
  * source (loop.h), the tick (light checks, samples of hot cgroups, kills
  * in flight, reloads, protections), and policy reloads. Start-up and
  * shutdown are daemon.c's. */
-#include "daemon/daemon_ctx.h"
+#include "daemon/state.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@
 /* Protections are re-applied this often, for processes that appeared. */
 #define ENFORCE_MS 5000
 
-void gd_set_tick(daemon_ctx *d, bool fast) {
+void gd_set_tick(gd_daemon *d, bool fast) {
         if (d->fast == fast && d->timerfd >= 0)
                 return;
         d->fast = fast;
@@ -43,7 +43,7 @@ void gd_set_tick(daemon_ctx *d, bool fast) {
 
 /* The policy's settings: dry_run adds to --dry-run, poll_interval sets the
  * slow tick. */
-void gd_apply_settings(daemon_ctx *d) {
+void gd_apply_settings(gd_daemon *d) {
         uint64_t ms = d->policy->settings.poll_interval_ms;
 
         d->dry_run = d->cli_dry_run || d->policy->settings.dry_run;
@@ -59,7 +59,7 @@ void gd_apply_settings(daemon_ctx *d) {
 }
 
 /* The manager's one-line status: what `systemctl status` shows. */
-void gd_daemon_ready(daemon_ctx *d) {
+void gd_daemon_ready(gd_daemon *d) {
         char status[256];
 
         snprintf(status, sizeof(status), "watching %zu cgroups; policy %s (%zu workloads)%s",
@@ -70,7 +70,7 @@ void gd_daemon_ready(daemon_ctx *d) {
 
 /* A new policy replaces the old one only whole and only when valid; the
  * cgroups' sustain timers and cooldowns carry over. */
-static void reload_policy(daemon_ctx *d) {
+static void reload_policy(gd_daemon *d) {
         pol_policy *p = NULL;
 
         d->reload_pending = false;
@@ -101,7 +101,7 @@ static void reload_policy(daemon_ctx *d) {
         gd_daemon_ready(d);
 }
 
-static void on_tick(daemon_ctx *d, uint64_t now) {
+static void on_tick(gd_daemon *d, uint64_t now) {
         bool any_hot = false;
         /* Light checks of every cgroup once a second, whatever the tick
          * (with slack: a 1 s tick may be measured as 999 ms). */
@@ -143,10 +143,10 @@ static void on_tick(daemon_ctx *d, uint64_t now) {
 }
 
 /* The event loop's handlers (loop.h), one per source; userdata is the
- * daemon_ctx. */
+ * gd_daemon. */
 
 static bool on_signal(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
         struct signalfd_siginfo si;
 
         while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -162,7 +162,7 @@ static bool on_signal(void *userdata, uint64_t tag, uint32_t events, uint64_t no
 }
 
 static bool on_timer(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
         uint64_t expirations;
 
         if (read(d->timerfd, &expirations, sizeof(expirations)) < 0) {
@@ -173,7 +173,7 @@ static bool on_timer(void *userdata, uint64_t tag, uint32_t events, uint64_t now
 }
 
 static bool on_inotify(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
 
         gd_watch_handle_inotify(&d->watch);
         return false;
@@ -181,7 +181,7 @@ static bool on_inotify(void *userdata, uint64_t tag, uint32_t events, uint64_t n
 
 /* memory.events changed or a PSI trigger fired, for one watched cgroup. */
 static bool on_cgroup(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
 
         d->stats.trigger_events[gd_tag_kind_of(tag) == GD_TAG_EVENTS ? GD_SOURCE_MEMORY_EVENTS
                                                                      : GD_SOURCE_PSI]++;
@@ -197,7 +197,7 @@ static bool on_cgroup(void *userdata, uint64_t tag, uint32_t events, uint64_t no
 }
 
 static bool on_host_psi(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
 
         d->stats.trigger_events[GD_SOURCE_HOST_PSI]++;
         gd_evaluate_host(d, now);
@@ -206,18 +206,18 @@ static bool on_host_psi(void *userdata, uint64_t tag, uint32_t events, uint64_t 
 }
 
 static bool on_pidfd(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
 
         /* Stale (NULL): that kill is over, and the slot may hold another
          * victim that is still alive. */
-        pending_kill *p = gd_pending_for_tag(d->pending, GD_MAX_PENDING, tag);
+        gd_inflight *p = gd_kills_for_tag(&d->kills, tag);
         if (p && gd_act_exited(p->pidfd) == 1)
-                gd_finish_pending(d, p, GD_RESULT_KILLED, now);
+                gd_finish_pending(d, p, GD_END_EXITED, now);
         return false;
 }
 
 static bool on_policy(void *userdata, uint64_t tag, uint32_t events, uint64_t now) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
 
         if (gd_policy_changed(&d->policy_src)) {
                 d->reload_pending = true;
@@ -237,7 +237,7 @@ static void on_control_wakeup(void *userdata) {
 }
 
 static void after_wakeup(void *userdata, uint64_t cost_ns) {
-        daemon_ctx *d = userdata;
+        gd_daemon *d = userdata;
 
         gd_notice_watch(&d->watch);
         gd_stats_loop(&d->stats, cost_ns);
@@ -246,7 +246,7 @@ static void after_wakeup(void *userdata, uint64_t cost_ns) {
 /* Every source's handler on the loop. Clients are answered last: what the
  * kernel reported in the same wake-up goes first, and a wake-up renders at
  * most one document (control.h). */
-void gd_loop_register(daemon_ctx *d, gd_loop *l) {
+void gd_loop_register(gd_daemon *d, gd_loop *l) {
         static const struct {
                 gd_tag_kind kind;
                 gd_loop_handler_fn handle;

@@ -37,7 +37,7 @@
 
 #include "proc/proc.h"
 #include "daemon/control.h"
-#include "daemon/daemon_ctx.h"
+#include "daemon/state.h"
 #include "act/enforce.h"
 #include "cgroup/host.h"
 #include "watch/watch.h"
@@ -311,7 +311,7 @@ static bool want(const char *only, const char *phase) {
                (strcmp(only, "render") == 0 && strncmp(phase, "render_", 7) == 0);
 }
 
-static daemon_ctx dctx; /* big: not on the stack */
+static gd_daemon dctx; /* big: not on the stack */
 
 int main(int argc, char **argv) {
         int ncg = 2000, nprocs = 200, reps = 1;

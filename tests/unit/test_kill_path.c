@@ -1,4 +1,5 @@
-/* The kill path end to end (daemon/killer.c: gd_kill_worst, gd_pending_tick,
+/* The kill path end to end (act/kill.c alone on its small environment; through
+ * the daemon, daemon/killer.c: gd_daemon_kill, gd_pending_tick,
  * gd_kill_cgroup, gd_notify; daemon/evaluate.c: gd_evaluate from two
  * samples through the workload's action) with a fake clock: a fixture cgroup tree whose
  * cgroup.procs lists real child processes, the real /proc, real pidfds,
@@ -16,15 +17,16 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/daemon_ctx.h"
+#include "daemon/state.h"
 #include "tests/lib/fixture.h"
 
 enum { N_CHILDREN = 3, BIG_MIB = 32 };
 
-static daemon_ctx *d;
+static gd_daemon *d;
 static char *dir;
 static char rel[4200];     /* the children's cgroup in the fixture tree */
 static pid_t children[N_CHILDREN]; /* [0] is the big one */
@@ -135,8 +137,8 @@ static void teardown(void) {
                 waitpid(children[i], NULL, 0);
         }
         for (size_t i = 0; d && i < GD_MAX_PENDING; i++)
-                if (d->pending[i].used && d->pending[i].pidfd >= 0)
-                        close(d->pending[i].pidfd);
+                if (d->kills.slot[i].used && d->kills.slot[i].pidfd >= 0)
+                        close(d->kills.slot[i].pidfd);
         if (c.dirfd >= 0)
                 close(c.dirfd);
         gd_audit_close(d->audit);
@@ -166,10 +168,20 @@ static int died_of(pid_t pid) {
         return WIFSIGNALED(status) ? WTERMSIG(status) : -WEXITSTATUS(status);
 }
 
-static pending_kill *in_flight(void) {
+/* The daemon's kill of c's worst process in rel (as gd_evaluate makes it). */
+static gd_kill_result kill_worst(gd_watched *cg, const char *where, const gd_decision *dec,
+                                 uint64_t trigger_ms, uint64_t at) {
+        return gd_daemon_kill(d, cg, where, NULL, POL_ACTION_KILL_PROCESS, dec, trigger_ms, 0, at);
+}
+
+static gd_kill_result kill_cgroup(void) {
+        return gd_daemon_kill(d, &c, c.rel, NULL, POL_ACTION_KILL_CGROUP, &pressure, now, 0, now);
+}
+
+static gd_inflight *in_flight(void) {
         for (size_t i = 0; i < GD_MAX_PENDING; i++)
-                if (d->pending[i].used)
-                        return &d->pending[i];
+                if (d->kills.slot[i].used)
+                        return &d->kills.slot[i];
         return NULL;
 }
 
@@ -178,8 +190,8 @@ static void assert_has(const char *text, const char *what) {
 }
 
 Test(kill_path, the_worst_process_is_killed_and_closed_out_on_the_next_tick) {
-        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now - 2000, 0, now), GD_KILL_STARTED);
-        pending_kill *p = in_flight();
+        cr_assert_eq(kill_worst(&c, rel, &pressure, now - 2000, now), GD_KILL_STARTED);
+        gd_inflight *p = in_flight();
         cr_assert_not_null(p);
         cr_assert_eq(p->cand.pid, children[0], "the big child is the victim");
         cr_assert(c.kill_pending);
@@ -209,7 +221,7 @@ Test(kill_path, the_worst_process_is_killed_and_closed_out_on_the_next_tick) {
 
 Test(kill_path, a_dry_run_names_the_victim_and_kills_nothing) {
         d->dry_run = true;
-        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_DONE);
+        cr_assert_eq(kill_worst(&c, rel, &pressure, now, now), GD_KILL_DONE);
         cr_assert_null(in_flight());
         char *log = audit(), pid[32];
         snprintf(pid, sizeof(pid), "\"pid\":%d,", (int)children[0]);
@@ -226,7 +238,7 @@ Test(kill_path, a_victim_not_in_the_cgroup_scanned_is_not_signalled) {
          * or a tree that lies): the check after pidfd_open() refuses. */
         list_children("t/elsewhere");
         c.rel = "t/elsewhere";
-        cr_assert_eq(gd_kill_worst(d, &c, "t/elsewhere", &pressure, now, 0, now), GD_KILL_FAILED);
+        cr_assert_eq(kill_worst(&c, "t/elsewhere", &pressure, now, now), GD_KILL_FAILED);
         cr_assert_null(in_flight());
         char *log = audit();
         assert_has(log, "\"event\":\"kill-failed\"");
@@ -238,7 +250,7 @@ Test(kill_path, a_victim_not_in_the_cgroup_scanned_is_not_signalled) {
 
 Test(kill_path, an_unknown_namespace_root_kills_no_single_process) {
         d->cgns.unknown = true;
-        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_FAILED);
+        cr_assert_eq(kill_worst(&c, rel, &pressure, now, now), GD_KILL_FAILED);
         char *log = audit();
         assert_has(log, "\"result\":\"cgroupns-unknown\"");
         free(log);
@@ -267,8 +279,8 @@ Test(kill_path, a_sigterm_grace_ends_in_sigkill_on_the_fake_clock) {
         cr_assert_eq(r, 0, "the policy loads: %s", errs.n ? errs.items[0].message : "");
         free(path);
 
-        cr_assert_eq(gd_kill_worst(d, &c, rel, &pressure, now, 0, now), GD_KILL_STARTED);
-        pending_kill *p = in_flight();
+        cr_assert_eq(kill_worst(&c, rel, &pressure, now, now), GD_KILL_STARTED);
+        gd_inflight *p = in_flight();
         cr_assert_not_null(p);
         cr_assert(p->term_only);
         cr_assert_eq(p->sigkill_at_ms, now + 5000);
@@ -288,7 +300,7 @@ Test(kill_path, a_cgroup_kill_writes_cgroup_kill_and_is_audited) {
         free(where);
         c.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert(c.dirfd >= 0);
-        cr_assert_eq(gd_kill_cgroup(d, &c, &pressure, 0, now), GD_KILL_DONE);
+        cr_assert_eq(kill_cgroup(), GD_KILL_DONE);
         snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
         char *written = fx_read(dir, path, NULL);
         cr_assert_str_eq(written, "1");
@@ -309,7 +321,7 @@ Test(kill_path, a_cgroup_kill_that_cannot_be_written_failed) {
         free(kill_file);
         c.dirfd = openat(d->host.rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert(c.dirfd >= 0);
-        cr_assert_eq(gd_kill_cgroup(d, &c, &pressure, 0, now), GD_KILL_FAILED);
+        cr_assert_eq(kill_cgroup(), GD_KILL_FAILED);
         char *log = audit();
         assert_has(log, "\"event\":\"kill-cgroup\"");
         assert_has(log, "\"result\":\"ENOENT\"");
@@ -320,7 +332,7 @@ Test(kill_path, a_dry_run_cgroup_kill_writes_nothing) {
         d->dry_run = true;
         c.dirfd = openat(d->host.rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert(c.dirfd >= 0);
-        cr_assert_eq(gd_kill_cgroup(d, &c, &pressure, 0, now), GD_KILL_DONE);
+        cr_assert_eq(kill_cgroup(), GD_KILL_DONE);
         char path[4400];
         snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
         char *written = fx_read(dir, path, NULL);
@@ -426,7 +438,7 @@ Test(evaluate, near_the_limit_and_growing_the_worst_process_is_killed) {
         cr_assert_null(in_flight(), "one sample: no growth to go on");
         memory_files(103u << 20);
         gd_evaluate(d, watched, now + 100);
-        pending_kill *p = in_flight();
+        gd_inflight *p = in_flight();
         cr_assert_not_null(p, "99%% of memory.max and growing");
         cr_assert_eq(p->cand.pid, children[0]);
         cr_assert_eq(p->decision.trigger, GD_TRIGGER_NEAR_LIMIT);
@@ -496,12 +508,170 @@ Test(evaluate, a_kernel_oom_kill_since_the_decision_means_waiting) {
         char path[4400];
         snprintf(path, sizeof(path), "cg/%s/memory.events", rel);
         fx_write(dir, path, "low 0\nhigh 0\nmax 35\noom 1\noom_kill 1\n");
-        cr_assert_eq(gd_kill_worst(d, watched, rel, &limit, now, 0, now + 10), GD_KILL_WAITING);
+        cr_assert_eq(kill_worst(watched, rel, &limit, now, now + 10), GD_KILL_WAITING);
         cr_assert_null(in_flight());
         for (int i = 0; i < N_CHILDREN; i++)
                 cr_assert(alive(children[i]));
         /* Without a kill of the kernel's, the same decision kills. */
         fx_write(dir, path, "low 0\nhigh 0\nmax 35\noom 1\noom_kill 0\n");
-        cr_assert_eq(gd_kill_worst(d, watched, rel, &limit, now, 0, now + 20), GD_KILL_STARTED);
+        cr_assert_eq(kill_worst(watched, rel, &limit, now, now + 20), GD_KILL_STARTED);
         cr_assert_eq(in_flight()->cand.pid, children[0]);
+}
+
+/* ---- act alone: the kill path on its small environment, no daemon ---- */
+
+static gd_kills kills;
+static gd_kill_env env;
+
+static void act_setup(void) {
+        setup();
+        memset(&kills, 0, sizeof(kills));
+        /* Only what the kill path is given: no audit, no log, no hooks. */
+        env = (gd_kill_env){
+                .rootfd = d->host.rootfd,
+                .procfd = d->host.procfd,
+                .epfd = d->epfd,
+                .page_size = d->host.page_size,
+                .ns_root = "/t",
+                .self_cgroup = "/",
+                .policy = d->policy,
+        };
+}
+
+static void act_teardown(void) {
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                if (kills.slot[i].used)
+                        gd_kills_release(&env, &kills.slot[i]);
+        teardown();
+}
+
+TestSuite(act_kill, .init = act_setup, .fini = act_teardown, .timeout = 60);
+
+static gd_kill_result act_worst(uint64_t at, gd_kill_outcome *o) {
+        gd_kill_request req = {.c = &c, .rel = rel, .dec = &pressure, .trigger_ms = at - 500,
+                               .memory_before = 42, .owner = 0xabc};
+        return gd_kill_worst(&kills, &env, &req, at, o);
+}
+
+Test(act_kill, the_outcome_names_the_victim_and_its_epoll_wake_up_finds_it) {
+        gd_kill_outcome o;
+        cr_assert_eq(act_worst(now, &o), GD_KILL_STARTED);
+        cr_assert_eq(o.target, GD_TARGET_PROCESS);
+        cr_assert_eq(o.why, GD_WHY_NONE);
+        cr_assert_eq(o.victim.cand.pid, children[0]);
+        cr_assert_eq(o.victim.owner, 0xabc);
+        cr_assert_eq(o.victim.memory_before, 42);
+        cr_assert_eq(o.victim.kill_ms - o.victim.trigger_ms, 500);
+        cr_assert_not_null(o.in_flight);
+        cr_assert(o.in_flight->used && o.in_flight->pidfd >= 0);
+        cr_assert_eq(o.in_flight->deadline_ms, now + GD_KILL_DEADLINE_MS);
+        cr_assert_not(c.kill_pending, "act writes no watch or decide state");
+        /* The victim's exit wakes the epoll set with the kill's own tag. */
+        struct epoll_event ev;
+        cr_assert_eq(epoll_wait(env.epfd, &ev, 1, 10000), 1);
+        cr_assert_eq(gd_kills_for_tag(&kills, ev.data.u64), o.in_flight);
+        cr_assert(gd_kills_tick(&kills, &env, now + 10), "ended, kept until released");
+        cr_assert_eq(o.in_flight->end, GD_END_EXITED);
+        cr_assert_eq(o.in_flight->end_ms, now + 10);
+        cr_assert_not(gd_kills_any(&kills));
+        gd_kills_release(&env, o.in_flight);
+        cr_assert_not(o.in_flight->used);
+        cr_assert_null(gd_kills_for_tag(&kills, ev.data.u64), "a stale wake-up finds nothing");
+        char *log = audit();
+        cr_assert_str_eq(log, "", "act audits nothing");
+        free(log);
+        cr_assert_eq(died_of(children[0]), SIGKILL);
+        children[0] = 0;
+}
+
+Test(act_kill, a_full_table_kills_nothing_and_says_so) {
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                kills.slot[i] = (gd_inflight){.used = true, .pidfd = -1};
+        gd_kill_outcome o;
+        cr_assert_eq(act_worst(now, &o), GD_KILL_FAILED);
+        cr_assert_eq(o.why, GD_WHY_TABLE_FULL);
+        cr_assert_eq(o.target, GD_TARGET_NONE);
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                kills.slot[i].used = false;
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(act_kill, a_dry_run_names_the_victim_and_signals_nothing) {
+        env.dry_run = true;
+        gd_kill_outcome o;
+        cr_assert_eq(act_worst(now, &o), GD_KILL_DONE);
+        cr_assert(o.dry_run);
+        cr_assert_eq(o.victim.cand.pid, children[0]);
+        cr_assert_null(o.in_flight);
+        cr_assert_not(gd_kills_any(&kills));
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
+
+Test(act_kill, a_victim_that_moved_is_a_typed_failure) {
+        list_children("t/elsewhere");
+        gd_kill_request req = {.c = &c, .rel = "t/elsewhere", .dec = &pressure,
+                               .trigger_ms = now, .owner = 1};
+        gd_kill_outcome o;
+        cr_assert_eq(gd_kill_worst(&kills, &env, &req, now, &o), GD_KILL_FAILED);
+        cr_assert_eq(o.why, GD_WHY_SIGNAL);
+        cr_assert_eq(o.err, -EXDEV);
+        cr_assert_eq(o.target, GD_TARGET_PROCESS, "the victim it meant is named");
+        cr_assert_not(gd_kills_any(&kills));
+}
+
+Test(act_kill, a_cgroup_that_cannot_be_read_is_a_typed_failure) {
+        gd_kill_request req = {.c = &c, .rel = "t/none", .dec = &pressure, .owner = 1};
+        gd_kill_outcome o;
+        cr_assert_eq(gd_kill_worst(&kills, &env, &req, now, &o), GD_KILL_FAILED);
+        cr_assert_eq(o.why, GD_WHY_SNAPSHOT);
+        cr_assert(o.err < 0);
+}
+
+/* A victim that does not die (here: never signalled, so a live process)
+ * is reported slow at 5 s and its kill ends as a timeout at 30 s, on the
+ * fake clock. */
+Test(act_kill, a_victim_still_there_after_the_deadline_is_a_timeout) {
+        gd_inflight *p = &kills.slot[5];
+        *p = (gd_inflight){.used = true, .kill_ms = now, .deadline_ms = now + GD_KILL_DEADLINE_MS};
+        p->pidfd = (int)syscall(SYS_pidfd_open, children[1], 0);
+        cr_assert_geq(p->pidfd, 0);
+        cr_assert(gd_kills_tick(&kills, &env, now + GD_KILL_SLOW_MS - 1));
+        cr_assert_not(p->news.slow);
+        cr_assert(gd_kills_tick(&kills, &env, now + GD_KILL_SLOW_MS));
+        cr_assert(p->news.slow, "slow, said once");
+        p->news.slow = false;
+        cr_assert(gd_kills_tick(&kills, &env, now + GD_KILL_DEADLINE_MS - 1));
+        cr_assert_not(p->news.slow);
+        cr_assert_eq(p->end, GD_END_NONE);
+        cr_assert(gd_kills_any(&kills));
+        cr_assert(gd_kills_tick(&kills, &env, now + GD_KILL_DEADLINE_MS));
+        cr_assert_eq(p->end, GD_END_TIMEOUT);
+        cr_assert_not(gd_kills_any(&kills));
+        cr_assert(alive(children[1]), "a timeout signals nothing more");
+}
+
+/* The daemon closes a timed-out kill out: audited "timeout", and decide
+ * backs off (the kill counts as failed). */
+Test(kill_path, a_kill_that_times_out_is_audited_and_backs_off) {
+        gd_inflight *p = &d->kills.slot[2];
+        *p = (gd_inflight){.used = true, .kill_ms = now, .trigger_ms = now,
+                           .deadline_ms = now + GD_KILL_DEADLINE_MS,
+                           .owner = gd_tag(GD_TAG_EVENTS, 0, c.generation)};
+        p->cand.pid = children[1];
+        snprintf(p->cgroup, sizeof(p->cgroup), "%.4000s", rel);
+        p->pidfd = (int)syscall(SYS_pidfd_open, children[1], 0);
+        cr_assert_geq(p->pidfd, 0);
+        c.kill_pending = true;
+        cr_assert(gd_pending_tick(d, now + GD_KILL_DEADLINE_MS - 1));
+        cr_assert(c.kill_pending);
+        cr_assert_not(gd_pending_tick(d, now + GD_KILL_DEADLINE_MS));
+        cr_assert_not(p->used);
+        cr_assert_not(c.kill_pending);
+        cr_assert_eq(c.state.failed_actions, 1, "a timeout is a failure: back off");
+        char *log = audit();
+        assert_has(log, "\"result\":\"timeout\"");
+        assert_has(log, "\"trigger_to_death_ms\":null");
+        free(log);
 }

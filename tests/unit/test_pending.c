@@ -1,4 +1,4 @@
-/* Kills in flight (daemon/killer.c): a pidfd wake-up finds its kill only
+/* Kills in flight (act/kill.c, closed out by daemon/killer.c): a pidfd wake-up finds its kill only
  * with the tag's generation, so a stale one never finishes a newer kill in
  * the same slot; and at shutdown every kill in flight is closed out
  * truthfully (real child processes, a real audit file). */
@@ -14,15 +14,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/daemon_ctx.h"
+#include "daemon/state.h"
 #include "tests/lib/fixture.h"
 
 /* ---- the tag check, a pure function ---- */
 
-static pending_kill pending[GD_MAX_PENDING];
+static gd_kills kills;
+static gd_inflight *pending = kills.slot;
 
 static void tags_setup(void) {
-        memset(pending, 0, sizeof(pending));
+        memset(&kills, 0, sizeof(kills));
 }
 
 TestSuite(pending_tag, .init = tags_setup);
@@ -30,17 +31,16 @@ TestSuite(pending_tag, .init = tags_setup);
 Test(pending_tag, a_wake_up_finds_its_own_kill_only) {
         pending[3].used = true;
         pending[3].tag_generation = 7;
-        cr_assert_eq(gd_pending_for_tag(pending, GD_MAX_PENDING, gd_tag(GD_TAG_PIDFD, 3, 7)),
+        cr_assert_eq(gd_kills_for_tag(&kills, gd_tag(GD_TAG_PIDFD, 3, 7)),
                      &pending[3]);
         /* An earlier kill in the same slot. */
-        cr_assert_null(gd_pending_for_tag(pending, GD_MAX_PENDING, gd_tag(GD_TAG_PIDFD, 3, 6)));
+        cr_assert_null(gd_kills_for_tag(&kills, gd_tag(GD_TAG_PIDFD, 3, 6)));
         /* Another slot, free. */
-        cr_assert_null(gd_pending_for_tag(pending, GD_MAX_PENDING, gd_tag(GD_TAG_PIDFD, 2, 7)));
+        cr_assert_null(gd_kills_for_tag(&kills, gd_tag(GD_TAG_PIDFD, 2, 7)));
         /* Another kind of tag with the same numbers. */
-        cr_assert_null(gd_pending_for_tag(pending, GD_MAX_PENDING, gd_tag(GD_TAG_EVENTS, 3, 7)));
+        cr_assert_null(gd_kills_for_tag(&kills, gd_tag(GD_TAG_EVENTS, 3, 7)));
         /* Out of range: not folded back onto slot 3 (3 + 16). */
-        cr_assert_null(gd_pending_for_tag(pending, GD_MAX_PENDING,
-                                          gd_tag(GD_TAG_PIDFD, 3 + GD_MAX_PENDING, 7)));
+        cr_assert_null(gd_kills_for_tag(&kills, gd_tag(GD_TAG_PIDFD, 3 + GD_MAX_PENDING, 7)));
 }
 
 Test(pending_tag, a_stale_wake_up_after_reuse_in_the_same_batch_is_ignored) {
@@ -49,14 +49,14 @@ Test(pending_tag, a_stale_wake_up_after_reuse_in_the_same_batch_is_ignored) {
         uint64_t stale = gd_tag(GD_TAG_PIDFD, 0, 1);
         pending[0].used = true;
         pending[0].tag_generation = 1;
-        cr_assert_eq(gd_pending_for_tag(pending, GD_MAX_PENDING, stale), &pending[0]);
+        cr_assert_eq(gd_kills_for_tag(&kills, stale), &pending[0]);
         pending[0].used = false; /* finished */
-        cr_assert_null(gd_pending_for_tag(pending, GD_MAX_PENDING, stale));
+        cr_assert_null(gd_kills_for_tag(&kills, stale));
         pending[0].used = true; /* reused: a victim in its SIGTERM grace */
         pending[0].term_only = true;
         pending[0].tag_generation = 2;
-        cr_assert_null(gd_pending_for_tag(pending, GD_MAX_PENDING, stale));
-        cr_assert_eq(gd_pending_for_tag(pending, GD_MAX_PENDING, gd_tag(GD_TAG_PIDFD, 0, 2)),
+        cr_assert_null(gd_kills_for_tag(&kills, stale));
+        cr_assert_eq(gd_kills_for_tag(&kills, gd_tag(GD_TAG_PIDFD, 0, 2)),
                      &pending[0]);
 }
 
@@ -65,7 +65,7 @@ Test(pending_tag, a_stale_wake_up_after_reuse_in_the_same_batch_is_ignored) {
 enum { CHILD_MAX = 4 };
 static pid_t children[CHILD_MAX];
 static size_t n_children;
-static daemon_ctx *d;
+static gd_daemon *d;
 static char *dir;
 
 static void shutdown_setup(void) {
@@ -87,8 +87,8 @@ static void shutdown_teardown(void) {
                 waitpid(children[i], NULL, 0);
         }
         for (size_t i = 0; d && i < GD_MAX_PENDING; i++)
-                if (d->pending[i].pidfd > 0)
-                        close(d->pending[i].pidfd);
+                if (d->kills.slot[i].pidfd > 0)
+                        close(d->kills.slot[i].pidfd);
         if (d)
                 gd_audit_close(d->audit);
         free(d);
@@ -103,7 +103,7 @@ typedef enum { CHILD_EXITS, CHILD_IGNORES_SIGTERM, CHILD_WAITS } child_kind;
 
 /* A child of the given kind, in flight in pending slot i as a kill whose
  * SIGTERM went out (term_only) or whose SIGKILL did (term_only false). */
-static pending_kill *in_flight(size_t i, child_kind kind, bool term_only) {
+static gd_inflight *in_flight(size_t i, child_kind kind, bool term_only) {
         int ready[2];
         char c;
 
@@ -126,11 +126,11 @@ static pending_kill *in_flight(size_t i, child_kind kind, bool term_only) {
                 cr_assert_eq(read(ready[0], &c, 1), 1); /* SIGTERM is ignored by now */
         close(ready[0]);
 
-        pending_kill *p = &d->pending[i];
+        gd_inflight *p = &d->kills.slot[i];
         memset(p, 0, sizeof(*p));
         p->used = true;
         p->term_only = term_only;
-        p->slot = UINT32_MAX;
+        p->owner = GD_KILL_OWNER_HOST;
         p->pidfd = pidfd_open(pid, 0);
         cr_assert_geq(p->pidfd, 0);
         p->cand.pid = pid;
@@ -178,16 +178,16 @@ static int died_of(pid_t pid) {
 }
 
 Test(pending_shutdown, a_victim_in_its_grace_gets_sigkill_and_is_recorded_killed) {
-        pending_kill *p = in_flight(0, CHILD_IGNORES_SIGTERM, true);
+        gd_inflight *p = in_flight(0, CHILD_IGNORES_SIGTERM, true);
         pid_t pid = p->cand.pid;
-        pending_kill *gone = in_flight(1, CHILD_EXITS, false);
+        gd_inflight *gone = in_flight(1, CHILD_EXITS, false);
         pid_t gone_pid = gone->cand.pid;
 
         uint64_t t0 = gd_now_ms();
         gd_pending_shutdown(d, 5000);
         /* Both exits were seen: no waiting out the deadline. */
         cr_assert_lt(gd_now_ms() - t0, 4000);
-        cr_assert_not(d->pending[0].used || d->pending[1].used);
+        cr_assert_not(d->kills.slot[0].used || d->kills.slot[1].used);
         cr_assert_eq(died_of(pid), SIGKILL, "the grace was cut short with SIGKILL");
         cr_assert_eq(died_of(gone_pid), 0);
         n_children = 0;
@@ -198,14 +198,14 @@ Test(pending_shutdown, a_victim_in_its_grace_gets_sigkill_and_is_recorded_killed
 Test(pending_shutdown, a_victim_still_alive_is_recorded_unfinished) {
         /* Its SIGKILL went out before (as far as guardian knows): nothing is
          * sent again, and its exit is not claimed. */
-        pending_kill *p = in_flight(2, CHILD_WAITS, false);
+        gd_inflight *p = in_flight(2, CHILD_WAITS, false);
         pid_t pid = p->cand.pid;
 
         uint64_t t0 = gd_now_ms();
         gd_pending_shutdown(d, 300);
         cr_assert_geq(gd_now_ms() - t0, 300, "it was waited for");
-        cr_assert_not(d->pending[2].used);
-        cr_assert_eq(d->pending[2].pidfd, -1);
+        cr_assert_not(d->kills.slot[2].used);
+        cr_assert_eq(d->kills.slot[2].pidfd, -1);
         assert_record(pid, "unfinished", false);
         int status;
         cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "still alive: not signalled again");
