@@ -675,3 +675,86 @@ Test(kill_path, a_kill_that_times_out_is_audited_and_backs_off) {
         assert_has(log, "\"trigger_to_death_ms\":null");
         free(log);
 }
+
+/* ---- gd_evaluate_host: the host squeezed, a cgroup blamed, its worst killed ---- */
+
+/* The fixture /proc: meminfo as written, and each child's real /proc/PID
+ * through a symlink (the snapshot and the victim check read them). */
+static void host_meminfo(uint64_t total_kb, uint64_t available_kb) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), "MemTotal: %llu kB\nMemFree: %llu kB\nMemAvailable: %llu kB\n"
+                                   "SwapTotal: 0 kB\nSwapFree: 0 kB\n",
+                 (unsigned long long)total_kb, (unsigned long long)available_kb,
+                 (unsigned long long)available_kb);
+        fx_write(dir, "proc/meminfo", buf);
+}
+
+static void host_setup(void) {
+        eval_setup();
+        fx_mkdir(dir, "proc");
+        for (int i = 0; i < N_CHILDREN; i++) {
+                char link[64], target[64];
+                snprintf(link, sizeof(link), "proc/%d", (int)children[i]);
+                snprintf(target, sizeof(target), "/proc/%d", (int)children[i]);
+                char *path = fx_path(dir, link);
+                cr_assert_eq(symlink(target, path), 0);
+                free(path);
+        }
+        host_meminfo(1000000, 500000);
+        char *proc = fx_path(dir, "proc");
+        close(d->host.procfd);
+        d->host.procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(proc);
+        cr_assert_geq(d->host.procfd, 0);
+        /* The watched cgroup's usage, as the light check reads it. */
+        gd_evaluate(d, watched, now);
+        cr_assert_gt(watched->last_current, 0);
+}
+
+TestSuite(evaluate_host, .init = host_setup, .fini = eval_teardown, .timeout = 60);
+
+Test(evaluate_host, a_squeezed_host_blames_the_cgroup_and_kills_its_worst) {
+        gd_evaluate_host(d, now);
+        cr_assert_not(d->host_hot, "half the memory used");
+        cr_assert_null(in_flight());
+        host_meminfo(1000000, 30000); /* 97% used, and growing */
+        gd_evaluate_host(d, now + 100);
+        cr_assert(d->host_hot);
+        gd_inflight *p = in_flight();
+        cr_assert_not_null(p, "the host near its limit and growing: a kill");
+        cr_assert_eq(p->cand.pid, children[0], "the blamed cgroup's worst process");
+        cr_assert_str_eq(p->cgroup, rel);
+        cr_assert_eq(p->decision.trigger, GD_TRIGGER_HOST_PRESSURE);
+        cr_assert_eq(strncmp(p->decision.reason, "host: ", 6), 0, "%s", p->decision.reason);
+        cr_assert_eq(p->owner, GD_KILL_OWNER_HOST, "the host's episode learns its end");
+        cr_assert_eq(d->stats.decisions[POL_ACTION_KILL_PROCESS], 1);
+        /* While it is in flight, no second kill. */
+        gd_evaluate_host(d, now + 200);
+        size_t n = 0;
+        for (size_t i = 0; i < GD_MAX_PENDING; i++)
+                n += d->kills.slot[i].used;
+        cr_assert_eq(n, 1);
+        struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+        cr_assert_eq(poll(&pfd, 1, 10000), 1, "the victim exits");
+        cr_assert_not(gd_pending_tick(d, now + 300));
+        cr_assert_gt(d->host_state.quiet_until_ms, now + 300, "the host's cooldown starts");
+        char *log = audit();
+        assert_has(log, "\"trigger\":\"host-pressure\"");
+        assert_has(log, "\"result\":\"killed\"");
+        free(log);
+        cr_assert_eq(died_of(children[0]), SIGKILL);
+        children[0] = 0;
+        cr_assert(alive(children[1]) && alive(children[2]));
+}
+
+Test(evaluate_host, a_host_with_only_protected_cgroups_is_left_to_the_kernel) {
+        /* guardian's own cgroup is the only one with memory in use. */
+        snprintf(d->self_cgroup, sizeof(d->self_cgroup), "/%.4000s", rel);
+        gd_evaluate_host(d, now);
+        host_meminfo(1000000, 30000);
+        gd_evaluate_host(d, now + 100);
+        cr_assert_null(in_flight());
+        cr_assert_eq(d->host_state.failed_actions, 1, "nothing to blame: back off");
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+}
