@@ -47,6 +47,10 @@ void gd_apply_settings(gd_daemon *d) {
         uint64_t ms = d->policy->settings.poll_interval_ms;
 
         d->dry_run = d->cli_dry_run || d->policy->settings.dry_run;
+        /* The operator's pace for the cgroups that could be in trouble
+         * soon; the rest are looked at less often (decide/look.h). */
+        d->watch.look_min_ms = ms < SLOW_TICK_MIN_MS ? SLOW_TICK_MIN_MS
+                               : ms > SLOW_TICK_MAX_MS ? SLOW_TICK_MAX_MS : ms;
         /* The watchdog is fed on the tick: tick at least as often as it
          * wants pings (never below the minimum: a watchdog under 4 x that
          * is fed every SLOW_TICK_MIN_MS, still within half its interval
@@ -103,8 +107,8 @@ static void reload_policy(gd_daemon *d) {
 
 static void on_tick(gd_daemon *d, uint64_t now) {
         bool any_hot = false;
-        /* Light checks of every cgroup once a second, whatever the tick
-         * (with slack: a 1 s tick may be measured as 999 ms). */
+        /* Light checks once a second, whatever the tick (with slack: a
+         * 1 s tick may be measured as 999 ms), of the cgroups due. */
         bool light_due = now - d->last_light_ms >= d->slow_tick_ms - FAST_TICK_MS / 2;
 
         if (light_due) {
@@ -121,7 +125,10 @@ static void on_tick(gd_daemon *d, uint64_t now) {
                 if (!c->in_use || !*c->rel)
                         continue;
                 bool hot = now < c->hot_until_ms;
-                if (light_due)
+                /* Each cgroup when its look is due (decide/look.h); every
+                 * one while the host is hot: host-pressure blame wants the
+                 * growth of all. The slack as for light_due. */
+                if (light_due && (d->host_hot || now + FAST_TICK_MS / 2 >= c->next_look_ms))
                         hot = gd_watch_light_check(&d->watch, c, now) || hot;
                 if (hot) {
                         gd_evaluate(d, c, now);

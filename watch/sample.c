@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cgroup/cgroup.h"
+#include "decide/look.h"
 
 /* After any sign of trouble, keep sampling fast for this long. */
 #define HOT_MS 10000
@@ -100,9 +101,17 @@ int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_
 bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
         bool hot = false;
 
+        uint64_t delay = w->look_min_ms ? w->look_min_ms : GD_LOOK_MIN_MS;
         if (c->current_fd >= 0) {
-                uint64_t cur;
+                uint64_t cur, max;
+                /* No limit known: one may have been set since (docker
+                 * update, systemctl set-property). */
+                if (c->max == CG_UNLIMITED && cg_read_u64_or_max(c->dirfd, "memory.max", &max) == 0)
+                        c->max = max;
                 if (read_u64_fd(c->current_fd, &cur) == 0) {
+                        uint64_t rate = 0;
+                        if (c->last_look_ms && now_ms > c->last_look_ms && cur > c->last_current)
+                                rate = (cur - c->last_current) * 1000 / (now_ms - c->last_look_ms);
                         /* Growth is measured from the lowest usage of the last
                          * one to two windows: a hog that grew and then stalled
                          * (thrashing, throttled) is still the one that grew. */
@@ -122,6 +131,7 @@ bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
                         c->last_current = cur;
                         if (c->max != CG_UNLIMITED && (double)cur >= HOT_RATIO * (double)c->max)
                                 hot = true;
+                        delay = gd_look_delay_ms(cur, c->max, HOT_RATIO, rate, w->look_min_ms);
                 } else {
                         hot = true; /* gone or odd: a full sample sorts it out */
                 }
@@ -144,5 +154,7 @@ bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
         }
         if (hot)
                 c->hot_until_ms = now_ms + HOT_MS;
+        c->last_look_ms = now_ms;
+        c->next_look_ms = now_ms + delay;
         return hot;
 }

@@ -30,6 +30,8 @@ typedef struct gd_watched {
         uint64_t growth;      /* bytes above the lowest usage of the last 1-2 windows */
         uint64_t last_psi_total_us, last_psi_ms;
         uint64_t hot_until_ms;      /* sample on every fast tick until then */
+        uint64_t last_look_ms;      /* the last light check */
+        uint64_t next_look_ms;      /* the next one is due (decide/look.h) */
         uint64_t trouble_since_ms;  /* first sign of trouble, for the audit's latency */
         bool kill_pending;
         bool unwatched_below; /* cgroups below are not watched on their own
@@ -75,6 +77,8 @@ typedef struct gd_watch {
         gd_watch_notice notices[GD_WATCH_NOTICE_KINDS];
         unsigned notices_kept;  /* bit per kind: kept, not yet taken */
         unsigned notices_made;  /* bit per kind: made once, never again */
+        uint64_t look_min_ms;  /* the shortest delay between light checks (the slow
+                                * tick); 0: GD_LOOK_MIN_MS */
         size_t max_watched;    /* the fd budget in cgroups; 0: no budget */
         size_t n_unwatched;    /* cgroups left out for the budget (last walk) */
         size_t evict_cursor;   /* where make_room looks next: spreads evictions */
@@ -167,8 +171,10 @@ int gd_watch_read(const gd_watched *c, unsigned what, uint64_t now_ms, gd_sample
 int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_sample);
 
 /* Cheap check for the slow tick: memory.current against the last known
- * memory.max, and the PSI total where no trigger is armed. Returns true
- * when the cgroup should get a full sample now. */
+ * memory.max (read again first while it is "max": a limit set since), and
+ * the PSI total where no trigger is armed. Schedules the next check
+ * (next_look_ms) from the headroom and the growth seen (decide/look.h).
+ * Returns true when the cgroup should get a full sample now. */
 bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms);
 
 /* The policy was replaced (a reload): every cached workload is looked up

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "watch/watch.h"
+#include "decide/look.h"
 #include "tests/lib/fixture.h"
 
 static char *tree;
@@ -179,6 +180,25 @@ Test(watch, light_check_marks_cgroups_near_their_limit_hot) {
         fx_write(tree, "a/memory.current", "2000000\n");
         gd_watch_light_check(&w, a, 2000 + GD_GROWTH_WINDOW_MS);
         cr_assert_eq(a->growth, 2000000 - 1048576);
+}
+
+/* Each light check schedules the next: a small limit every tick, no limit
+ * only when idle, until a limit is set (read again while it is "max"). */
+Test(watch, light_check_schedules_the_next_look_from_the_headroom) {
+        cr_assert_gt(gd_watch_add_tree(&w, ""), 0);
+        gd_watched *a = find("a"), *b = find("a/b");
+        gd_watch_light_check(&w, a, 1000);
+        cr_assert_eq(a->next_look_ms, 1000 + GD_LOOK_MIN_MS, "2 MiB limit: every tick");
+        w.look_min_ms = 500;
+        gd_watch_light_check(&w, a, 2000);
+        cr_assert_eq(a->next_look_ms, 2500, "the operator's poll_interval");
+        cr_assert_eq(b->max, CG_UNLIMITED);
+        gd_watch_light_check(&w, b, 1000);
+        cr_assert_eq(b->next_look_ms, 1000 + GD_LOOK_IDLE_MS, "no limit: idle looks");
+        fx_write(tree, "a/b/memory.max", "4194304\n");
+        gd_watch_light_check(&w, b, 1000 + GD_LOOK_IDLE_MS);
+        cr_assert_eq(b->max, 4194304, "a limit set since is found at the next look");
+        cr_assert_eq(b->next_look_ms, 1000 + GD_LOOK_IDLE_MS + 500);
 }
 
 static pol_policy *policy_of(const char *yaml) {
