@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 /* The container reading of a subject's cgroup, made at most once however
  * many workloads ask. */
 typedef struct subject_ctx {
@@ -47,35 +49,45 @@ static const char *const qos_names[] = {
         [POL_QOS_BURSTABLE] = "burstable", [POL_QOS_BESTEFFORT] = "besteffort",
 };
 
-/* A bounded writer: appends what fits, always NUL-terminated. */
-typedef struct why_buf {
-        char *buf;
-        size_t size, len;
-} why_buf;
+/* Drops a UTF-8 sequence that a cut left incomplete at the end of w (a
+ * lead byte without all of its continuation bytes); w stays overflowed. */
+static void why_trim_cut(gd_buf *w) {
+        size_t i = w->len;
 
-/* Control bytes (a comm may hold '\n') become '?': the line stays one line. */
-static void why_put(why_buf *w, const char *str) {
-        for (; *str && w->len + 1 < w->size; str++) {
-                unsigned char ch = (unsigned char) *str;
-                w->buf[w->len++] = ch < 0x20 || ch == 0x7f ? '?' : (char) ch;
+        while (i > 0 && ((unsigned char) w->data[i - 1] & 0xc0) == 0x80)
+                i--;
+        if (i > 0 && (unsigned char) w->data[i - 1] >= 0xc0) {
+                unsigned char lead = (unsigned char) w->data[i - 1];
+                size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                if (w->len - (i - 1) < need)
+                        gd_buf_truncate(w, i - 1);
         }
-        if (*str && w->len > 0) {
-                /* Cut: drop a UTF-8 sequence left incomplete at the end. */
-                size_t i = w->len;
-                while (i > 0 && ((unsigned char) w->buf[i - 1] & 0xc0) == 0x80)
-                        i--;
-                if (i > 0 && (unsigned char) w->buf[i - 1] >= 0xc0) {
-                        unsigned char lead = (unsigned char) w->buf[i - 1];
-                        size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-                        if (w->len - (i - 1) < need)
-                                w->len = i - 1;
-                }
-                w->size = w->len + 1; /* nothing more after a cut */
-        }
-        w->buf[w->len] = '\0';
+        w->overflow = true; /* nothing more after a cut */
 }
 
-static void why_key(why_buf *w, const char *key, const char *value, const char *pattern) {
+/* str appended to w, as much as fits; control bytes (a comm may hold
+ * '\n') become '?': the line stays one line. A cut ends at a whole UTF-8
+ * sequence. */
+static void why_put(gd_buf *w, const char *str) {
+        while (*str) {
+                size_t n = 0;
+                int r;
+
+                while (str[n] && !((unsigned char) str[n] < 0x20 || str[n] == 0x7f))
+                        n++;
+                if (n > 0)
+                        r = gd_buf_append_some(w, str, n);
+                else
+                        r = gd_buf_putc(w, '?');
+                if (r < 0) {
+                        why_trim_cut(w);
+                        return;
+                }
+                str += n > 0 ? n : 1;
+        }
+}
+
+static void why_key(gd_buf *w, const char *key, const char *value, const char *pattern) {
         if (w->len > 0)
                 why_put(w, "; ");
         why_put(w, key);
@@ -121,9 +133,9 @@ static bool match_one(const pol_workload *wl, subject_ctx *x, char *why, size_t 
         }
 
         if (why && why_size > 0) {
-                why_buf w = {.buf = why, .size = why_size};
+                gd_buf w;
 
-                why[0] = '\0';
+                gd_buf_init(&w, why, why_size);
                 if (cg)
                         why_key(&w, "cgroup", s->cgroup, cg);
                 if (comm)

@@ -37,7 +37,10 @@ size_t gd_utf8_length(const char *s);
 
 /* A document being written into buf. Every call returns 0, or -ENOBUFS
  * once buf overflowed (and on misuse: too deep, an end without a begin);
- * a writer checks gd_json_failed (or buf->overflow) once at the end. */
+ * a writer checks gd_json_failed (or buf->overflow) once at the end.
+ * A writer is a plain value: a copy taken before an item, put back after
+ * gd_buf_truncate to buf's length then, undoes the item (a line that
+ * leaves out a field that does not fit). */
 typedef struct gd_json_writer {
         gd_buf *buf;
         unsigned depth;

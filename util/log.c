@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,14 +30,14 @@ static const char *const level_names[] = {
         [GD_LOG_INFO] = "info",     [GD_LOG_DEBUG] = "debug",
 };
 
-/* The end of a cut line, in each format. */
+/* The end of a cut line in text and logfmt; JSON's is the field
+ * "truncated":true, written by the JSON writer before the closing brace. */
 static const char *const cut_marks[] = {
         [GD_LOG_FORMAT_TEXT] = " [truncated]",
         [GD_LOG_FORMAT_LOGFMT] = " truncated=true",
-        [GD_LOG_FORMAT_JSON] = ",\"truncated\":true}",
 };
-/* Kept free at the end of the buffer for the longest cut mark, the newline
- * and the NUL. */
+/* Kept free at the end of the buffer for the longest end of a cut line
+ * (JSON's), the newline and the NUL. */
 #define TAIL_RESERVE (sizeof(",\"truncated\":true}") - 1 + 2)
 /* Below this, not even the JSON line of an empty message fits. */
 #define LINE_MIN 128
@@ -104,36 +105,32 @@ const char *gd_log_level_name(gd_log_level level) {
         return level <= GD_LOG_DEBUG ? level_names[level] : "unknown";
 }
 
-/* A line being built: the buffer stops TAIL_RESERVE short of the caller's
- * (the reserve is released for the cut mark); once something did not fit,
- * nothing more is added. */
-typedef struct line {
-        gd_buf b;
-        gd_log_format format;
-} line;
+/* A line is built in a gd_buf that stops TAIL_RESERVE short of the
+ * caller's buffer (the reserve is released for the end of a cut line);
+ * once something did not fit, nothing more is added. */
 
 /* All of s or nothing. */
-static bool put(line *l, const char *s, size_t n) {
-        return gd_buf_append(&l->b, s, n) == 0;
+static bool put(gd_buf *b, const char *s, size_t n) {
+        return gd_buf_append(b, s, n) == 0;
 }
 
-static bool put_str(line *l, const char *s) {
-        return put(l, s, strlen(s));
+static bool put_str(gd_buf *b, const char *s) {
+        return put(b, s, strlen(s));
 }
 
 /* As much of s as fits (for plain text: bare values and text lines). */
-static void put_some(line *l, const char *s, size_t n) {
-        (void)gd_buf_append_some(&l->b, s, n);
+static void put_some(gd_buf *b, const char *s, size_t n) {
+        (void)gd_buf_append_some(b, s, n);
 }
 
 /* s as a quoted literal (JSON's escapes, which logfmt readers also take),
  * cut cleanly when it does not fit. Returns false when not even "" fits. */
-static bool put_literal(line *l, const char *s) {
-        size_t before = l->b.len;
+static bool put_literal(gd_buf *b, const char *s) {
+        size_t before = b->len;
 
-        if (l->b.overflow)
+        if (b->overflow)
                 return false;
-        return gd_json_escape_some(&l->b, s) == 0 || l->b.len > before;
+        return gd_json_escape_some(b, s) == 0 || b->len > before;
 }
 
 /* Does a logfmt value need quotes: empty, or anything but printable ASCII
@@ -147,29 +144,52 @@ static bool needs_quotes(const char *s) {
         return false;
 }
 
-/* One value (NUL-terminated) in the line's format. */
-static bool put_value(line *l, const char *s) {
-        if (l->format == GD_LOG_FORMAT_JSON || needs_quotes(s))
-                return put_literal(l, s);
-        if (gd_buf_room(&l->b) == 0) {
-                l->b.overflow = true;
+/* One logfmt value (NUL-terminated): bare when it can be, else quoted. */
+static bool put_value(gd_buf *b, const char *s) {
+        if (needs_quotes(s))
+                return put_literal(b, s);
+        if (gd_buf_room(b) == 0) {
+                b->overflow = true;
                 return false;
         }
-        put_some(l, s, strlen(s));
+        put_some(b, s, strlen(s));
         return true;
 }
 
-/* One field: key and value, or nothing when not even a cut value fits. */
-static void put_field(line *l, const char *key, const char *value) {
-        size_t mark = l->b.len;
-        bool json = l->format == GD_LOG_FORMAT_JSON;
+/* One " key=value" of text and logfmt, or nothing when not even a cut
+ * value fits. */
+static void put_field(gd_buf *b, const char *key, const char *value) {
+        size_t mark = b->len;
 
-        if (!(put_str(l, json ? ",\"" : " ") && put_str(l, key) &&
-              put_str(l, json ? "\":" : "=") && put_value(l, value))) {
+        if (!(put_str(b, " ") && put_str(b, key) && put_str(b, "=") && put_value(b, value))) {
                 /* Back to before the field; the line stays cut. */
-                gd_buf_truncate(&l->b, mark);
-                l->b.overflow = true;
+                gd_buf_truncate(b, mark);
+                b->overflow = true;
         }
+}
+
+/* One "key":value of a JSON line through its writer: value as a string
+ * literal cut between escapes to what fits (the line is then cut), NULL
+ * as null; or nothing when not even a cut value fits. */
+static void json_field(gd_json_writer *w, const char *key, const char *value) {
+        gd_buf *b = w->buf;
+        gd_json_writer before = *w; /* a writer is a value: a copy is a point to go back to */
+        size_t mark = b->len;
+        bool cut = false;
+
+        if (b->overflow)
+                return;
+        if (gd_json_key(w, key) == 0 &&
+            (value ? gd_json_str_cut(w, value, gd_buf_room(b), "", NULL, &cut)
+                   : gd_json_null(w)) == 0) {
+                if (cut)
+                        b->overflow = true;
+                return;
+        }
+        /* Back to before the field; the line stays cut. */
+        gd_buf_truncate(b, mark);
+        *w = before;
+        b->overflow = true;
 }
 
 /* Can s stand bare inside a text sentence: not empty, printable ASCII or
@@ -214,9 +234,10 @@ static bool key_ok(const char *k) {
 #define FIELDS_MAX 32
 
 /* The fields that will be written: valid keys, each once, values as text
- * (numbers into num). Returns how many. */
+ * (numbers into num), and in json_null those that JSON writes as null (a
+ * NaN or an infinity, which it has no form for). Returns how many. */
 static size_t collect(const gd_log_field *fields, size_t n, const char **keys,
-                      const char **values, char (*num)[32]) {
+                      const char **values, bool *json_null, char (*num)[32]) {
         size_t k = 0;
 
         for (size_t i = 0; i < n && fields[i].key && k < FIELDS_MAX; i++) {
@@ -228,6 +249,7 @@ static size_t collect(const gd_log_field *fields, size_t n, const char **keys,
                 if (dup || !key_ok(key))
                         continue;
                 keys[k] = key;
+                json_null[k] = false;
                 switch (f->type) {
                 case GD_LOG_T_INT:
                         snprintf(num[k], sizeof(num[k]), "%lld", f->v.i);
@@ -240,6 +262,7 @@ static size_t collect(const gd_log_field *fields, size_t n, const char **keys,
                 case GD_LOG_T_DBL:
                         snprintf(num[k], sizeof(num[k]), "%.3f", f->v.d);
                         values[k] = num[k];
+                        json_null[k] = !isfinite(f->v.d);
                         break;
                 default:
                         values[k] = f->v.s ? f->v.s : "";
@@ -249,15 +272,15 @@ static size_t collect(const gd_log_field *fields, size_t n, const char **keys,
         return k;
 }
 
-/* The message into l with each {key} of a field replaced by its value
+/* The message into b with each {key} of a field replaced by its value
  * (bare when sentence_bare, or after a '=' when a logfmt value may be bare;
  * else a quoted literal) and marked in used. The message's own bytes that
  * are not printable become '?': it is ours, but must not break the line. */
-static void put_message(line *l, const char *msg, const char *const *keys,
+static void put_message(gd_buf *b, const char *msg, const char *const *keys,
                         const char *const *values, size_t n, bool *used) {
         const char *p = msg;
 
-        while (*p && !l->b.overflow) {
+        while (*p && !b->overflow) {
                 if (*p == '{') {
                         size_t len = strcspn(p + 1, "{} ");
                         size_t i = 0;
@@ -268,17 +291,43 @@ static void put_message(line *l, const char *msg, const char *const *keys,
                                 /* After "key=" it reads as a pair: quoted as one. */
                                 bool pair = p > msg && p[-1] == '=';
                                 if (pair ? !needs_quotes(values[i]) : sentence_bare(values[i]))
-                                        put_some(l, values[i], strlen(values[i]));
+                                        put_some(b, values[i], strlen(values[i]));
                                 else
-                                        put_literal(l, values[i]);
+                                        put_literal(b, values[i]);
                                 used[i] = true;
                                 p += len + 2;
                                 continue;
                         }
                 }
-                put_some(l, (unsigned char)*p < ' ' || *p == 0x7f ? "?" : p, 1);
+                put_some(b, (unsigned char)*p < ' ' || *p == 0x7f ? "?" : p, 1);
                 p++;
         }
+}
+
+/* The JSON line into b (whose reserve ends at size): time, level and msg,
+ * then the fields, each through the JSON writer; a line cut here, or whose
+ * message was cut (cut), ends with "truncated":true. */
+static void json_line(gd_buf *b, size_t size, bool cut, const char *when, gd_log_level level,
+                      const char *said, const char *const *keys, const char *const *values,
+                      const bool *json_null, size_t n) {
+        gd_json_writer w;
+
+        gd_json_writer_init(&w, b);
+        gd_json_begin_object(&w);
+        json_field(&w, "time", when);
+        json_field(&w, "level", level_names[level]);
+        json_field(&w, "msg", said);
+        for (size_t i = 0; i < n; i++)
+                json_field(&w, keys[i], json_null[i] ? NULL : values[i]);
+        /* The reserve holds the cut mark, the brace, the newline and the NUL. */
+        b->size = size;
+        if (b->overflow || cut) {
+                gd_buf_truncate(b, b->len);
+                gd_json_key(&w, "truncated");
+                gd_json_bool(&w, true);
+        }
+        gd_json_end_object(&w);
+        put_str(b, "\n");
 }
 
 int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms,
@@ -293,32 +342,35 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
         char when[GD_TIME_UTC_MAX];
         char num[FIELDS_MAX][32];
         const char *keys[FIELDS_MAX], *values[FIELDS_MAX];
+        bool json_null[FIELDS_MAX];
         bool used[FIELDS_MAX] = {false};
-        line l = {.format = format};
-        line m = {.format = format};
-        bool json = format == GD_LOG_FORMAT_JSON;
+        gd_buf l, m;
 
         if (size < LINE_MIN || format > GD_LOG_FORMAT_JSON || level > GD_LOG_DEBUG) {
                 if (size > 0)
                         buf[0] = '\0';
                 return -ENOBUFS;
         }
-        gd_buf_init(&m.b, said, GD_LOG_MSG_MAX);
-        size_t k = collect(fields, n, keys, values, num);
+        gd_buf_init(&m, said, GD_LOG_MSG_MAX);
+        size_t k = collect(fields, n, keys, values, json_null, num);
         put_message(&m, msg ? msg : "", keys, values, k, used);
-        gd_buf_init(&l.b, buf, size - TAIL_RESERVE + 1);
+        gd_buf_init(&l, buf, size - TAIL_RESERVE + 1);
+        if (format != GD_LOG_FORMAT_TEXT && gd_format_time_utc(unix_ms, when) < 0)
+                snprintf(when, sizeof(when), "invalid");
+        if (format == GD_LOG_FORMAT_JSON) {
+                json_line(&l, size, m.overflow, when, level, said, keys, values, json_null, k);
+                return (int)l.len;
+        }
         if (format == GD_LOG_FORMAT_TEXT) {
                 put_str(&l, "guardian: ");
                 put_str(&l, text_prefix[level]);
-                put_some(&l, said, m.b.len);
+                put_some(&l, said, m.len);
         } else {
-                if (gd_format_time_utc(unix_ms, when) < 0)
-                        snprintf(when, sizeof(when), "invalid");
-                put_str(&l, json ? "{\"time\":\"" : "time=");
+                put_str(&l, "time=");
                 put_str(&l, when);
-                put_str(&l, json ? "\",\"level\":\"" : " level=");
+                put_str(&l, " level=");
                 put_str(&l, level_names[level]);
-                put_str(&l, json ? "\",\"msg\":" : " msg=");
+                put_str(&l, " msg=");
                 put_value(&l, said);
         }
         /* Text names a field once: in the sentence, or after it. */
@@ -326,15 +378,13 @@ int gd_log_format_line(gd_log_format format, gd_log_level level, int64_t unix_ms
                 if (format != GD_LOG_FORMAT_TEXT || !used[i])
                         put_field(&l, keys[i], values[i]);
         /* The reserve holds the longest mark, the newline and the NUL. */
-        l.b.size = size;
-        if (l.b.overflow || m.b.overflow) {
-                gd_buf_truncate(&l.b, l.b.len);
+        l.size = size;
+        if (l.overflow || m.overflow) {
+                gd_buf_truncate(&l, l.len);
                 put_str(&l, cut_marks[format]);
-        } else if (json) {
-                put_str(&l, "}");
         }
         put_str(&l, "\n");
-        return (int)l.b.len;
+        return (int)l.len;
 }
 
 bool gd_log_enabled(gd_log_level level) {

@@ -15,7 +15,9 @@
  * A {key} in the message names a field: its value is written there (in
  * text, and in msg of logfmt and JSON). Fields the message does not name
  * follow it as key=value in text. In logfmt and JSON every field is a field
- * of its own, and its value a string. */
+ * of its own, and its value a string (in JSON a double that is NaN or
+ * infinite, which JSON has no form for, is null). The JSON line is written
+ * with the JSON writer (util/json.h): its escapes, its cuts. */
 #pragma once
 
 #include <stdbool.h>
@@ -84,7 +86,7 @@ typedef struct gd_log_field {
                 const char *s; /* NULL is written as "" */
                 long long i;
                 unsigned long long u;
-                double d; /* written with three decimals */
+                double d; /* written with three decimals; NaN, inf: null in JSON */
         } v;
 } gd_log_field;
 

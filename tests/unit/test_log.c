@@ -4,6 +4,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +67,7 @@ static int logfmt_keys(const char *line, char *keys, size_t size) {
         return n;
 }
 
-/* The same for a flat JSON object of strings (and a true). */
+/* The same for a flat JSON object of strings (and a true, and nulls). */
 static int json_keys(const char *line, char *keys, size_t size) {
         int n = 0;
         const char *p = line;
@@ -80,7 +82,7 @@ static int json_keys(const char *line, char *keys, size_t size) {
                          (int)(end - 1 - k), k);
                 n++;
                 p = end + 1;
-                if (strncmp(p, "true", 4) == 0)
+                if (strncmp(p, "true", 4) == 0 || strncmp(p, "null", 4) == 0)
                         p += 4;
                 else if (!(p = skip_literal(p)))
                         return -1;
@@ -462,4 +464,146 @@ ParameterizedTest(struct time_case *c, log, time_utc) {
                 cr_assert_eq(r, 0);
                 cr_assert_str_eq(buf, c->text);
         }
+}
+
+/* ---- the JSON line, through the JSON writer (util/json.h) ---- */
+
+/* Every value type: numbers as strings as before, a NULL string as "",
+ * an errno as its text; a double JSON has no form for (NaN, an infinity)
+ * is null, while text and logfmt keep printf's word and the sentence its
+ * text. */
+Test(log, json_every_value_type) {
+        const gd_log_field f[] = {
+                GD_STR("s", "x"),
+                GD_STR("none", NULL),
+                GD_INT("i", -7),
+                GD_INT("imin", LLONG_MIN),
+                GD_UINT("u", ULLONG_MAX),
+                GD_DBL("d", -1.5),
+                GD_DBL("nan", NAN),
+                GD_DBL("inf", INFINITY),
+                GD_DBL("ninf", -INFINITY),
+                GD_ERRNO(ENOENT),
+        };
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_NOTICE, "m {nan} {i}", f, N(f)),
+                         "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"notice\",\"msg\":"
+                         "\"m nan -7\",\"s\":\"x\",\"none\":\"\",\"i\":\"-7\",\"imin\":"
+                         "\"-9223372036854775808\",\"u\":\"18446744073709551615\",\"d\":"
+                         "\"-1.500\",\"nan\":null,\"inf\":null,\"ninf\":null,\"error\":"
+                         "\"No such file or directory\"}\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_LOGFMT, GD_LOG_NOTICE, "m", f + 5, 4),
+                         "time=2026-11-26T03:23:26.123Z level=notice msg=m d=-1.500 nan=nan "
+                         "inf=inf ninf=-inf\n");
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_TEXT, GD_LOG_NOTICE, "m {inf}", f + 5, 4),
+                         "guardian: note: m inf d=-1.500 nan=nan ninf=-inf\n");
+}
+
+/* Hostile values as a JSON field and in msg: the escapes of the JSON
+ * writer (the audit line's), one value each. */
+Test(log, json_hostile_values_escaped_as_the_writer_does) {
+        const gd_log_field f[] = {
+                GD_STR("quote", "a\"b"),        GD_STR("back", "c\\d"),
+                GD_STR("ctl", "\x01\x1f\x7f\r"), GD_STR("nl", "x\ny\tz"),
+                GD_STR("utf8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+                GD_STR("bad", "\xff\xc3(\xe2\x82 \xed\xa0\x80 \xc0\xaf"),
+        };
+        cr_assert_str_eq(fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, "m {quote}", f, N(f)),
+                         "{\"time\":\"2026-11-26T03:23:26.123Z\",\"level\":\"info\",\"msg\":"
+                         "\"m \\\"a\\\\\\\"b\\\"\",\"quote\":\"a\\\"b\",\"back\":\"c\\\\d\","
+                         "\"ctl\":\"\\u0001\\u001f\\u007f\\u000d\",\"nl\":\"x\\ny\\tz\","
+                         "\"utf8\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\",\"bad\":"
+                         "\"\\u00ff\\u00c3(\\u00e2\\u0082 \\u00ed\\u00a0\\u0080 \\u00c0\\u00af\"}\n");
+        char keys[512];
+        for (size_t i = 0; i < N(hostile); i++) {
+                const gd_log_field g[] = {GD_STR("v", hostile[i]), GD_DBL("x", NAN)};
+                const char *l = fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, "{v}", g, N(g));
+                assert_one_line(l);
+                cr_assert_eq(json_keys(l, keys, sizeof(keys)), 5, "%s", l);
+                cr_assert_str_eq(keys, "time,level,msg,v,x", "%s", l);
+        }
+}
+
+/* A value made of one unit over and over, cut at every line size from the
+ * smallest: the value is whole units (never half an escape or half a UTF-8
+ * sequence), the line is within size, valid, and ends "truncated":true. */
+Test(log, json_cut_at_every_size_between_units) {
+        static const struct {
+                const char *in, *unit;
+        } units[] = {
+                {"\"", "\\\""},         {"\\", "\\\\"},          {"\n", "\\n"},
+                {"\x01", "\\u0001"},   {"\xff", "\\u00ff"},     {"\xc3\xa9", "\xc3\xa9"},
+                {"\xe2\x82\xac", "\xe2\x82\xac"}, {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+        };
+        static char v[GD_LOG_LINE_MAX + 1];
+        static char buf[GD_LOG_LINE_MAX];
+        const char *tail = ",\"truncated\":true}\n";
+
+        for (size_t u = 0; u < N(units); u++) {
+                size_t in_len = strlen(units[u].in), unit_len = strlen(units[u].unit);
+                size_t reps = (sizeof(v) - 1) / in_len;
+                for (size_t i = 0; i < reps; i++)
+                        memcpy(v + i * in_len, units[u].in, in_len);
+                v[reps * in_len] = '\0';
+                const gd_log_field f[] = {GD_STR("v", v), GD_STR("after", "never")};
+                for (size_t size = 128; size <= sizeof(buf); size += size < 400 ? 1 : 97) {
+                        memset(buf, 'X', sizeof(buf));
+                        int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x", f,
+                                                   N(f), buf, size);
+                        cr_assert_gt(r, 0, "size %zu", size);
+                        cr_assert_lt((size_t)r, size);
+                        cr_assert_eq((size_t)r, strlen(buf));
+                        if (size < sizeof(buf))
+                                cr_assert_eq(buf[size], 'X', "written past size %zu", size);
+                        assert_one_line(buf);
+                        cr_assert_str_eq(buf + r - strlen(tail), tail, "%s", buf);
+                        const char *s = strstr(buf, ",\"v\":\"");
+                        cr_assert(s, "size %zu: %s", size, buf);
+                        s += 6;
+                        size_t n = (size_t)(buf + r - strlen(tail) - 1 - s);
+                        cr_assert_eq(s[n], '"', "size %zu: %s", size, buf);
+                        cr_assert_eq(n % unit_len, 0, "size %zu: a cut inside a unit: %s", size,
+                                     buf);
+                        for (size_t i = 0; i < n; i += unit_len)
+                                cr_assert_eq(memcmp(s + i, units[u].unit, unit_len), 0,
+                                             "size %zu: %s", size, buf);
+                        char keys[256];
+                        cr_assert_eq(json_keys(buf, keys, sizeof(keys)), 5, "%s", buf);
+                        cr_assert_str_eq(keys, "time,level,msg,v,truncated");
+                }
+        }
+}
+
+/* At the real limit (GD_LOG_LINE_MAX, what gd_log writes): a value far
+ * longer than a line is cut to a line that ends the object. */
+Test(log, json_very_long_value_cut_at_the_line_limit) {
+        static char v[3 * GD_LOG_LINE_MAX];
+        memset(v, '\\', sizeof(v) - 1); /* each becomes \\ */
+        const gd_log_field f[] = {GD_STR("a", "1"), GD_STR("v", v), GD_DBL("nan", NAN)};
+        const char *l = fmt_line(GD_LOG_FORMAT_JSON, GD_LOG_WARNING, "m", f, N(f));
+        size_t len = strlen(l);
+        cr_assert_lt(len, (size_t)GD_LOG_LINE_MAX);
+        cr_assert_gt(len, (size_t)GD_LOG_LINE_MAX - 32, "the cut uses the line: %zu", len);
+        const char *tail = "\\\\\",\"truncated\":true}\n";
+        cr_assert_str_eq(l + len - strlen(tail), tail, "%s", l);
+        const char *s = strstr(l, ",\"v\":\"") + 6;
+        size_t n = strspn(s, "\\");
+        cr_assert_eq(n % 2, 0, "a cut inside an escape");
+        cr_assert_eq(s[n], '"');
+        char keys[256];
+        cr_assert_eq(json_keys(l, keys, sizeof(keys)), 6, "%s", l);
+        cr_assert_str_eq(keys, "time,level,msg,a,v,truncated");
+}
+
+/* A null that does not fit is left out like any field, and the line says
+ * it was cut. */
+Test(log, json_null_left_out_when_cut) {
+        char v[200], buf[160];
+        memset(v, 'z', sizeof(v) - 1);
+        v[sizeof(v) - 1] = '\0';
+        const gd_log_field f[] = {GD_STR("v", v), GD_DBL("nan", NAN)};
+        int r = gd_log_format_line(GD_LOG_FORMAT_JSON, GD_LOG_INFO, T0, "x", f, N(f), buf,
+                                   sizeof(buf));
+        cr_assert_eq(r, (int)strlen(buf));
+        cr_assert_null(strstr(buf, "null"), "%s", buf);
+        cr_assert_str_eq(buf + r - 22, "zz\",\"truncated\":true}\n", "%s", buf);
 }

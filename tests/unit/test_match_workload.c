@@ -552,3 +552,55 @@ Test(match_workload, why_cut_keeps_utf8_whole) {
         cr_assert(pol_match_workload(&w, &s, why, 27));
         cr_assert_str_eq(why, "cgroup 'system.slice/caf\xc3\xa9");
 }
+
+/* A hostile comm (control bytes, two-, three- and four-byte UTF-8, a lone
+ * lead byte) cut at every size into an exact-size heap buffer: never
+ * written past (ASan), NUL-terminated, a prefix of the whole text that
+ * ends on a whole UTF-8 sequence, and the keys after the cut left out. */
+Test(match_workload, why_cut_hostile_at_every_size) {
+        pol_workload w = workload("odd");
+        pol_subject odd = {"system.slice/x\xc3\xa9.service", "\x01\xe2\x82\xac\n\xf0\x9f\x98\x80\xc3",
+                           NULL, "c\x7fmd"};
+        char full[512];
+
+        w.match.cgroup = PATS("system.slice/*");
+        w.match.comm = PATS("*");
+        w.match.cmdline = PATS("c*");
+        cr_assert(pol_match_workload(&w, &odd, full, sizeof(full)));
+        cr_assert_str_eq(full, "cgroup 'system.slice/x\xc3\xa9.service' matches 'system.slice/*'; "
+                               "comm '?\xe2\x82\xac?\xf0\x9f\x98\x80\xc3' matches '*'; "
+                               "cmdline 'c?md' matches 'c*'");
+        size_t len = strlen(full);
+
+        for (size_t size = 1; size <= len + 1; size++) {
+                char *why = malloc(size);
+                cr_assert_not_null(why);
+                memset(why, 'X', size);
+                cr_assert(pol_match_workload(&w, &odd, why, size));
+                size_t got = strnlen(why, size);
+                cr_assert_lt(got, size, "size %zu: not NUL-terminated", size);
+                cr_assert(strncmp(why, full, got) == 0, "size %zu: '%s'", size, why);
+                /* At most the bytes of one incomplete sequence are dropped. */
+                cr_assert_geq(got + 3, size - 1, "size %zu: '%s'", size, why);
+                if (size <= len) {
+                        /* The end is not the middle of a sequence. */
+                        size_t i = got;
+                        while (i > 0 && ((unsigned char)why[i - 1] & 0xc0) == 0x80)
+                                i--;
+                        if (i > 0 && (unsigned char)why[i - 1] >= 0xc0) {
+                                unsigned char lead = (unsigned char)why[i - 1];
+                                size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+                                cr_assert_geq(got - (i - 1), need, "size %zu: cut inside '%s'",
+                                              size, why);
+                        }
+                }
+                free(why);
+        }
+        /* Cut inside the euro sign: it goes whole, nothing follows. */
+        char why[128];
+        size_t at = strlen("cgroup 'system.slice/x\xc3\xa9.service' matches 'system.slice/*'; "
+                           "comm '?\xe2\x82");
+        cr_assert(pol_match_workload(&w, &odd, why, at + 1));
+        cr_assert_str_eq(why, "cgroup 'system.slice/x\xc3\xa9.service' matches 'system.slice/*'; "
+                              "comm '?");
+}
