@@ -14,6 +14,12 @@
 
 /* Host memory use from which the tick goes fast. */
 #define HOST_HOT_RATIO 0.80
+/* The host is squeezed when MemAvailable is under this share of memory
+ * (earlyoom's default, which it acts on alone)... */
+#define HOST_EXHAUSTION_FREE 0.10
+/* ...and at its trend runs out within this long: a host that sits steady
+ * as full is not squeezed, one losing 20 MiB/s at 100 MiB free is. */
+#define HOST_EXHAUSTION_HORIZON_MS 5000
 
 void gd_thresholds_for(const gd_daemon *d, const pol_workload *w, gd_thresholds *ret) {
         pol_triggers t;
@@ -121,6 +127,8 @@ void gd_evaluate_host(gd_daemon *d, uint64_t now) {
         }
         gd_thresholds t;
         gd_thresholds_for(d, NULL, &t);
+        t.exhaustion_free_ratio = HOST_EXHAUSTION_FREE;
+        t.exhaustion_horizon_ms = HOST_EXHAUSTION_HORIZON_MS;
         gd_decision dec = gd_decide(&t, &d->host_state, &s, now);
         if (dec.action == POL_ACTION_NONE)
                 return;

@@ -178,6 +178,47 @@ static bool check_near_limit(const gd_thresholds *t, const gd_sample *p, const g
         return true;
 }
 
+/* Free memory running out at its trend: a squeeze caught as it crosses
+ * exhaustion_free_ratio, while a host that sits steady as full (trend
+ * near 0) is left alone. */
+static bool check_exhaustion(const gd_thresholds *t, const gd_cgroup_state *st,
+                             const gd_sample *s, gd_decision *d) {
+        char fr[16], mx[16], rate[16];
+
+        if (t->exhaustion_free_ratio <= 0 || !s->memory_ok || s->max == CG_UNLIMITED ||
+            s->max == 0 || st->rate_bps <= 0)
+                return false;
+        uint64_t free = s->current < s->max ? s->max - s->current : 0;
+        double share = ratio(free, s->max);
+        double left_ms = (double)free / st->rate_bps * 1000.0;
+        if (share >= t->exhaustion_free_ratio || left_ms >= (double)t->exhaustion_horizon_ms)
+                return false;
+        d->trigger = GD_TRIGGER_NEAR_LIMIT;
+        d->value = 1.0 - share;
+        d->threshold = 1.0 - t->exhaustion_free_ratio;
+        d->sustained_ms = 0;
+        snprintf(d->reason, sizeof(d->reason),
+                 "free %s of %s (%.0f%%), falling %s/s: gone in %.1fs",
+                 gd_format_bytes(free, fr, sizeof(fr)), gd_format_bytes(s->max, mx, sizeof(mx)),
+                 share * 100, gd_format_bytes((uint64_t)st->rate_bps, rate, sizeof(rate)),
+                 left_ms / 1000.0);
+        return true;
+}
+
+/* Move the trend towards the rate between p and s (an exponential average
+ * over time, GD_TREND_TAU_MS). */
+static void trend(gd_cgroup_state *st, const gd_sample *p, const gd_sample *s) {
+        if (!p->memory_ok || !s->memory_ok || s->at_ms <= p->at_ms) {
+                if (!s->memory_ok)
+                        st->rate_bps = 0; /* unread: vouch for nothing */
+                return;
+        }
+        double dt = (double)(s->at_ms - p->at_ms);
+        double inst = ((double)s->current - (double)p->current) * 1000.0 / dt;
+        double alpha = dt >= GD_TREND_TAU_MS ? 1.0 : dt / GD_TREND_TAU_MS;
+        st->rate_bps += alpha * (inst - st->rate_bps);
+}
+
 static bool check_pressure(const gd_thresholds *t, const gd_cgroup_state *st,
                            const psi_interval *pi, const gd_sample *p, const gd_sample *s,
                            gd_decision *d) {
@@ -290,7 +331,9 @@ gd_decision gd_decide(const gd_thresholds *t, gd_cgroup_state *state, const gd_s
 
         /* Precedence: the nearer the kernel's OOM killer, the more specific the
          * reason; the first that holds is reported. */
+        trend(state, p, sample);
         bool fired = check_limit(t, p, sample, &d) || check_near_limit(t, p, sample, &d) ||
+                     check_exhaustion(t, state, sample, &d) ||
                      check_pressure(t, state, &pi, p, sample, &d) ||
                      check_high(t, state, p, sample, &d);
 

@@ -53,6 +53,11 @@ typedef struct gd_thresholds {
         /* PRESSURE: PSI "full" share (0..1) above this for pressure_sustain_ms. */
         double pressure_full;
         uint64_t pressure_sustain_ms;
+        /* NEAR_LIMIT by time to exhaustion (0: off; the host's): free memory
+         * (memory.max - memory.current) under this share of memory.max, and
+         * at its trend (rate_bps) gone within exhaustion_horizon_ms. */
+        double exhaustion_free_ratio;
+        uint64_t exhaustion_horizon_ms;
         /* After an action, the cgroup is left alone this long. */
         uint64_t cooldown_ms;
         /* First back-off after a failed kill; doubles up to backoff_max_ms. */
@@ -99,7 +104,15 @@ typedef struct gd_cgroup_state {
         unsigned failed_actions;        /* consecutive; drives the back-off */
         uint64_t last_action_ms;
         uint64_t kernel_kill_ms;        /* sample time of the last oom_kill rise; 0: none */
+        /* The trend of memory.current, bytes a second (negative: falling),
+         * smoothed over about GD_TREND_TAU_MS: a host that sits steady
+         * near full has a trend near 0, a squeeze a steady climb. */
+        double rate_bps;
 } gd_cgroup_state;
+
+/* The trend's time constant: long enough that allocation noise of a
+ * steady host averages out, short enough that a climb shows within it. */
+#define GD_TREND_TAU_MS 1000
 
 typedef struct gd_decision {
         pol_action action;     /* NONE, KILL_PROCESS or KILL_CGROUP */
