@@ -13,6 +13,11 @@ compared (the VM runs under TCG: absolute times are slowed by emulation).
   idle      CPU (utime+stime, and the schedstat run time) and VmRSS of each
             daemon with 200 and 2,000 idle cgroups under bench/ over
             BENCH_IDLE_S seconds.
+  squeeze   the host squeezed: no limits anywhere, a 400 MiB "database"
+            in bench/db and a hog adding 50 MiB/s (1 MiB per 20 ms) in
+            bench/noisy; from MemAvailable falling under 10% of MemTotal to
+            the hog's death, the lowest MemAvailable, who killed it, did the
+            database survive. BENCH_REPS runs per contender, median.
   rank      one `guardian rank --json bench/many` over BENCH_NPROCS
             processes, median of BENCH_RANK_REPS, against `ps -eo
             pid,rss,oom_score` and `cat /proc/[0-9]*/oom_score`.
@@ -63,7 +68,7 @@ SCENARIOS = {
 IDLE_COUNTS = [int(x) for x in os.environ.get("BENCH_IDLE_COUNTS", "200,2000").split(",")]
 NPROCS = int(os.environ.get("BENCH_NPROCS", "1000"))
 RANK_REPS = int(os.environ.get("BENCH_RANK_REPS", "5"))
-SECTIONS = os.environ.get("BENCH_SECTIONS", "reaction,idle,rank").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS", "reaction,squeeze,idle,rank").split(",")
 SCENARIO_NAMES = os.environ.get("BENCH_SCENARIOS", "noisy,limit").split(",")
 CONTENDERS = os.environ.get("BENCH_CONTENDERS", "kernel,guardian,earlyoom,oomd").split(",")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -435,6 +440,123 @@ def bench_reaction():
 
 
 # --------------------------------------------------------------------------
+# 1x. The host squeeze: no limits, a steady leak, the whole VM's memory.
+
+SQUEEZE_DB_MB = 400
+SQUEEZE_GROW_MS = 20      # 1 MiB per 20 ms: 50 MiB/s
+SQUEEZE_POLL_S = 0.01     # MemAvailable is read this often
+
+
+def mem_available_kb():
+    total = avail = None
+    for line in gdvm.read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            total = int(line.split()[1])
+        elif line.startswith("MemAvailable:"):
+            avail = int(line.split()[1])
+    return total, avail
+
+
+def squeeze_run(name, i):
+    setup_bench_root()
+    noisy = make_cgroup(f"{BENCH}/noisy")
+    db_cg = make_cgroup(f"{BENCH}/db")
+    daemon = start_contender(name, f"squeeze-{i}")
+    res = {"contender": name, "run": i}
+    procs = []
+    pfd = -1
+    try:
+        database = gdvm.start_eater(db_cg, mb=SQUEEZE_DB_MB)
+        procs.append(database)
+        oom_before = vmstat_oom_kill()
+        hog = gdvm.start_eater(noisy, grow_ms=SQUEEZE_GROW_MS)
+        procs.append(hog)
+        t0 = time.monotonic()
+        pfd = os.pidfd_open(hog.pid)
+        t_cross = t_death = None
+        lowest = None
+        while time.monotonic() - t0 < HOG_TIMEOUT:
+            total, avail = mem_available_kb()
+            lowest = avail if lowest is None else min(lowest, avail)
+            now = time.monotonic()
+            if t_cross is None and avail < total // 10:
+                t_cross = now
+            if select.select([pfd], [], [], SQUEEZE_POLL_S)[0]:
+                t_death = time.monotonic()
+                break
+        time.sleep(1.0)   # a second kill (the database?) would land now
+        oom_kill = vmstat_oom_kill() - oom_before
+        res.update({
+            "start_to_death_s": None if t_death is None else t_death - t0,
+            "cross_to_death_s": None if t_death is None or t_cross is None else t_death - t_cross,
+            "died_before_crossing": t_death is not None and t_cross is None,
+            "lowest_avail_mb": None if lowest is None else lowest / 1024,
+            "oom_kill": oom_kill,
+            "db_alive": database.poll() is None,
+            "db_exit": database.poll(),
+        })
+        res["killer"] = (who_killed(name, daemon, hog.pid, "bench/noisy", oom_kill)
+                         if t_death is not None else "none")
+    finally:
+        if pfd >= 0:
+            os.close(pfd)
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+        if daemon:
+            daemon.stop()
+            res["daemon_log_tail"] = daemon.text()[-3000:]
+        gdvm.remove_cgroup(BENCH)
+    say(f"# squeeze {name} run {i}: MemAvailable<10% -> death {fmt(res['cross_to_death_s'])} s, "
+        f"start->death {fmt(res['start_to_death_s'])} s, lowest MemAvailable "
+        f"{fmt(res['lowest_avail_mb'], '.0f')} MiB, killer {res['killer']}, "
+        f"database {'alive' if res['db_alive'] else 'DEAD (exit %s)' % res['db_exit']}")
+    return res
+
+
+def vmstat_oom_kill():
+    for line in gdvm.read("/proc/vmstat").splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_squeeze():
+    results = {}
+    for name in CONTENDERS:
+        if not available(name):
+            say(f"# squeeze: {name} is not installed, skipped")
+            continue
+        results[name] = []
+        for i in range(REPS):
+            try:
+                results[name].append(squeeze_run(name, i))
+            except Exception as e:   # one broken run must not lose the others
+                say(f"# squeeze {name} run {i}: ERROR {e!r}")
+                results[name].append({"contender": name, "run": i, "error": repr(e)})
+    raw["squeeze"] = results
+    rep("")
+    rep(f"1x. Host squeeze: no limits; memeater --grow-ms {SQUEEZE_GROW_MS} (50 MiB/s) in "
+        f"bench/noisy beside a {SQUEEZE_DB_MB} MiB database in bench/db; median of {REPS}; "
+        f"given up after {HOG_TIMEOUT:.0f} s")
+    rep(f"   {'contender':<9} {'<10%->death':>11} {'start->death':>12} {'lowest avail':>12}  "
+        f"{'killed by (each run)':<32} {'database':<9}")
+    for name, runs in results.items():
+        ok = [r for r in runs if "error" not in r]
+        cd = median([r["cross_to_death_s"] for r in ok if r.get("cross_to_death_s") is not None])
+        sd = median([r["start_to_death_s"] for r in ok if r.get("start_to_death_s") is not None])
+        low = median([r["lowest_avail_mb"] for r in ok if r.get("lowest_avail_mb") is not None])
+        killers = ",".join(r.get("killer", "error") for r in runs)
+        alive = sum(1 for r in runs if r.get("db_alive"))
+        rep(f"   {name:<9} {fmt(cd, '.2f') + ' s':>11} {fmt(sd, '.2f') + ' s':>12} "
+            f"{fmt(low, '.0f') + ' MiB':>12}  {killers:<32} {f'{alive}/{len(runs)} alive':<9}")
+    rep("   <10%->death: MemAvailable first read under 10% of MemTotal (every 10 ms) to the "
+        "hog's exit ('-': it died before, or never); lowest avail: the lowest MemAvailable "
+        "read in the run; killed by: kernel when /proc/vmstat oom_kill rose")
+
+
+# --------------------------------------------------------------------------
 # 2. Idle cost.
 
 def add_idle_cgroups(upto):
@@ -646,7 +768,8 @@ def main():
     rep(f"earlyoom {' '.join(EARLYOOM_ARGS)}; oomd --interval 1 --config "
         f"tests/bench/oomd.json; guardian run --audit-log FILE (embedded default policy)")
     failed = 0
-    for section, fn in (("reaction", bench_reaction), ("idle", bench_idle), ("rank", bench_rank)):
+    for section, fn in (("reaction", bench_reaction), ("squeeze", bench_squeeze),
+                        ("idle", bench_idle), ("rank", bench_rank)):
         if section not in SECTIONS:
             continue
         t = time.monotonic()

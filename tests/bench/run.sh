@@ -9,7 +9,7 @@
 #
 # Env: BENCH_REPS (3), BENCH_IDLE_S (20), BENCH_IDLE_COUNTS (200,2000),
 # BENCH_NPROCS (1000), BENCH_RANK_REPS (5), BENCH_HOG_TIMEOUT (60),
-# BENCH_SECTIONS (reaction,idle,rank), BENCH_CONTENDERS
+# BENCH_SECTIONS (reaction,squeeze,idle,rank), BENCH_CONTENDERS
 # (kernel,guardian,earlyoom,oomd) are passed into the VM;
 # BENCH_CALLGRIND=0 skips the host callgrind counts (BENCH_CPU_CGROUPS and
 # BENCH_CPU_PROCS size cpu.sh's trees); BENCH_TIMEOUT (1800)
