@@ -119,15 +119,15 @@ static void protect_self(void) {
         }
 }
 
-/* What the start-up line says of PSI triggers: only what was armed. */
+/* What the start-up line says of PSI triggers: the host's as armed; the
+ * cgroups' are armed on warm cgroups as they come (watch.h), unless the
+ * kernel refused one. */
 static const char *psi_state(const gd_daemon *d) {
-        bool cgroups = false;
-        for (size_t i = 0; i < d->watch.n_slots && !cgroups; i++)
-                cgroups = d->watch.slots[i].in_use && d->watch.slots[i].psi_trigger;
+        bool cgroups = d->watch.psi_triggers;
         if (cgroups && d->host_psi_trigger)
-                return "armed on cgroups and host";
+                return "armed on host and on warm cgroups";
         if (cgroups)
-                return "armed on cgroups, host polled";
+                return "armed on warm cgroups, host polled";
         if (d->host_psi_trigger)
                 return d->watch.n_watched > 1 ? "armed on host, cgroups polled" : "armed on host";
         return d->host_psi_fd >= 0 ? "refused, polling" : "unavailable";

@@ -153,6 +153,11 @@ void gd_evaluate_host(gd_daemon *d, uint64_t now) {
                         gd_watched *c = &d->watch.slots[i];
                         if (!c->in_use || !*c->rel || c->current_fd < 0)
                                 continue;
+                        /* Its usage and growth as of now: a cgroup without a
+                         * limit is looked at only every 30 s until the host
+                         * is hot, and a fast hog gets from 80% to a decision
+                         * within a second (decide/look.h). */
+                        gd_watch_light_check(&d->watch, c, now);
                         uint64_t min = 0, low = 0;
                         cg_read_u64_or_max(c->dirfd, "memory.min", &min);
                         cg_read_u64_or_max(c->dirfd, "memory.low", &low);

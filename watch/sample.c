@@ -90,6 +90,8 @@ int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_
                 c->max = s.max;
                 c->last_current = s.current;
         }
+        if (s.high_ok)
+                c->high = s.high;
         if (s.psi_ok) {
                 c->last_psi_total_us = s.psi.some.total_us;
                 c->last_psi_ms = now_ms;
@@ -102,12 +104,17 @@ bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
         bool hot = false;
 
         uint64_t delay = w->look_min_ms ? w->look_min_ms : GD_LOOK_MIN_MS;
+        bool warm = false; /* its own limit could stall it: PSI wanted */
         if (c->current_fd >= 0) {
-                uint64_t cur, max;
+                uint64_t cur, v;
                 /* No limit known: one may have been set since (docker
                  * update, systemctl set-property). */
-                if (c->max == CG_UNLIMITED && cg_read_u64_or_max(c->dirfd, "memory.max", &max) == 0)
-                        c->max = max;
+                if (c->max == CG_UNLIMITED && c->high == CG_UNLIMITED) {
+                        if (cg_read_u64_or_max(c->dirfd, "memory.max", &v) == 0)
+                                c->max = v;
+                        if (cg_read_u64_or_max(c->dirfd, "memory.high", &v) == 0)
+                                c->high = v;
+                }
                 if (read_u64_fd(c->current_fd, &cur) == 0) {
                         uint64_t rate = 0;
                         if (c->last_look_ms && now_ms > c->last_look_ms && cur > c->last_current)
@@ -131,12 +138,26 @@ bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms) {
                         c->last_current = cur;
                         if (c->max != CG_UNLIMITED && (double)cur >= HOT_RATIO * (double)c->max)
                                 hot = true;
-                        delay = gd_look_delay_ms(cur, c->max, HOT_RATIO, rate, w->look_min_ms);
+                        uint64_t limit = c->high < c->max ? c->high : c->max;
+                        delay = gd_look_delay_ms(cur, limit, HOT_RATIO, rate, w->look_min_ms);
+                        if (limit != CG_UNLIMITED &&
+                            (double)cur >= GD_WATCH_WARM_RATIO * (double)limit)
+                                warm = true;
+                        else if (c->psi_trigger &&
+                                 (limit == CG_UNLIMITED ||
+                                  (double)cur < GD_WATCH_COOL_RATIO * (double)limit))
+                                gd_watch_set_trigger(w, c, false);
+                        else
+                                warm = c->psi_trigger;
                 } else {
                         hot = true; /* gone or odd: a full sample sorts it out */
                 }
+        } else {
+                warm = true; /* no memory controller: PSI is all there is */
         }
-        if (!c->psi_trigger && c->pressure_fd >= 0) {
+        if (warm)
+                gd_watch_set_trigger(w, c, true);
+        if (warm && !c->psi_trigger && c->pressure_fd >= 0) {
                 char buf[512];
                 cg_psi psi;
                 ssize_t n = cg_pread_file(c->pressure_fd, buf, sizeof(buf));

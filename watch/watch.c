@@ -116,34 +116,43 @@ static long free_slot(gd_watch *w) {
         return (long)w->n_slots++;
 }
 
-/* Arm a PSI trigger on memory.pressure; on refusal, fall back to polling
- * for every cgroup (the refusal is a property of the kernel or of our
- * privileges, not of one cgroup). */
-static void arm_pressure(gd_watch *w, gd_watched *c, uint32_t slot) {
-        c->psi_trigger = false;
-        if (w->psi_triggers) {
-                int fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-                if (fd >= 0 && write(fd, PSI_TRIGGER, strlen(PSI_TRIGGER) + 1) >= 0) {
-                        struct epoll_event ev = {
-                                .events = EPOLLPRI,
-                                .data.u64 = gd_tag(GD_TAG_PRESSURE, slot, c->generation),
-                        };
-                        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
-                                c->pressure_fd = fd;
-                                c->psi_trigger = true;
-                                return;
-                        }
-                }
-                int err = errno;
-                if (fd >= 0)
-                        close(fd);
-                if (err != ENOENT && err != ENODEV && err != EMFILE && err != ENFILE) {
-                        w->psi_triggers = false;
-                        keep_notice(w, GD_WATCH_PSI_REFUSED, c->rel, err);
+bool gd_watch_set_trigger(gd_watch *w, gd_watched *c, bool on) {
+        if (c->psi_trigger == on)
+                return on;
+        if (!on) {
+                close_fd(&c->pressure_fd); /* leaves epoll, the trigger goes with it */
+                c->psi_trigger = false;
+                w->n_triggers--;
+                c->pressure_fd = open_ro(c->dirfd, "memory.pressure");
+                return false;
+        }
+        if (!w->psi_triggers || w->n_triggers >= GD_WATCH_TRIGGERS_MAX)
+                return false;
+        int fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+        if (fd >= 0 && write(fd, PSI_TRIGGER, strlen(PSI_TRIGGER) + 1) >= 0) {
+                struct epoll_event ev = {
+                        .events = EPOLLPRI,
+                        .data.u64 = gd_tag(GD_TAG_PRESSURE, (uint32_t)(c - w->slots),
+                                           c->generation),
+                };
+                if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+                        close_fd(&c->pressure_fd);
+                        c->pressure_fd = fd;
+                        c->psi_trigger = true;
+                        w->n_triggers++;
+                        return true;
                 }
         }
-        /* Never put an untriggered pressure fd in epoll: it is always ready. */
-        c->pressure_fd = open_ro(c->dirfd, "memory.pressure");
+        int err = errno;
+        if (fd >= 0)
+                close(fd);
+        /* A refusal is a property of the kernel or of our privileges, not
+         * of one cgroup: from now on every cgroup is polled. */
+        if (err != ENOENT && err != ENODEV && err != EMFILE && err != ENFILE) {
+                w->psi_triggers = false;
+                keep_notice(w, GD_WATCH_PSI_REFUSED, c->rel, err);
+        }
+        return false;
 }
 
 /* The directory watch that reports c's children coming and going. A
@@ -185,7 +194,7 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
         c->dirfd = dirfd;
         c->events_fd = c->current_fd = c->pressure_fd = -1;
         c->generation = w->next_generation++;
-        c->max = CG_UNLIMITED;
+        c->max = c->high = CG_UNLIMITED;
         c->in_use = true;
         w->n_watched++;
 
@@ -210,12 +219,16 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
                          * file is still read on every sample. */
                         (void)epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->events_fd, &ev);
                 }
-                uint64_t max;
-                if (cg_read_u64_or_max(dirfd, "memory.max", &max) == 0)
-                        c->max = max;
+                uint64_t v;
+                if (cg_read_u64_or_max(dirfd, "memory.max", &v) == 0)
+                        c->max = v;
+                if (cg_read_u64_or_max(dirfd, "memory.high", &v) == 0)
+                        c->high = v;
         }
+        /* Never in epoll without a trigger: a plain pressure fd is always
+         * ready. The light check arms one when the cgroup is warm. */
         if (*rel)
-                arm_pressure(w, c, (uint32_t)s);
+                c->pressure_fd = open_ro(dirfd, "memory.pressure");
         return 1;
 }
 
@@ -386,6 +399,9 @@ void gd_watch_remove(gd_watch *w, size_t slot) {
         close_fd(&c->events_fd);
         close_fd(&c->current_fd);
         close_fd(&c->pressure_fd);
+        if (c->psi_trigger)
+                w->n_triggers--;
+        c->psi_trigger = false;
         close_fd(&c->dirfd);
         free(c->rel);
         c->rel = NULL;

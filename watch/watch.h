@@ -23,8 +23,9 @@ typedef struct gd_watched {
         int events_fd;        /* memory.events; -1 without the memory controller */
         int current_fd;       /* memory.current; -1 likewise */
         int pressure_fd;      /* memory.pressure, kept open for reads */
-        bool psi_trigger;     /* pressure_fd carries a PSI trigger */
+        bool psi_trigger;     /* pressure_fd carries a PSI trigger (only while warm) */
         uint64_t max;         /* memory.max at the last full sample */
+        uint64_t high;        /* memory.high likewise */
         uint64_t last_current;
         uint64_t window_ms, window_min, prev_window_min; /* lowest usage, this and the last window */
         uint64_t growth;      /* bytes above the lowest usage of the last 1-2 windows */
@@ -64,6 +65,19 @@ typedef struct gd_watch_notice {
         size_t n_watched;
 } gd_watch_notice;
 
+/* PSI triggers armed at once, at most: on Linux 6.1 each cgroup with a
+ * trigger gets a kernel thread of its own (psimon, 16 KiB of stack and a
+ * task), so they go to the warm cgroups first come; the rest are polled
+ * on their light checks. */
+#define GD_WATCH_TRIGGERS_MAX 64
+/* A cgroup is warm at this share of its limit (the lower of memory.max and
+ * memory.high): below it, its own limit cannot stall it (pressure from the
+ * host or an ancestor's limit is theirs to see), so it needs no PSI. */
+#define GD_WATCH_WARM_RATIO 0.50
+/* ...and cool again under this share (hysteresis: a trigger is not armed
+ * and dropped on every wobble). */
+#define GD_WATCH_COOL_RATIO 0.40
+
 /* Cgroups deeper than this are not watched on their own: their memory
  * and processes count to their ancestor at this depth. */
 #define GD_WATCH_MAX_DEPTH 32
@@ -93,6 +107,7 @@ typedef struct gd_watch {
         size_t n_slots;        /* slots in use or free, up to cap */
         size_t cap;
         size_t n_watched;
+        size_t n_triggers;     /* cgroups with a PSI trigger armed */
         uint32_t next_generation;
         uint32_t policy_gen;   /* bumped on every policy change: cached workloads are stale */
 } gd_watch;
@@ -176,6 +191,13 @@ int gd_watch_sample(gd_watch *w, gd_watched *c, uint64_t now_ms, gd_sample *ret_
  * (next_look_ms) from the headroom and the growth seen (decide/look.h).
  * Returns true when the cgroup should get a full sample now. */
 bool gd_watch_light_check(gd_watch *w, gd_watched *c, uint64_t now_ms);
+
+/* Arm (on) or drop a PSI trigger on c's memory.pressure; without one, its
+ * pressure_fd is a plain fd the light check polls. Arming is refused past
+ * GD_WATCH_TRIGGERS_MAX or once the kernel refused a trigger (kept as a
+ * notice: every cgroup is polled from then on). Returns true when c has a
+ * trigger afterwards. */
+bool gd_watch_set_trigger(gd_watch *w, gd_watched *c, bool on);
 
 /* The policy was replaced (a reload): every cached workload is looked up
  * again on its next use. */
