@@ -418,8 +418,9 @@ void gd_watch_remove(gd_watch *w, size_t slot) {
          * wd just fails. */
         if (c->wd >= 0) {
                 inotify_rm_watch(w->inotify_fd, c->wd);
-                /* Only c's own entry: were one directory watched twice,
-                 * inotify would have given both the same wd. */
+                /* Only c's own entry: once c's directory is gone its wd
+                 * may be a new directory's already (and one directory
+                 * watched twice would share one). */
                 if (find_wd(w, c->wd) == (long)slot)
                         gd_index_del_int(&w->by_wd, c->wd);
         } else {

@@ -128,7 +128,8 @@ int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
 
 /* Watch rel and every cgroup below it (already watched ones are kept).
  * Returns the number added, or a negative errno for rel itself (-ENOENT:
- * gone already, which callers treat as normal). */
+ * gone already, which callers treat as normal; -ENOMEM: rel is not
+ * watched, and nothing of the watch is left half-changed). */
 int gd_watch_add_tree(gd_watch *w, const char *rel);
 
 /* Bound the cgroups watched by the open-files limit nofile, keeping
