@@ -85,23 +85,35 @@ int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory) {
 }
 
 static long find_rel(const gd_watch *w, const char *rel) {
-        for (size_t i = 0; i < w->n_slots; i++)
-                if (w->slots[i].in_use && strcmp(w->slots[i].rel, rel) == 0)
-                        return (long)i;
-        return -1;
+        uint32_t s = gd_index_get_str(&w->by_rel, rel);
+        return s == GD_INDEX_NONE ? -1 : (long)s;
 }
 
 static long find_wd(const gd_watch *w, int wd) {
-        for (size_t i = 0; i < w->n_slots; i++)
-                if (w->slots[i].in_use && w->slots[i].wd == wd)
-                        return (long)i;
-        return -1;
+        uint32_t s = gd_index_get_int(&w->by_wd, wd);
+        return s == GD_INDEX_NONE ? -1 : (long)s;
 }
 
+gd_watched *gd_watch_find(const gd_watch *w, const char *rel) {
+        long s = find_rel(w, rel);
+        return s < 0 ? NULL : &w->slots[s];
+}
+
+gd_watched *gd_watch_find_wd(const gd_watch *w, int wd) {
+        long s = find_wd(w, wd);
+        return s < 0 ? NULL : &w->slots[s];
+}
+
+/* A slot not in use, from the stack of freed ones, else a new one at the
+ * end. Returns its index, -ENOSPC past the 24 bits a tag has for it, or
+ * -ENOMEM. The slot stays free until the caller marks it in use (or gives
+ * it back with give_back). */
 static long free_slot(gd_watch *w) {
-        for (size_t i = 0; i < w->n_slots; i++)
-                if (!w->slots[i].in_use)
-                        return (long)i;
+        if (w->free_top) {
+                uint32_t s = w->free_top - 1;
+                w->free_top = w->slots[s].next_free;
+                return (long)s;
+        }
         if (w->n_slots == w->cap) {
                 size_t ncap = w->cap ? w->cap * 2 : 64;
                 if (ncap > 0xffffff)
@@ -114,6 +126,12 @@ static long free_slot(gd_watch *w) {
         }
         memset(&w->slots[w->n_slots], 0, sizeof(w->slots[0]));
         return (long)w->n_slots++;
+}
+
+/* Put a slot not in use on the stack of free ones. */
+static void give_back(gd_watch *w, size_t slot) {
+        w->slots[slot].next_free = w->free_top;
+        w->free_top = (uint32_t)slot + 1;
 }
 
 bool gd_watch_set_trigger(gd_watch *w, gd_watched *c, bool on) {
@@ -168,6 +186,13 @@ static bool add_dir_watch(gd_watch *w, gd_watched *c) {
                 keep_notice(w, GD_WATCH_NO_DIR_WATCH, c->rel, err);
                 return false;
         }
+        /* Cannot fail: add_one reserved a bucket for every slot in use. */
+        if (gd_index_put_int(&w->by_wd, wd, (uint32_t)(c - w->slots)) < 0) {
+                inotify_rm_watch(w->inotify_fd, wd);
+                w->watch_failures++;
+                keep_notice(w, GD_WATCH_NO_DIR_WATCH, c->rel, ENOMEM);
+                return false;
+        }
         c->wd = wd;
         w->n_no_dir_watch--;
         return true;
@@ -179,18 +204,30 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
                 close(dirfd);
                 return 0;
         }
+        /* Every allocation first, so that a failure leaves the watch as it
+         * was: a bucket in each index for one more slot in use, the slot,
+         * its path. */
+        if (gd_index_reserve(&w->by_rel, w->n_watched + 1) < 0 ||
+            gd_index_reserve(&w->by_wd, w->n_watched + 1) < 0) {
+                close(dirfd);
+                return -ENOMEM;
+        }
         s = free_slot(w);
         if (s < 0) {
                 close(dirfd);
                 return (int)s;
         }
         gd_watched *c = &w->slots[s];
-        memset(c, 0, sizeof(*c));
-        c->rel = strdup(rel);
-        if (!c->rel) {
+        char *copy = strdup(rel);
+        if (!copy) {
+                give_back(w, (size_t)s);
                 close(dirfd);
                 return -ENOMEM;
         }
+        memset(c, 0, sizeof(*c));
+        c->rel = copy;
+        /* Cannot fail: reserved above. */
+        (void)gd_index_put_str(&w->by_rel, c->rel, (uint32_t)s);
         c->dirfd = dirfd;
         c->events_fd = c->current_fd = c->pressure_fd = -1;
         c->generation = w->next_generation++;
@@ -392,10 +429,17 @@ void gd_watch_remove(gd_watch *w, size_t slot) {
         /* Closing an fd drops it from epoll; inotify drops the watch itself
          * when the directory goes (IN_IGNORED), and an explicit rm of a dead
          * wd just fails. */
-        if (c->wd >= 0)
+        if (c->wd >= 0) {
                 inotify_rm_watch(w->inotify_fd, c->wd);
-        else
+                /* Only c's own entry: once c's directory is gone its wd
+                 * may be a new directory's already (and one directory
+                 * watched twice would share one). */
+                if (find_wd(w, c->wd) == (long)slot)
+                        gd_index_del_int(&w->by_wd, c->wd);
+        } else {
                 w->n_no_dir_watch--;
+        }
+        gd_index_del_str(&w->by_rel, c->rel);
         close_fd(&c->events_fd);
         close_fd(&c->current_fd);
         close_fd(&c->pressure_fd);
@@ -407,6 +451,7 @@ void gd_watch_remove(gd_watch *w, size_t slot) {
         c->rel = NULL;
         c->in_use = false;
         w->n_watched--;
+        give_back(w, slot);
 }
 
 int gd_watch_handle_inotify(gd_watch *w) {
@@ -511,6 +556,9 @@ void gd_watch_free(gd_watch *w) {
         free(w->slots);
         w->slots = NULL;
         w->n_slots = w->cap = 0;
+        w->free_top = 0;
+        gd_index_free(&w->by_rel);
+        gd_index_free(&w->by_wd);
         if (w->inotify_fd >= 0)
                 close(w->inotify_fd);
         w->inotify_fd = -1;

@@ -13,10 +13,12 @@
 #include "decide/decide.h"
 #include "policy/policy.h"
 #include "util/evtag.h"
+#include "util/index.h"
 
 typedef struct gd_watched {
         bool in_use;
         uint32_t generation;
+        uint32_t next_free;   /* while not in use: the next free slot + 1, 0: none */
         char *rel;            /* relative to the root; "" is the root itself */
         int dirfd;
         int wd;               /* inotify watch descriptor of the directory */
@@ -108,6 +110,13 @@ typedef struct gd_watch {
         size_t cap;
         size_t n_watched;
         size_t n_triggers;     /* cgroups with a PSI trigger armed */
+        /* Slots in use by path and by directory watch, so an inotify event
+         * or a new cgroup costs O(1) at any count; the keys of by_rel are
+         * the slots' own rel strings. Free slots below n_slots are a
+         * stack through gd_watched.next_free. */
+        gd_index by_rel;
+        gd_index by_wd;
+        uint32_t free_top;     /* the last slot freed + 1, 0: none */
         uint32_t next_generation;
         uint32_t policy_gen;   /* bumped on every policy change: cached workloads are stale */
 } gd_watch;
@@ -134,7 +143,8 @@ int gd_watch_init(gd_watch *w, int epfd, int rootfd, bool has_memory);
 
 /* Watch rel and every cgroup below it (already watched ones are kept).
  * Returns the number added, or a negative errno for rel itself (-ENOENT:
- * gone already, which callers treat as normal). */
+ * gone already, which callers treat as normal; -ENOMEM: rel is not
+ * watched, and nothing of the watch is left half-changed). */
 int gd_watch_add_tree(gd_watch *w, const char *rel);
 
 /* Bound the cgroups watched by the open-files limit nofile, keeping
@@ -152,6 +162,13 @@ int gd_watch_rescan(gd_watch *w, uint64_t now_ms);
  * it retried, then its children listed, so a child created meanwhile is
  * added (with its subtree). Returns the number of cgroups added. */
 int gd_watch_retry_dir_watches(gd_watch *w);
+
+/* The slot watching rel (relative to the root, "" for the root), or
+ * NULL. O(1). */
+gd_watched *gd_watch_find(const gd_watch *w, const char *rel);
+
+/* The slot whose directory has the inotify watch descriptor wd, or NULL. */
+gd_watched *gd_watch_find_wd(const gd_watch *w, int wd);
 
 /* Stop watching one slot: close its fds, free its path. */
 void gd_watch_remove(gd_watch *w, size_t slot);

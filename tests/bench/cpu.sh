@@ -14,7 +14,7 @@ NCG=${BENCH_CPU_CGROUPS:-2000}
 NPROCS=${BENCH_CPU_PROCS:-200}
 BIN=build/bench/cpu_bench
 PHASES=(floor_light light_check workload_find workload_cached floor_fx score_fx
-        floor_host score_host enforce render_uncached render_cached)
+        floor_host score_host enforce floor_watch_add watch_add render_uncached render_cached)
 
 skip() { echo; echo "5. guardian's steady-state paths (callgrind): skipped: $*"; exit 0; }
 command -v valgrind >/dev/null || skip "valgrind not installed"
@@ -87,6 +87,8 @@ awk '
         row("floor_host", "scoring floor, host /proc", "", "")
         row("score_host", "scoring, per host process", "floor_host", "floor")
         row("enforce", "enforcement pass, per cgroup (" items["score_fx"] " procs)", "", "")
+        row("floor_watch_add", "watch add floor: add_one's opens, reads, watch", "", "")
+        row("watch_add", "watch set built, per cgroup, found by path and wd", "floor_watch_add", "floor")
         row("render_cached", "/metrics, per request, cached (control.h)", "", "")
         row("render_uncached", "/metrics, per request, rendered", "render_cached", "cached")
     }' "$TMP/items" "$TMP/ir" "$TMP/sc"

@@ -17,6 +17,10 @@
  * render_uncached renders on every request (a request per period),
  * render_cached serves requests within one period from the cache.
  *
+ * watch_add builds a second watch set over the same N cgroups and finds
+ * each of them by path and by wd; its floor makes the same opens, reads
+ * and directory watches in a plain loop.
+ *
  * Prints one line per phase: "phase NAME items N" (what the counts are
  * divided by), and for the render phases "wall NAME ns_per_item N" (only
  * meaningful natively, not under callgrind: cpu.sh runs --only render for
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -246,6 +251,40 @@ NOINLINE void bench_enforce(const gd_host *host, const pol_policy *p, gd_watch *
         (void)gd_enforce_pass(host, p, w, false, true, NULL, NULL);
 }
 
+/* watch_add's floor: per cgroup the calls add_one makes (open the
+ * directory, watch it, open memory.events and memory.current, read
+ * events and memory.max, try memory.pressure) in a plain loop over names
+ * known in advance; the fds kept, 4 a cgroup, closed after the phase. */
+NOINLINE void bench_floor_watch_add(int rootfd, int ifd, int n, int *fds) {
+        for (int i = 0; i < n; i++) {
+                char name[32], path[64], buf[512];
+                snprintf(name, sizeof(name), "idle-%04d", i);
+                int d = fds[4 * i] = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", d);
+                (void)inotify_add_watch(ifd, path, IN_CREATE | IN_DELETE | IN_ONLYDIR);
+                fds[4 * i + 1] = openat(d, "memory.events", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                fds[4 * i + 2] = openat(d, "memory.current", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                (void)!pread(fds[4 * i + 1], buf, sizeof(buf), 0);
+                read_whole(d, "memory.max");
+                fds[4 * i + 3] = openat(d, "memory.pressure", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        }
+}
+
+/* The watch set built from nothing over the N cgroups (the walk, the
+ * opens, the directory watches: start-up, or a queue-overflow rescan with
+ * everything new), then each cgroup found by its path and by its wd, as
+ * an inotify event finds its parent. */
+NOINLINE void bench_watch_add(gd_watch *nw, int epfd, int rootfd) {
+        if (gd_watch_init(nw, epfd, rootfd, true) < 0 || gd_watch_add_tree(nw, "") < 0)
+                die("watch_add");
+        for (size_t i = 0; i < nw->n_slots; i++) {
+                const gd_watched *c = &nw->slots[i];
+                if (c->in_use && (gd_watch_find(nw, c->rel) != c ||
+                                  (c->wd >= 0 && gd_watch_find_wd(nw, c->wd) != c)))
+                        die("watch_find");
+        }
+}
+
 /* Requests per render phase: a few, so one odd one does not decide. */
 #define RENDER_REQUESTS 5
 
@@ -377,6 +416,7 @@ int main(int argc, char **argv) {
         dctx.policy_src.where.file = policy_path;
         gd_control_init(&dctx.control, -1, gd_daemon_render, gd_daemon_generation, &dctx);
         uint64_t render_ns[2] = {0, 0}, t0;
+        size_t watch_add_items = 0;
 
         for (int rep = 0; rep < reps; rep++) {
                 if (want(only, "floor_light"))
@@ -397,6 +437,24 @@ int main(int argc, char **argv) {
                 }
                 if (want(only, "enforce"))
                         bench_enforce(&host, policy, &w);
+                if (want(only, "floor_watch_add")) {
+                        int *fds = malloc((size_t)ncg * 4 * sizeof(*fds));
+                        int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+                        if (!fds || ifd < 0)
+                                die("floor_watch_add");
+                        bench_floor_watch_add(host.rootfd, ifd, ncg, fds);
+                        for (int i = 0; i < 4 * ncg; i++)
+                                if (fds[i] >= 0)
+                                        close(fds[i]);
+                        close(ifd);
+                        free(fds);
+                }
+                if (want(only, "watch_add")) {
+                        gd_watch nw;
+                        bench_watch_add(&nw, epfd, host.rootfd);
+                        watch_add_items = nw.n_watched;
+                        gd_watch_free(&nw);
+                }
                 /* Periods of their own per rep: 1,000 s apart. */
                 uint64_t base = 1000000 * (uint64_t)(rep + 1);
                 if (want(only, "render_uncached")) {
@@ -430,6 +488,8 @@ int main(int argc, char **argv) {
         printf("phase floor_host items %zu\n", nreal);
         printf("phase score_host items %zu\n", nreal);
         printf("phase enforce items %zu\n", w.n_watched);
+        printf("phase floor_watch_add items %d\n", ncg);
+        printf("phase watch_add items %zu\n", watch_add_items);
         printf("phase render_uncached items %d\n", RENDER_REQUESTS);
         printf("phase render_cached items %d\n", RENDER_REQUESTS);
         printf("wall render_uncached ns_per_item %" PRIu64 "\n",
