@@ -30,6 +30,9 @@
  *     io.kubernetes.cri.image-name         image (containers only; a
  *                                          sandbox has ...podsandbox.image-name)
  *     io.kubernetes.cri.sandbox-id         the sandbox's container id
+ *   Written with os.WriteFile (containerd core/runtime/v2/bundle.go,
+ *   NewBundle), not atomically: a read while the task is created can see
+ *   a cut file (-EBADMSG: read it again later).
  *   Not in the bundle: container and pod labels (containerd keeps them in
  *   its bolt database, meta.db, or behind the socket), a container name
  *   outside CRI (ctr, nerdctl), the pod's labels.
@@ -42,7 +45,8 @@
  *     io.kubernetes.pod.namespace, io.kubernetes.pod.name,
  *     io.kubernetes.pod.uid, io.kubernetes.container.name
  *                           the kubelet's container labels, copied in as
- *                           annotations ("for k, v := range labels")
+ *                           annotations ("for k, v := range labels";
+ *                           the keys: kubernetes pkg/kubelet/types/labels.go)
  *     io.kubernetes.cri-o.ImageName  some name of the image ("" when run
  *                                    by id); io.kubernetes.cri-o.Image is
  *                                    the image the pod spec asked for
@@ -59,15 +63,18 @@
  *   (/var/lib/containers/storage/overlay-containers/<id>/userdata/
  *   config.json) carries no name, image or labels, only
  *   "io.container.manager": "libpod" and the user's --annotation values.
- *   The name and image are in containers/storage's list,
- *   /var/lib/containers/storage/overlay-containers/containers.json, an
- *   array of {"id", "names": [<name>], "image": <image id>, "metadata":
- *   a JSON object as a string: {"image-name", "image-id", "name",
- *   "created-at"}} (the "id"/"names"/"metadata" tags are containers/
- *   storage's Container; not re-read here). Not available from files
- *   guardian can parse: Podman's labels and pod name live in libpod's
- *   database (db.sql, SQLite, or bolt_state.db), behind the API socket.
- *   Rootless Podman keeps the same under ~/.local/share/containers.
+ *   The name and image are in containers/storage's list (containers/
+ *   storage containers.go, struct Container, newContainerStore):
+ *   /var/lib/containers/storage/overlay-containers/containers.json, and
+ *   volatile-containers.json beside it (or under the run root with a
+ *   transient store), arrays of {"id", "names": [<name>], "image": <image
+ *   id>, "metadata": libpod's JSON object as a string: {"image-name",
+ *   "image-id", "name", "created-at"}}, written atomically. One file
+ *   holds every container of the store: a host past ~1000 containers can
+ *   pass the reader's 1 MiB. Not available from files guardian can parse:
+ *   Podman's labels and pod name live in libpod's database (db.sql,
+ *   SQLite, or bolt_state.db), behind the API socket. Rootless Podman
+ *   keeps the same under ~/.local/share/containers.
  *
  * Values keep their bytes (control characters included: guardian's
  * writers quote them), after util/jsonread.h's replacements (invalid
@@ -91,6 +98,8 @@ typedef struct gd_ident_label {
         uint16_t key, value; /* offsets of NUL-terminated strings in the pool */
 } gd_ident_label;
 
+/* About 18 KiB, most of it the label pool: one per container, kept in a
+ * cache, not many on a stack. */
 typedef struct gd_container_ident {
         pol_runtime runtime;
         bool sandbox;          /* a pod's sandbox (pause) container, not a workload */
