@@ -250,10 +250,11 @@ hosttest: build/guardian
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
-FUZZ_SRCS := $(filter-out policy/match.c,$(sort $(wildcard policy/*.c)))
+# match.c and ident.c use util/ (fuzz_ident covers ident.c with its util/ parts).
+FUZZ_SRCS := $(filter-out policy/match.c policy/ident.c,$(sort $(wildcard policy/*.c)))
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-.PHONY: fuzz fuzz-ci
+.PHONY: fuzz fuzz-ci fuzz-ident
 build/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_SRCS) $(wildcard policy/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags yaml-0.1) -o $@ \
@@ -269,5 +270,22 @@ fuzz: build/fuzz/fuzz_policy
 		-dict=tests/fuzz/policy.dict -artifact_prefix=build/fuzz/ -print_final_stats=1 \
 		$(FUZZ_ARGS) build/fuzz/corpus
 
+# The JSON reader and the container identity parsers (hostile runtime
+# state files), seeded from tests/unit/fixtures/ident/.
+FUZZ_IDENT_SRCS := policy/ident.c util/jsonread.c util/json.c util/buf.c
+build/fuzz/fuzz_ident: tests/fuzz/fuzz_ident.c $(FUZZ_IDENT_SRCS) policy/ident.h policy/policy.h \
+                util/jsonread.h util/json.h util/buf.h Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ident.c $(FUZZ_IDENT_SRCS) -lm
+
+fuzz-ident: build/fuzz/fuzz_ident
+	@mkdir -p build/fuzz/corpus-ident
+	@for f in tests/unit/fixtures/ident/*.json; do \
+		cp "$$f" "build/fuzz/corpus-ident/seed-$$(basename "$$f")"; done
+	build/fuzz/fuzz_ident -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-artifact_prefix=build/fuzz/ident- -print_final_stats=1 \
+		$(FUZZ_ARGS) build/fuzz/corpus-ident
+
 fuzz-ci:
 	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) fuzz-ident FUZZ_SECONDS=10
