@@ -263,6 +263,22 @@ def who_killed(name, daemon, hog_pid, noisy_rel, oom_kill):
     return "?"
 
 
+def end_run(fds, procs, daemon, res):
+    """After a run: its fds closed, its processes killed and reaped, the
+    contender stopped (its log's tail kept in res), bench/ removed."""
+    for fd in fds:
+        if fd >= 0:
+            os.close(fd)
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.wait()
+    if daemon:
+        daemon.stop()
+        res["daemon_log_tail"] = daemon.text()[-3000:]
+    gdvm.remove_cgroup(BENCH)
+
+
 def noisy_run(scenario, name, i):
     setup_bench_root()
     noisy = make_cgroup(f"{BENCH}/noisy", SCENARIOS[scenario][1])
@@ -336,17 +352,7 @@ def noisy_run(scenario, name, i):
         res["killer"] = (who_killed(name, daemon, hog.pid, "bench/noisy", res["oom_kill"])
                          if t_death is not None else "none")
     finally:
-        for fd in (efd, pfd):
-            if fd >= 0:
-                os.close(fd)
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
-        if daemon:
-            daemon.stop()
-            res["daemon_log_tail"] = daemon.text()[-3000:]
-        gdvm.remove_cgroup(BENCH)
+        end_run((efd, pfd), procs, daemon, res)
     say(f"# {scenario} {name} run {i}: start->death {fmt(res['start_to_death_s'])} s, "
         f"first event ({first_event}) after {fmt(res['start_to_event_s'])} s, event->death "
         f"{fmt(res['event_to_death_s'])} s, killer {res['killer']}, hog exit {res['hog_exit']}, "
@@ -498,16 +504,7 @@ def squeeze_run(name, i):
         res["killer"] = (who_killed(name, daemon, hog.pid, "bench/noisy", oom_kill)
                          if t_death is not None else "none")
     finally:
-        if pfd >= 0:
-            os.close(pfd)
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
-        if daemon:
-            daemon.stop()
-            res["daemon_log_tail"] = daemon.text()[-3000:]
-        gdvm.remove_cgroup(BENCH)
+        end_run((pfd,), procs, daemon, res)
     say(f"# squeeze {name} run {i}: MemAvailable<10% -> death {fmt(res['cross_to_death_s'])} s, "
         f"start->death {fmt(res['start_to_death_s'])} s, lowest MemAvailable "
         f"{fmt(res['lowest_avail_mb'], '.0f')} MiB, killer {res['killer']}, "
