@@ -87,7 +87,7 @@ awk '
         row("floor_host", "scoring floor, host /proc", "", "")
         row("score_host", "scoring, per host process", "floor_host", "floor")
         row("enforce", "enforcement pass, per cgroup (" items["score_fx"] " procs)", "", "")
-        row("floor_watch_add", "watch add floor: add_one's opens, reads, watch", "", "")
+        row("floor_watch_add", "watch add floor: the same opens, reads, watch", "", "")
         row("watch_add", "watch set built, per cgroup, found by path and wd", "floor_watch_add", "floor")
         row("render_cached", "/metrics, per request, cached (control.h)", "", "")
         row("render_uncached", "/metrics, per request, rendered", "render_cached", "cached")
