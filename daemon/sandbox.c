@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/buf.h"
 #include "util/log.h"
 
 /* The capabilities the loop needs, checked against Linux 6.1 (and every
@@ -162,26 +163,27 @@ static const char *cap_name(int cap) {
 }
 
 const char *gd_sandbox_cap_names(uint64_t mask, char *buf, size_t size) {
-        size_t len = 0;
+        gd_buf b;
 
         if (size == 0)
                 return buf;
-        buf[0] = '\0';
+        gd_buf_init(&b, buf, size);
         if (!mask) {
-                snprintf(buf, size, "none");
+                (void)gd_buf_puts(&b, "none");
                 return buf;
         }
         for (int cap = 0; cap < 64; cap++) {
                 if (!(mask & (UINT64_C(1) << cap)))
                         continue;
+                size_t before = b.len;
                 const char *name = cap_name(cap);
-                int n = name ? snprintf(buf + len, size - len, "%s%s", len ? "," : "", name)
-                             : snprintf(buf + len, size - len, "%scap_%d", len ? "," : "", cap);
-                if (n < 0 || (size_t)n >= size - len) {
-                        buf[len] = '\0'; /* whole names only */
+                if (before)
+                        (void)gd_buf_putc(&b, ',');
+                int r = name ? gd_buf_puts(&b, name) : gd_buf_printf(&b, "cap_%d", cap);
+                if (r < 0) {
+                        gd_buf_truncate(&b, before); /* whole names only */
                         break;
                 }
-                len += (size_t)n;
         }
         return buf;
 }
