@@ -6,14 +6,29 @@
 #include <string.h>
 #include <unistd.h>
 
-int gd_host_open(const char *cgroup_root, const char *proc_root, char *why, size_t why_size,
-                 gd_host *ret_host) {
+int gd_host_open(const gd_host_paths *paths, char *why, size_t why_size, gd_host *ret_host) {
+        const char *host_root = paths->host_root, *cgroup_root = paths->cgroup_root;
+        const char *proc_root = paths->proc_root;
+        char cg_default[4096], proc_default[4096];
         gd_host host;
         char mountinfo[4200];
         int r;
 
         memset(&host, 0, sizeof(host));
-        host.rootfd = host.procfd = -1;
+        host.rootfd = host.procfd = host.hostfd = -1;
+        if (host_root) {
+                if (snprintf(cg_default, sizeof(cg_default), "%s/sys/fs/cgroup", host_root) >=
+                            (int)sizeof(cg_default) ||
+                    snprintf(proc_default, sizeof(proc_default), "%s/proc", host_root) >=
+                            (int)sizeof(proc_default)) {
+                        snprintf(why, why_size, "host root %s: %s", host_root, strerror(ENAMETOOLONG));
+                        return -ENAMETOOLONG;
+                }
+                if (!cgroup_root)
+                        cgroup_root = cg_default;
+                if (!proc_root)
+                        proc_root = proc_default;
+        }
         if (!proc_root)
                 proc_root = "/proc";
         if (snprintf(host.proc_path, sizeof(host.proc_path), "%s", proc_root) >=
@@ -22,10 +37,18 @@ int gd_host_open(const char *cgroup_root, const char *proc_root, char *why, size
                 return -ENAMETOOLONG;
         }
 
+        host.hostfd = open(host_root ? host_root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (host.hostfd < 0) {
+                r = -errno;
+                snprintf(why, why_size, "cannot open host root %s: %s", host_root ? host_root : "/",
+                         strerror(-r));
+                return r;
+        }
         host.procfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (host.procfd < 0) {
                 r = -errno;
                 snprintf(why, why_size, "cannot open proc root %s: %s", proc_root, strerror(-r));
+                close(host.hostfd);
                 return r;
         }
 
@@ -42,6 +65,7 @@ int gd_host_open(const char *cgroup_root, const char *proc_root, char *why, size
                                  "/sys/fs/cgroup/unified and %s); use --cgroup-root",
                                  mountinfo);
                 close(host.procfd);
+                close(host.hostfd);
                 return r;
         }
         host.rootfd = open(host.root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -50,6 +74,7 @@ int gd_host_open(const char *cgroup_root, const char *proc_root, char *why, size
                 snprintf(why, why_size, "cannot open cgroup root %s: %s", host.root.path,
                          strerror(-r));
                 close(host.procfd);
+                close(host.hostfd);
                 return r;
         }
         long ps = sysconf(_SC_PAGESIZE);
@@ -63,5 +88,7 @@ void gd_host_close(gd_host *host) {
                 close(host->rootfd);
         if (host->procfd >= 0)
                 close(host->procfd);
-        host->rootfd = host->procfd = -1;
+        if (host->hostfd >= 0)
+                close(host->hostfd);
+        host->rootfd = host->procfd = host->hostfd = -1;
 }

@@ -22,7 +22,7 @@
 
 static void explain_usage(FILE *out) {
         fputs("usage: guardian explain [--json] [--policy FILE | --policy-dir DIR]\n"
-              "                        [--cgroup-root DIR] [--proc-root DIR] CGROUP\n"
+              "                        [--host-root DIR] [--cgroup-root DIR] [--proc-root DIR] CGROUP\n"
               "\n"
               "Show which workload of the policy CGROUP and each of its processes match,\n"
               "why, and the resulting ranking: the kernel's score and guardian's.\n",
@@ -127,13 +127,14 @@ int gd_cmd_explain(int argc, char **argv) {
                 {"json", no_argument, NULL, 'j'},
                 {"policy", required_argument, NULL, 'P'},
                 {"policy-dir", required_argument, NULL, 'D'},
+                {"host-root", required_argument, NULL, 'H'},
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
         pol_source src = {0};
-        const char *cgroup_root = NULL, *proc_root = NULL;
+        const char *host_root = NULL, *cgroup_root = NULL, *proc_root = NULL;
         bool json = false;
         int opt, status = 1;
 
@@ -143,6 +144,7 @@ int gd_cmd_explain(int argc, char **argv) {
                 case 'j': json = true; break;
                 case 'P': src.file = optarg; break;
                 case 'D': src.dir = optarg; break;
+                case 'H': host_root = optarg; break;
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
                 case 'h': explain_usage(stdout); return 0;
@@ -160,7 +162,7 @@ int gd_cmd_explain(int argc, char **argv) {
                 return 1;
         gd_host host;
         char why[PATH_MAX + 128];
-        if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &host) < 0) {
+        if (gd_host_open(&(gd_host_paths){host_root, cgroup_root, proc_root}, why, sizeof(why), &host) < 0) {
                 gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", why));
                 pol_free(policy);
                 return 1;

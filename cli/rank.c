@@ -113,7 +113,7 @@ void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *
 }
 
 static void rank_usage(FILE *out) {
-        fputs("usage: guardian rank [--json] [--cgroup-root DIR] [--proc-root DIR] CGROUP\n"
+        fputs("usage: guardian rank [--json] [--host-root DIR] [--cgroup-root DIR] [--proc-root DIR] CGROUP\n"
               "\n"
               "Rank the processes of CGROUP (and its descendants) the way the kernel's\n"
               "memcg OOM killer would: the first line is the process it would kill.\n"
@@ -125,12 +125,13 @@ static void rank_usage(FILE *out) {
 int gd_cmd_rank(int argc, char **argv) {
         static const struct option options[] = {
                 {"json", no_argument, NULL, 'j'},
+                {"host-root", required_argument, NULL, 'H'},
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        const char *cgroup_root = NULL, *proc_root = NULL;
+        const char *host_root = NULL, *cgroup_root = NULL, *proc_root = NULL;
         bool json = false;
         int opt;
 
@@ -138,6 +139,7 @@ int gd_cmd_rank(int argc, char **argv) {
         while ((opt = getopt_long(argc, argv, "+jh", options, NULL)) != -1) {
                 switch (opt) {
                 case 'j': json = true; break;
+                case 'H': host_root = optarg; break;
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
                 case 'h': rank_usage(stdout); return 0;
@@ -151,7 +153,7 @@ int gd_cmd_rank(int argc, char **argv) {
 
         gd_host host;
         char why[PATH_MAX + 128];
-        if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &host) < 0) {
+        if (gd_host_open(&(gd_host_paths){host_root, cgroup_root, proc_root}, why, sizeof(why), &host) < 0) {
                 gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", why));
                 return 1;
         }

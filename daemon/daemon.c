@@ -135,7 +135,7 @@ static const char *psi_state(const gd_daemon *d) {
 
 static void run_usage(FILE *out) {
         fputs("usage: guardian run [--dry-run] [--policy FILE | --policy-dir DIR]\n"
-              "                    [--audit-log FILE] [--cgroup-root DIR] [--proc-root DIR]\n"
+              "                    [--audit-log FILE] [--host-root DIR] [--cgroup-root DIR] [--proc-root DIR]\n"
               "                    [--control-socket PATH|none] [--metrics-address ADDR:PORT]\n"
               "                    [--verbose] [--log-level err|warning|notice|info|debug]\n"
               "                    [--log-format text|logfmt|json] [--no-sandbox]\n"
@@ -181,6 +181,7 @@ int gd_cmd_run(int argc, char **argv) {
                 {"policy", required_argument, NULL, 'P'},
                 {"policy-dir", required_argument, NULL, 'D'},
                 {"audit-log", required_argument, NULL, 'a'},
+                {"host-root", required_argument, NULL, 'H'},
                 {"cgroup-root", required_argument, NULL, 'c'},
                 {"proc-root", required_argument, NULL, 'p'},
                 {"verbose", no_argument, NULL, 'v'},
@@ -192,7 +193,7 @@ int gd_cmd_run(int argc, char **argv) {
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        const char *cgroup_root = NULL, *proc_root = NULL, *audit_path = NULL;
+        const char *host_root = NULL, *cgroup_root = NULL, *proc_root = NULL, *audit_path = NULL;
         const char *control_socket = NULL, *metrics_address = NULL;
         char audit_buf[PATH_MAX];
         gd_daemon *d;
@@ -209,6 +210,7 @@ int gd_cmd_run(int argc, char **argv) {
                 case 'P': d->policy_src.where.file = optarg; break;
                 case 'D': d->policy_src.where.dir = optarg; break;
                 case 'a': audit_path = optarg; break;
+                case 'H': host_root = optarg; break;
                 case 'c': cgroup_root = optarg; break;
                 case 'p': proc_root = optarg; break;
                 case 'v': gd_log_set_level(GD_LOG_DEBUG); break;
@@ -267,7 +269,7 @@ int gd_cmd_run(int argc, char **argv) {
                                        "delay guardian",
                        GD_ERRNO(-r));
         char why[PATH_MAX + 128];
-        if (gd_host_open(cgroup_root, proc_root, why, sizeof(why), &d->host) < 0) {
+        if (gd_host_open(&(gd_host_paths){host_root, cgroup_root, proc_root}, why, sizeof(why), &d->host) < 0) {
                 gd_log(GD_LOG_ERR, "{problem}", GD_STR("problem", why));
                 goto out_free;
         }

@@ -388,6 +388,7 @@ int main(int argc, char **argv) {
         gd_host host = {.page_size = (uint64_t)sysconf(_SC_PAGESIZE)};
         host.rootfd = open("cg", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         host.procfd = open("proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        host.hostfd = -1;
         int realproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int epfd = epoll_create1(EPOLL_CLOEXEC);
         gd_watch w;

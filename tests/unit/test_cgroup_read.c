@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/host.h"
 #include "tests/lib/fixture.h"
 
 /* ================================================================
@@ -653,4 +654,55 @@ Test(cgroup_path, limits) {
         big[NAME_MAX] = '\0';
         cr_expect_eq(cg_path_normalize("/r", big, out, sizeof out), 0);
         cr_expect_eq(strlen(out), NAME_MAX);
+}
+
+/* ================================================================
+ * host_open: --host-root gives the cgroup and proc roots under it
+ * ================================================================ */
+
+Test(host_open, host_root_defaults, .init = tree_setup, .fini = tree_teardown) {
+        char why[512] = "", path[4096];
+        struct stat st, want;
+        gd_host host;
+
+        fx_write(tree, "sys/fs/cgroup/cgroup.controllers", "memory pids\n");
+        fx_write(tree, "proc/self/mountinfo", "");
+        cr_assert_eq(gd_host_open(&(gd_host_paths){.host_root = tree}, why, sizeof why, &host), 0,
+                     "%s", why);
+        snprintf(path, sizeof path, "%s/sys/fs/cgroup", tree);
+        cr_expect_str_eq(host.root.path, path);
+        snprintf(path, sizeof path, "%s/proc", tree);
+        cr_expect_str_eq(host.proc_path, path);
+        cr_assert(fstat(host.hostfd, &st) == 0 && stat(tree, &want) == 0);
+        cr_expect(st.st_ino == want.st_ino && st.st_dev == want.st_dev, "hostfd is the host root");
+        gd_host_close(&host);
+        cr_expect_eq(host.hostfd, -1);
+}
+
+Test(host_open, explicit_roots_win, .init = tree_setup, .fini = tree_teardown) {
+        char why[512] = "", cg[4096];
+        gd_host host;
+
+        /* The host root has no cgroup tree; the explicit one is used. */
+        fx_write(tree, "cg/cgroup.controllers", "memory\n");
+        fx_write(tree, "proc/self/mountinfo", "");
+        snprintf(cg, sizeof cg, "%s/cg", tree);
+        cr_assert_eq(gd_host_open(&(gd_host_paths){.host_root = tree, .cgroup_root = cg}, why,
+                                  sizeof why, &host), 0, "%s", why);
+        cr_expect_str_eq(host.root.path, cg);
+        gd_host_close(&host);
+}
+
+Test(host_open, missing_host_root, .init = tree_setup, .fini = tree_teardown) {
+        char why[512] = "", bad[4096];
+        gd_host host = {.rootfd = 77};
+
+        snprintf(bad, sizeof bad, "%s/absent", tree);
+        cr_expect_eq(gd_host_open(&(gd_host_paths){.host_root = bad}, why, sizeof why, &host), -ENOENT);
+        cr_expect(strstr(why, "absent") != NULL, "why names the path: %s", why);
+        cr_expect_eq(host.rootfd, 77, "untouched on failure");
+        /* A host root without a cgroup tree under it: a clear error. */
+        fx_write(tree, "proc/self/mountinfo", "");
+        cr_expect_lt(gd_host_open(&(gd_host_paths){.host_root = tree}, why, sizeof why, &host), 0);
+        cr_expect(strstr(why, "sys/fs/cgroup") != NULL, "%s", why);
 }

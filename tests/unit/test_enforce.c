@@ -73,6 +73,7 @@ static void setup(void) {
         char *cg = fx_path(tree, "cg"), *proc = fx_path(tree, "proc");
         host.rootfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         host.procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        host.hostfd = -1;
         host.page_size = 4096;
         free(cg);
         free(proc);
