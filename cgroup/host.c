@@ -17,9 +17,13 @@ int gd_host_open(const gd_host_paths *paths, char *why, size_t why_size, gd_host
         memset(&host, 0, sizeof(host));
         host.rootfd = host.procfd = host.hostfd = -1;
         if (host_root) {
-                if (snprintf(cg_default, sizeof(cg_default), "%s/sys/fs/cgroup", host_root) >=
+                /* "/host/" and "/" give "/host/proc" and "/proc", not "//proc". */
+                int n = (int)strlen(host_root);
+                while (n > 0 && host_root[n - 1] == '/')
+                        n--;
+                if (snprintf(cg_default, sizeof(cg_default), "%.*s/sys/fs/cgroup", n, host_root) >=
                             (int)sizeof(cg_default) ||
-                    snprintf(proc_default, sizeof(proc_default), "%s/proc", host_root) >=
+                    snprintf(proc_default, sizeof(proc_default), "%.*s/proc", n, host_root) >=
                             (int)sizeof(proc_default)) {
                         snprintf(why, why_size, "host root %s: %s", host_root, strerror(ENAMETOOLONG));
                         return -ENAMETOOLONG;
