@@ -304,3 +304,29 @@ int gd_ident_merge_podman_storage(const char *buf, size_t len, const char *id, g
         gd_jread_free(&d);
         return r;
 }
+
+/* A field copied whole, or not at all: a cut name would be another name. */
+static void names_copy(char *dst, size_t size, const char *src) {
+        size_t n = src ? strlen(src) : 0;
+
+        dst[0] = '\0';
+        if (n < size)
+                memcpy(dst, src ? src : "", n + 1);
+}
+
+void gd_ident_names(const gd_container_ident *c, pol_runtime runtime, const char *path_id,
+                    gd_container_names *ret) {
+        gd_container_names n;
+
+        memset(&n, 0, sizeof(n));
+        n.runtime = c && c->runtime != POL_RUNTIME_ANY ? c->runtime : runtime;
+        names_copy(n.id, sizeof(n.id), c && c->id[0] ? c->id : path_id);
+        if (c) {
+                names_copy(n.name, sizeof(n.name), c->name);
+                names_copy(n.image, sizeof(n.image), c->image);
+                names_copy(n.k8s_namespace, sizeof(n.k8s_namespace), c->k8s_namespace);
+                names_copy(n.pod_name, sizeof(n.pod_name), c->pod_name);
+                names_copy(n.container_name, sizeof(n.container_name), c->container_name);
+        }
+        *ret = n;
+}

@@ -159,3 +159,23 @@ int gd_ident_from_podman(const char *buf, size_t len, gd_container_ident *ret);
  * (a gd_ident_from_podman result). Returns 0, -ENOENT when no entry has
  * that id (c untouched), or as gd_ident_from_docker. */
 int gd_ident_merge_podman_storage(const char *buf, size_t len, const char *id, gd_container_ident *c);
+
+/* What guardian shows of a container wherever it shows its cgroup (audit,
+ * log, status, explain, rank, hooks, metrics): the identity without its
+ * labels, about 1.6 KiB, small enough to copy into a kill in flight. */
+typedef struct gd_container_names {
+        pol_runtime runtime;   /* POL_RUNTIME_ANY: not a container's cgroup */
+        char id[65];           /* from the state file, else the cgroup path; "" if neither */
+        char name[256];        /* "" when unknown (identity not read, or not recorded) */
+        char image[512];
+        char k8s_namespace[254];
+        char pod_name[254];
+        char container_name[254];
+} gd_container_names;
+
+/* The names of c (NULL: none read) for a cgroup whose path says runtime
+ * and path_id (from pol_container_from_cgroup; POL_RUNTIME_ANY and "" when
+ * it says none): the state file's values where it had them, the path's
+ * otherwise. Pure. */
+void gd_ident_names(const gd_container_ident *c, pol_runtime runtime, const char *path_id,
+                    gd_container_names *ret);

@@ -266,3 +266,6 @@ uint64_t pol_effective_hook_timeout_ms(const pol_policy *p, const pol_workload *
  * pol_action_name() says "none" for NONE, "unknown" out of range. */
 const char *pol_action_name(pol_action a);
 const char *pol_protect_mode_name(pol_protect_mode m);
+/* "docker", "containerd", "crio", "podman" (the policy's spelling); "any"
+ * for ANY. */
+const char *pol_runtime_name(pol_runtime r);

@@ -169,6 +169,22 @@ const char *pol_protect_mode_name(pol_protect_mode m) {
         return "unknown";
 }
 
+const char *pol_runtime_name(pol_runtime r) {
+        switch (r) {
+        case POL_RUNTIME_ANY:
+                return "any";
+        case POL_RUNTIME_DOCKER:
+                return "docker";
+        case POL_RUNTIME_CONTAINERD:
+                return "containerd";
+        case POL_RUNTIME_CRIO:
+                return "crio";
+        case POL_RUNTIME_PODMAN:
+                return "podman";
+        }
+        return "unknown";
+}
+
 /* ---- errors ---- */
 
 void pol_errors_reset(pol_errors *errs) {

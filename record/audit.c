@@ -181,6 +181,42 @@ static size_t out_string_cut(gd_json_writer *w, const char *s, size_t budget, bo
         return len;
 }
 
+/* A container's names take at most this much literal each: seven of them
+ * cannot crowd out the process and the outcome. */
+#define CONTAINER_FIELD_MAX 320
+
+/* "container": null, or the names of the container the cgroup is (each
+ * null when unknown). Returns true when a name was cut. */
+static bool out_container(gd_json_writer *w, const gd_container_names *c) {
+        bool any_cut = false;
+
+        if (!c || c->runtime == POL_RUNTIME_ANY) {
+                gd_json_null(w);
+                return false;
+        }
+        const struct {
+                const char *key, *value;
+        } fields[] = {
+                {"runtime", pol_runtime_name(c->runtime)},
+                {"id", c->id},
+                {"name", c->name},
+                {"image", c->image},
+                {"namespace", c->k8s_namespace},
+                {"pod", c->pod_name},
+                {"container", c->container_name},
+        };
+        gd_json_begin_object(w);
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                bool cut = false;
+                gd_json_key(w, fields[i].key);
+                out_string_cut(w, fields[i].value[0] ? fields[i].value : NULL, CONTAINER_FIELD_MAX,
+                               &cut);
+                any_cut |= cut;
+        }
+        gd_json_end_object(w);
+        return any_cut;
+}
+
 /* The strings that may be cut, in the order they are: the command line is
  * the least needed (pid, comm and start time identify the process), the
  * cgroup the most (a record must say where it killed). */
@@ -210,6 +246,8 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         gd_json_str(&w, gd_audit_event_name(rec->event));
         gd_json_key(&w, "cgroup");
         ret_len[CUT_CGROUP] = out_string_cut(&w, rec->cgroup, budget[CUT_CGROUP], &cut[CUT_CGROUP]);
+        gd_json_key(&w, "container");
+        bool container_cut = out_container(&w, rec->container);
         gd_json_key(&w, "workload");
         gd_json_str(&w, rec->workload);
         gd_json_key(&w, "trigger");
@@ -286,7 +324,7 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
          * of a string alone could be the string's own. null, or the cut
          * keys: "cmdline,cgroup". */
         gd_json_key(&w, "truncated");
-        char cut_list[sizeof("cmdline,reason,cgroup")];
+        char cut_list[sizeof("cmdline,reason,cgroup,container")];
         gd_buf list;
         gd_buf_init(&list, cut_list, sizeof(cut_list));
         for (int k = 0; k < CUT_N; k++)
@@ -295,6 +333,11 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
                                 gd_buf_putc(&list, ',');
                         gd_buf_puts(&list, cut_names[k]);
                 }
+        if (container_cut) {
+                if (list.len > 0)
+                        gd_buf_putc(&list, ',');
+                gd_buf_puts(&list, "container");
+        }
         gd_json_str(&w, list.len > 0 ? cut_list : NULL);
         gd_json_end_object(&w);
         gd_buf_putc(&o, '\n');

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "policy/ident.h"
+
 #define GD_AUDIT_RECORD_MAX 8192
 
 /* What a record is about. Typed inside guardian; gd_audit_event_name()
@@ -44,6 +46,7 @@ typedef struct gd_audit_record {
         int64_t time_unix_ms;     /* wall clock, for humans and log correlation */
         gd_audit_event event;
         const char *cgroup;       /* relative to the cgroup root */
+        const gd_container_names *container; /* NULL, or runtime ANY: not a container's */
         const char *workload;     /* matched workload name, or NULL */
         const char *trigger;      /* gd_trigger_name() */
         double trigger_value;

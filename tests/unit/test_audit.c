@@ -121,6 +121,40 @@ static bool j_number(const unsigned char **p, const unsigned char *end) {
 
 /* Validate line as exactly one flat JSON object followed by "\n" and
  * nothing else. If key is given, *ret_val and *ret_len get its raw value. */
+/* A flat object value ({"k": string|null|number, ...}, the container's
+ * names): skips it. */
+static bool j_flat_object(const unsigned char **p, const unsigned char *end) {
+        const unsigned char *s = *p;
+
+        if (s >= end || *s++ != '{')
+                return false;
+        if (s < end && *s == '}') {
+                *p = s + 1;
+                return true;
+        }
+        for (;;) {
+                if (!j_string(&s, end) || s >= end || *s++ != ':')
+                        return false;
+                if (s < end && *s == '"') {
+                        if (!j_string(&s, end))
+                                return false;
+                } else if ((size_t)(end - s) >= 4 && memcmp(s, "null", 4) == 0) {
+                        s += 4;
+                } else if (!j_number(&s, end)) {
+                        return false;
+                }
+                if (s < end && *s == ',') {
+                        s++;
+                        continue;
+                }
+                break;
+        }
+        if (s >= end || *s++ != '}')
+                return false;
+        *p = s;
+        return true;
+}
+
 static bool json_line(const char *line, const char *key, const char **ret_val, size_t *ret_len) {
         const unsigned char *s = (const unsigned char *)line, *end = s + strlen(line);
         bool found = false;
@@ -145,6 +179,9 @@ static bool json_line(const char *line, const char *key, const char **ret_val, s
                                 return false;
                 } else if ((size_t)(end - s) >= 4 && memcmp(s, "null", 4) == 0) {
                         s += 4;
+                } else if (s < end && *s == '{') {
+                        if (!j_flat_object(&s, end))
+                                return false;
                 } else if (!j_number(&s, end)) {
                         return false;
                 }
@@ -219,7 +256,7 @@ static gd_audit_record full_record(void) {
 
 static const char full_line[] =
         "{\"time\":\"2026-11-26T01:02:03.456Z\",\"event\":\"kill\",\"cgroup\":\"/kubepods/pod1\","
-        "\"workload\":\"batch\",\"trigger\":\"near-limit\",\"trigger_value\":0.9731,"
+        "\"container\":null,\"workload\":\"batch\",\"trigger\":\"near-limit\",\"trigger_value\":0.9731,"
         "\"trigger_threshold\":0.95,\"sustained_ms\":1500,"
         "\"reason\":\"memory.current 97% of memory.max and growing\",\"pid\":4242,"
         "\"comm\":\"java\",\"cmdline\":\"java -Xmx4g -jar app.jar\",\"uid\":1000,"
@@ -265,7 +302,7 @@ Test(audit, format_cgroup_kill) {
         };
         static const char want[] =
                 "{\"time\":\"1970-01-01T00:00:00.000Z\",\"event\":\"kill-cgroup\","
-                "\"cgroup\":\"/system.slice/batch.service\",\"workload\":null,\"trigger\":\"limit\","
+                "\"cgroup\":\"/system.slice/batch.service\",\"container\":null,\"workload\":null,\"trigger\":\"limit\","
                 "\"trigger_value\":1,\"trigger_threshold\":0.98,\"sustained_ms\":0,"
                 "\"reason\":\"memory.events max +3\",\"pid\":null,\"comm\":null,\"cmdline\":null,"
                 "\"uid\":null,\"start_time\":null,\"score\":null,\"rss_bytes\":null,"
@@ -764,4 +801,40 @@ Test(audit_file, a_short_write_leaves_no_broken_line) {
         cr_assert_eq(lines, 2);
         free(all);
         free(path);
+}
+
+/* The container the cgroup is: every name, null where unknown; a name
+ * longer than its share is cut and "truncated" says "container". */
+Test(audit, format_container) {
+        gd_audit_record rec = full_record();
+        gd_container_names c = {.runtime = POL_RUNTIME_DOCKER};
+        char buf[GD_AUDIT_RECORD_MAX];
+
+        strcpy(c.id, "3f2a9c1b7d4e");
+        strcpy(c.name, "etl-1\n\"x");
+        strcpy(c.image, "etl:latest");
+        rec.container = &c;
+        cr_assert_gt(gd_audit_format(&rec, buf, sizeof(buf)), 0);
+        cr_expect(strstr(buf, "\"container\":{\"runtime\":\"docker\",\"id\":\"3f2a9c1b7d4e\","
+                              "\"name\":\"etl-1\\n\\\"x\",\"image\":\"etl:latest\",\"namespace\":null,"
+                              "\"pod\":null,\"container\":null},\"workload\":") != NULL, "%s", buf);
+        cr_expect(strstr(buf, "\"truncated\":null") != NULL, "%s", buf);
+        cr_assert(json_line(buf, NULL, NULL, NULL));
+
+        /* Not a container's cgroup: null, as when none is given. */
+        c.runtime = POL_RUNTIME_ANY;
+        cr_assert_gt(gd_audit_format(&rec, buf, sizeof(buf)), 0);
+        cr_expect(strstr(buf, "\"container\":null,") != NULL, "%s", buf);
+
+        /* A long hostile image: cut to its share, the record still whole. */
+        c.runtime = POL_RUNTIME_PODMAN;
+        memset(c.image, '\x01', sizeof(c.image) - 1);
+        c.image[sizeof(c.image) - 1] = '\0';
+        memset(c.k8s_namespace, 'n', sizeof(c.k8s_namespace) - 1);
+        int r = gd_audit_format(&rec, buf, sizeof(buf));
+        cr_assert_gt(r, 0);
+        cr_assert(json_line(buf, NULL, NULL, NULL));
+        cr_expect(strstr(buf, "\"truncated\":\"container\"") != NULL, "%s", buf);
+        cr_expect(strstr(buf, "\"cmdline\":\"java -Xmx4g -jar app.jar\"") != NULL,
+                  "the process survives the container's names");
 }
