@@ -73,6 +73,16 @@ int gd_hooks_env_build(const gd_hook_info *info, char *buf, size_t size, size_t 
                     info->rss_bytes > INT64_MAX ? INT64_MAX : (int64_t)info->rss_bytes);
         env_add_num(&o, "GUARDIAN_UID", info->has_process, (int64_t)info->uid);
         env_add(&o, "GUARDIAN_DRY_RUN", info->dry_run ? "1" : "0");
+        /* Always set (empty when unknown), so a hook can test them plainly. */
+        const gd_container_names *c = info->container;
+        bool is_c = c && c->runtime != POL_RUNTIME_ANY;
+        env_add(&o, "GUARDIAN_CONTAINER_RUNTIME", is_c ? pol_runtime_name(c->runtime) : NULL);
+        env_add(&o, "GUARDIAN_CONTAINER_ID", is_c ? c->id : NULL);
+        env_add(&o, "GUARDIAN_CONTAINER_NAME", is_c ? c->name : NULL);
+        env_add(&o, "GUARDIAN_CONTAINER_IMAGE", is_c ? c->image : NULL);
+        env_add(&o, "GUARDIAN_K8S_NAMESPACE", is_c ? c->k8s_namespace : NULL);
+        env_add(&o, "GUARDIAN_K8S_POD", is_c ? c->pod_name : NULL);
+        env_add(&o, "GUARDIAN_K8S_CONTAINER", is_c ? c->container_name : NULL);
         if (info->event == GD_HOOK_POST_KILL) {
                 env_add(&o, "GUARDIAN_OUTCOME", info->outcome);
                 env_add_num(&o, "GUARDIAN_KILL_LATENCY_MS", info->kill_latency_ms >= 0,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "policy/ident.h"
 #include "policy/policy.h"
 
 /* One message: the variables of one hook run (a cgroup path is at most
@@ -18,7 +19,7 @@
 #define GD_HOOKS_MSG_MAX 8192
 /* Variables a message may carry: the fixed set gd_hooks_env_build writes,
  * with room to grow. */
-#define GD_HOOKS_ENV_MAX 24
+#define GD_HOOKS_ENV_MAX 32
 /* Hooks running at once: a hook is a notification; more would only add
  * load to a host already short of memory. */
 #define GD_HOOKS_PARALLEL 4
@@ -49,6 +50,7 @@ typedef struct gd_hook_info {
         uid_t uid;
         bool dry_run;
         int64_t kill_latency_ms; /* signal to death; negative: unknown */
+        const gd_container_names *container; /* NULL (or runtime ANY): not a container's */
 } gd_hook_info;
 
 /* A decoded message. env points into buf. */

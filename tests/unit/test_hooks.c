@@ -48,13 +48,15 @@ static void expect_env(const gd_hook_info *info, int n, const char *want) {
 }
 
 Test(hooks_env, post_kill_of_a_process) {
-        expect_env(&victim, 14, "GUARDIAN_EVENT=post-kill;GUARDIAN_ACTION=kill-process;"
+        expect_env(&victim, 21, "GUARDIAN_EVENT=post-kill;GUARDIAN_ACTION=kill-process;"
                               "GUARDIAN_PID=4242;GUARDIAN_COMM=memeater;"
                               "GUARDIAN_CGROUP=/system.slice/batch.service;"
                               "GUARDIAN_WORKLOAD=batch;GUARDIAN_TRIGGER=near-limit;"
                               "GUARDIAN_REASON=memory.current 97% of memory.max;"
                               "GUARDIAN_SCORE=51773;GUARDIAN_RSS_BYTES=211599360;"
-                              "GUARDIAN_UID=1000;GUARDIAN_DRY_RUN=0;GUARDIAN_OUTCOME=killed;"
+                              "GUARDIAN_UID=1000;GUARDIAN_DRY_RUN=0;"
+                              "GUARDIAN_CONTAINER_RUNTIME=;GUARDIAN_CONTAINER_ID=;GUARDIAN_CONTAINER_NAME=;GUARDIAN_CONTAINER_IMAGE=;GUARDIAN_K8S_NAMESPACE=;GUARDIAN_K8S_POD=;GUARDIAN_K8S_CONTAINER=;"
+                              "GUARDIAN_OUTCOME=killed;"
                               "GUARDIAN_KILL_LATENCY_MS=123");
 }
 
@@ -63,11 +65,11 @@ Test(hooks_env, pre_kill_of_a_cgroup) {
         gd_hook_info info = {.event = GD_HOOK_PRE_KILL, .cgroup = "", .trigger = "limit",
                              .dry_run = true, .kill_latency_ms = -1};
 
-        expect_env(&info, 12, "GUARDIAN_EVENT=pre-kill;GUARDIAN_ACTION=kill-cgroup;"
+        expect_env(&info, 19, "GUARDIAN_EVENT=pre-kill;GUARDIAN_ACTION=kill-cgroup;"
                               "GUARDIAN_PID=;GUARDIAN_COMM=;GUARDIAN_CGROUP=/;"
                               "GUARDIAN_WORKLOAD=;GUARDIAN_TRIGGER=limit;GUARDIAN_REASON=;"
                               "GUARDIAN_SCORE=;GUARDIAN_RSS_BYTES=;GUARDIAN_UID=;"
-                              "GUARDIAN_DRY_RUN=1");
+                              "GUARDIAN_DRY_RUN=1;GUARDIAN_CONTAINER_RUNTIME=;GUARDIAN_CONTAINER_ID=;GUARDIAN_CONTAINER_NAME=;GUARDIAN_CONTAINER_IMAGE=;GUARDIAN_K8S_NAMESPACE=;GUARDIAN_K8S_POD=;GUARDIAN_K8S_CONTAINER=");
 }
 
 /* A process names itself: a newline or an escape must not make a second
@@ -79,11 +81,35 @@ Test(hooks_env, hostile_values_are_one_printable_line) {
 
         info.comm = "x\nGUARDIAN_PID=1\x1b[2J\x7f";
         int n = gd_hooks_env_build(&info, buf, sizeof(buf), &len);
-        cr_assert_eq(n, 14);
+        cr_assert_eq(n, 21);
         const char *comm = buf;
         while (strncmp(comm, "GUARDIAN_COMM=", 14) != 0)
                 comm += strlen(comm) + 1;
         cr_assert_str_eq(comm, "GUARDIAN_COMM=x?GUARDIAN_PID=1?[2J?");
+}
+
+/* The container the cgroup is, by the names operators use; hostile bytes
+ * in a name stay on one line. */
+Test(hooks_env, container_names) {
+        gd_container_names c = {.runtime = POL_RUNTIME_CONTAINERD};
+        gd_hook_info info = {.event = GD_HOOK_PRE_KILL, .cgroup = "k", .kill_latency_ms = -1,
+                             .container = &c};
+
+        strcpy(c.id, "abc123");
+        strcpy(c.name, "");
+        strcpy(c.image, "docker.io/library/postgres:16");
+        strcpy(c.k8s_namespace, "prod");
+        strcpy(c.pod_name, "postgres-0\nGUARDIAN_PID=1");
+        strcpy(c.container_name, "postgres");
+        expect_env(&info, 19, "GUARDIAN_EVENT=pre-kill;GUARDIAN_ACTION=kill-cgroup;"
+                              "GUARDIAN_PID=;GUARDIAN_COMM=;GUARDIAN_CGROUP=/k;"
+                              "GUARDIAN_WORKLOAD=;GUARDIAN_TRIGGER=;GUARDIAN_REASON=;"
+                              "GUARDIAN_SCORE=;GUARDIAN_RSS_BYTES=;GUARDIAN_UID=;"
+                              "GUARDIAN_DRY_RUN=0;GUARDIAN_CONTAINER_RUNTIME=containerd;"
+                              "GUARDIAN_CONTAINER_ID=abc123;GUARDIAN_CONTAINER_NAME=;"
+                              "GUARDIAN_CONTAINER_IMAGE=docker.io/library/postgres:16;"
+                              "GUARDIAN_K8S_NAMESPACE=prod;GUARDIAN_K8S_POD=postgres-0?GUARDIAN_PID=1;"
+                              "GUARDIAN_K8S_CONTAINER=postgres");
 }
 
 Test(hooks_env, long_values_are_cut) {
@@ -94,7 +120,7 @@ Test(hooks_env, long_values_are_cut) {
 
         memset(cgroup, 'a', sizeof(cgroup) - 1);
         info.cgroup = cgroup;
-        cr_assert_eq(gd_hooks_env_build(&info, buf, sizeof(buf), &len), 14);
+        cr_assert_eq(gd_hooks_env_build(&info, buf, sizeof(buf), &len), 21);
         const char *p = buf;
         while (strncmp(p, "GUARDIAN_CGROUP=", 16) != 0)
                 p += strlen(p) + 1;
@@ -119,10 +145,10 @@ Test(hooks_msg, round_trip) {
         cr_assert_eq(m.event, GD_HOOK_POST_KILL);
         cr_assert_eq(m.generation, 7);
         cr_assert_str_eq(m.workload, "batch");
-        cr_assert_eq(m.n_env, 14);
+        cr_assert_eq(m.n_env, 21);
         cr_assert_str_eq(m.env[0], "GUARDIAN_EVENT=post-kill");
-        cr_assert_str_eq(m.env[13], "GUARDIAN_KILL_LATENCY_MS=123");
-        cr_assert_null(m.env[14]);
+        cr_assert_str_eq(m.env[20], "GUARDIAN_KILL_LATENCY_MS=123");
+        cr_assert_null(m.env[21]);
 }
 
 Test(hooks_msg, no_workload) {
@@ -136,7 +162,7 @@ Test(hooks_msg, no_workload) {
         cr_assert_eq(gd_hooks_decode(wire, (size_t)n, &m), 0);
         cr_assert_str_eq(m.workload, "");
         cr_assert_eq(m.event, GD_HOOK_PRE_KILL);
-        cr_assert_eq(m.n_env, 12);
+        cr_assert_eq(m.n_env, 19);
 }
 
 Test(hooks_msg, encode_too_small) {
@@ -187,6 +213,6 @@ Test(hooks_msg, too_many_variables) {
         for (int i = 0; i <= GD_HOOKS_ENV_MAX; i++)
                 at += (size_t)snprintf(wire + at, sizeof(wire) - at, "GUARDIAN_V%d=x", i) + 1;
         cr_assert_eq(gd_hooks_decode(wire, at, &m), -EBADMSG);
-        cr_assert_eq(gd_hooks_decode(wire, at - strlen("GUARDIAN_V24=x") - 1, &m), 0);
+        cr_assert_eq(gd_hooks_decode(wire, at - strlen("GUARDIAN_V32=x") - 1, &m), 0);
         cr_assert_eq(m.n_env, GD_HOOKS_ENV_MAX);
 }
