@@ -19,6 +19,7 @@
 #include "decide/badness.h"
 #include "decide/decide.h"
 #include "decide/verdict.h"
+#include "policy/ident.h"
 #include "policy/policy.h"
 #include "proc/proc.h"
 #include "proc/snapshot.h"
@@ -87,6 +88,7 @@ typedef struct gd_inflight {
         uint64_t trigger_ms, kill_ms, sigkill_at_ms, deadline_ms;
         gd_decision decision;
         char cgroup[PATH_MAX]; /* relative to the tree's root */
+        gd_container_names container; /* the container cgroup is (runtime ANY: none) */
         char workload[POL_NAME_MAX];
         char comm[PROC_COMM_MAX];
         char cmdline[PROC_CMDLINE_MAX]; /* redacted */

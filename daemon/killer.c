@@ -59,6 +59,7 @@ static void kill_hook(gd_daemon *d, const gd_inflight *p, gd_hook_event event,
                 .uid = p->uid,
                 .dry_run = d->dry_run,
                 .kill_latency_ms = p->cand.pid > 0 && killed ? (int64_t)(now - p->kill_ms) : -1,
+                .container = &p->container,
         };
         gd_hooks_run(d->hooks, d->policy, w, &info);
 }
@@ -81,6 +82,7 @@ static void fill_record(gd_audit_record *rec, const gd_inflight *p, gd_audit_eve
         rec->time_unix_ms = gd_wall_ms();
         rec->event = event;
         rec->cgroup = p->cgroup;
+        rec->container = &p->container;
         rec->workload = p->workload[0] ? p->workload : NULL;
         rec->trigger = gd_trigger_name(p->decision.trigger);
         rec->trigger_value = p->decision.value;
@@ -106,6 +108,16 @@ static void fill_record(gd_audit_record *rec, const gd_inflight *p, gd_audit_eve
         rec->error = error;
 }
 
+/* The container as a log line names it: its name, else its id, else
+ * "-"; and its image, "-" when unknown. */
+static const char *container_label(const gd_container_names *c) {
+        return c->runtime == POL_RUNTIME_ANY ? "-" : c->name[0] ? c->name : c->id[0] ? c->id : "-";
+}
+
+static const char *container_image(const gd_container_names *c) {
+        return c->runtime != POL_RUNTIME_ANY && c->image[0] ? c->image : "-";
+}
+
 static void log_kill(const char *what, const gd_inflight *p, const char *result) {
         gd_log(GD_LOG_WARNING, what, GD_STR("cgroup", slash(p->cgroup)),
                GD_STR("workload", p->workload[0] ? p->workload : "-"), GD_INT("pid", p->cand.pid),
@@ -114,7 +126,9 @@ static void log_kill(const char *what, const gd_inflight *p, const char *result)
                GD_INT("oom_score_adj", p->cand.oom_score_adj),
                GD_STR("trigger", gd_trigger_name(p->decision.trigger)),
                GD_DBL("value", p->decision.value), GD_DBL("threshold", p->decision.threshold),
-               GD_STR("result", result), GD_STR("reason", p->decision.reason));
+               GD_STR("result", result), GD_STR("reason", p->decision.reason),
+               GD_STR("container", container_label(&p->container)),
+               GD_STR("image", container_image(&p->container)));
 }
 
 /* Why a victim could not be opened or signalled (r, a negative errno),
@@ -254,7 +268,9 @@ static void say_cgroup(gd_daemon *d, const gd_kill_outcome *o, uint64_t now) {
                GD_STR("cgroup", p->cgroup), GD_STR("workload", p->workload[0] ? p->workload : "-"),
                GD_STR("trigger", gd_trigger_name(p->decision.trigger)),
                GD_STR("result", gd_audit_result_name(rec.result, rec.error)),
-               GD_STR("reason", p->decision.reason));
+               GD_STR("reason", p->decision.reason),
+               GD_STR("container", container_label(&p->container)),
+               GD_STR("image", container_image(&p->container)));
 }
 
 /* Say what the kill path did (o, for dec in rel's subtree; c the watched
