@@ -185,9 +185,7 @@ static size_t out_string_cut(gd_json_writer *w, const char *s, size_t budget, bo
  * cannot crowd out the process and the outcome. */
 #define CONTAINER_FIELD_MAX 320
 
-/* "container": null, or the names of the container the cgroup is (each
- * null when unknown). Returns true when a name was cut. */
-static bool out_container(gd_json_writer *w, const gd_container_names *c) {
+bool gd_audit_json_container(gd_json_writer *w, const gd_container_names *c) {
         bool any_cut = false;
 
         if (!c || c->runtime == POL_RUNTIME_ANY) {
@@ -247,7 +245,7 @@ static int audit_format_with(const gd_audit_record *rec, char *buf, size_t size,
         gd_json_key(&w, "cgroup");
         ret_len[CUT_CGROUP] = out_string_cut(&w, rec->cgroup, budget[CUT_CGROUP], &cut[CUT_CGROUP]);
         gd_json_key(&w, "container");
-        bool container_cut = out_container(&w, rec->container);
+        bool container_cut = gd_audit_json_container(&w, rec->container);
         gd_json_key(&w, "workload");
         gd_json_str(&w, rec->workload);
         gd_json_key(&w, "trigger");

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "policy/ident.h"
+#include "util/json.h"
 
 #define GD_AUDIT_RECORD_MAX 8192
 
@@ -74,6 +75,12 @@ typedef struct gd_audit_record {
 } gd_audit_record;
 
 typedef struct gd_audit gd_audit;
+
+/* The one way a container is written in JSON (the audit record, `guardian
+ * status`): null when c is NULL or no container's, else an object of
+ * runtime, id, name, image, namespace, pod, container, each null when
+ * unknown and cut to 320 bytes of literal. Returns true when one was cut. */
+bool gd_audit_json_container(gd_json_writer *w, const gd_container_names *c);
 
 /* Open (create, 0600) the audit file for appending. The file is opened with
  * O_NOFOLLOW and must be a regular file owned by us; its directory is

@@ -138,6 +138,16 @@ static void text_recent(FILE *out, const gd_stats *s) {
                 text_safe(out, *k->workload ? k->workload : "-", 14);
                 fprintf(out, "  %-13s  %s ", k->reason, result_name(k));
                 text_safe(out, cgroup_name(k->cgroup), 0);
+                const gd_container_names *c = &k->container;
+                if (c->runtime != POL_RUNTIME_ANY) {
+                        fprintf(out, " (%s ", pol_runtime_name(c->runtime));
+                        text_safe(out, c->name[0] ? c->name : c->id[0] ? c->id : "-", 0);
+                        if (c->image[0]) {
+                                fputs(", image ", out);
+                                text_safe(out, c->image, 0);
+                        }
+                        fputc(')', out);
+                }
                 fputc('\n', out);
         }
 }
@@ -225,6 +235,8 @@ static void json_recent(gd_json_writer *w, const gd_recent_kill *k) {
         gd_json_str(w, event_name(k));
         gd_json_key(w, "cgroup");
         gd_json_str(w, cgroup_name(k->cgroup));
+        gd_json_key(w, "container");
+        (void)gd_audit_json_container(w, &k->container);
         gd_json_key(w, "pid");
         gd_json_int(w, k->pid);
         gd_json_key(w, "comm");
@@ -435,6 +447,20 @@ void gd_report_metrics(FILE *out, const gd_report *r) {
                 fputs(",reason=", out);
                 gd_prom_label_value(out, s->kills[i].reason);
                 fprintf(out, "} %" PRIu64 "\n", s->kills[i].count);
+        }
+        family(out, "guardian_container_kills_total", "counter",
+               "Kills in containers, by runtime, Kubernetes namespace and image (at most 32 "
+               "series; past them, image \"other\").");
+        for (size_t i = 0; i < s->n_container_keys; i++) {
+                const gd_container_kill_count *k = &s->container_kills[i];
+                fputs("guardian_container_kills_total{runtime=", out);
+                gd_prom_label_value(out, k->runtime == POL_RUNTIME_ANY ? "other"
+                                                                       : pol_runtime_name(k->runtime));
+                fputs(",namespace=", out);
+                gd_prom_label_value(out, k->k8s_namespace);
+                fputs(",image=", out);
+                gd_prom_label_value(out, k->image);
+                fprintf(out, "} %" PRIu64 "\n", k->count);
         }
         family(out, "guardian_kill_failures_total", "counter",
                "Kills that could not be made, or whose victim outlived the deadline.");

@@ -32,6 +32,33 @@ static void count_kill(gd_stats *s, const char *workload, const char *reason) {
         k->count++;
 }
 
+/* A kill in a container, by runtime, namespace and image; the last key
+ * is the catch-all once the others are taken. */
+static void count_container_kill(gd_stats *s, const gd_container_names *c) {
+        gd_container_kill_count *k = NULL;
+
+        if (!c || c->runtime == POL_RUNTIME_ANY)
+                return;
+        for (size_t i = 0; i < s->n_container_keys && !k; i++)
+                if (s->container_kills[i].runtime == c->runtime &&
+                    strcmp(s->container_kills[i].k8s_namespace, c->k8s_namespace) == 0 &&
+                    strcmp(s->container_kills[i].image, c->image) == 0)
+                        k = &s->container_kills[i];
+        if (!k && s->n_container_keys < GD_STATS_CONTAINER_KEYS - 1) {
+                k = &s->container_kills[s->n_container_keys++];
+                k->runtime = c->runtime;
+                snprintf(k->k8s_namespace, sizeof(k->k8s_namespace), "%s", c->k8s_namespace);
+                snprintf(k->image, sizeof(k->image), "%s", c->image);
+        } else if (!k) {
+                k = &s->container_kills[GD_STATS_CONTAINER_KEYS - 1];
+                s->n_container_keys = GD_STATS_CONTAINER_KEYS;
+                k->runtime = POL_RUNTIME_ANY;
+                snprintf(k->k8s_namespace, sizeof(k->k8s_namespace), "other");
+                snprintf(k->image, sizeof(k->image), "other");
+        }
+        k->count++;
+}
+
 void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
         s->generation++;
         switch (rec->event) {
@@ -39,13 +66,15 @@ void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
                 /* Signalled, so a kill; one that outlived the deadline
                  * failed as well. */
                 count_kill(s, rec->workload, rec->trigger);
+                count_container_kill(s, rec->container);
                 if (rec->result == GD_RESULT_TIMEOUT)
                         s->kill_failures++;
                 break;
         case GD_EVENT_KILL_CGROUP:
-                if (rec->result == GD_RESULT_KILLED)
+                if (rec->result == GD_RESULT_KILLED) {
                         count_kill(s, rec->workload, rec->trigger);
-                else
+                        count_container_kill(s, rec->container);
+                } else
                         s->kill_failures++;
                 break;
         case GD_EVENT_KILL_FAILED:
@@ -69,6 +98,8 @@ void gd_stats_record(gd_stats *s, const gd_audit_record *rec) {
         snprintf(r->comm, sizeof(r->comm), "%s", rec->comm ? rec->comm : "");
         snprintf(r->workload, sizeof(r->workload), "%s", rec->workload ? rec->workload : "");
         snprintf(r->reason, sizeof(r->reason), "%s", rec->trigger ? rec->trigger : "");
+        if (rec->container)
+                r->container = *rec->container;
         s->recent_next = (s->recent_next + 1) % GD_STATS_RECENT;
         if (s->n_recent < GD_STATS_RECENT)
                 s->n_recent++;

@@ -19,6 +19,14 @@
  * a real policy fit; beyond, kills count under workload "other" so the
  * total stays right and the series stay bounded. */
 #define GD_STATS_KILL_KEYS 128
+/* Distinct (runtime, Kubernetes namespace, image) triples whose kills are
+ * counted apart: images and namespaces are an operator's, yet a host that
+ * runs throwaway images would grow the series for ever; past the cap the
+ * kills count under image "other". Container and pod names are never
+ * labels: every re-creation makes a new one (they are in status, the
+ * audit log and the log). */
+#define GD_STATS_CONTAINER_KEYS 32
+
 /* Recent kills kept for `guardian status`: a screenful. */
 #define GD_STATS_RECENT 32
 /* Reasons are gd_trigger_name()s: the longest is "host-pressure". */
@@ -41,6 +49,13 @@ typedef struct gd_kill_count {
         uint64_t count;
 } gd_kill_count;
 
+typedef struct gd_container_kill_count {
+        pol_runtime runtime;
+        char k8s_namespace[254];     /* "" off Kubernetes */
+        char image[512];             /* "" when unknown; "other" past GD_STATS_CONTAINER_KEYS */
+        uint64_t count;
+} gd_container_kill_count;
+
 typedef struct gd_recent_kill {
         int64_t time_unix_ms;
         gd_audit_event event;        /* the audit record's */
@@ -49,6 +64,7 @@ typedef struct gd_recent_kill {
         char comm[PROC_COMM_MAX];
         char workload[POL_NAME_MAX]; /* "" for none */
         char reason[GD_STATS_REASON_MAX];
+        gd_container_names container; /* runtime ANY: not a container's */
         gd_audit_result result;
         int error;                   /* GD_RESULT_ERRNO: the negative errno */
 } gd_recent_kill;
@@ -56,6 +72,8 @@ typedef struct gd_recent_kill {
 typedef struct gd_stats {
         gd_kill_count kills[GD_STATS_KILL_KEYS];
         size_t n_kill_keys;
+        gd_container_kill_count container_kills[GD_STATS_CONTAINER_KEYS];
+        size_t n_container_keys;
         uint64_t kill_failures;
         uint64_t decisions[POL_ACTION__N]; /* by the action taken; never NONE */
         uint64_t trigger_events[GD_SOURCE__N];

@@ -245,7 +245,7 @@ Test(report, json) {
         cr_assert(strstr(j, "\"cgroup\":\"db\\\\x\\nnew\""));
         cr_assert(strstr(j, "\"recent_kills\":[{\"time_unix_ms\":1700000000123,"
                             "\"time\":\"2023-11-14T22:13:20Z\",\"event\":\"kill\","
-                            "\"cgroup\":\"batch/job\\\"1\",\"pid\":4242,\"comm\":\"eat\\ner\","
+                            "\"cgroup\":\"batch/job\\\"1\",\"container\":null,\"pid\":4242,\"comm\":\"eat\\ner\","
                             "\"workload\":\"batch\",\"reason\":\"limit\",\"result\":\"killed\"}]"),
                   "%s", j);
         cr_assert(strstr(j, "\"counters\":{\"kills\":1,\"kill_failures\":0,\"inotify_watch_failures\":0,"
@@ -359,4 +359,48 @@ Test(report, no_metrics_listener_configured) {
         t = render(gd_report_metrics, &r);
         cr_expect_null(strstr(t, "guardian_metrics_listener"), "a family with no sample");
         free(t);
+}
+
+/* Kills in containers: counted by runtime, namespace and image, at most
+ * GD_STATS_CONTAINER_KEYS series; status shows the container's name. */
+Test(report, container_kills) {
+        gd_container_names c = {.runtime = POL_RUNTIME_DOCKER};
+        gd_audit_record r = rec(GD_EVENT_KILL, "batch", "limit", GD_RESULT_KILLED);
+        char image[64];
+
+        strcpy(c.id, "3f2a");
+        strcpy(c.name, "etl-1\x1b[2J");
+        strcpy(c.image, "etl:latest");
+        r.container = &c;
+        gd_stats_record(&stats, &r);
+        gd_stats_record(&stats, &r);
+        for (int i = 0; i < GD_STATS_CONTAINER_KEYS + 5; i++) {
+                snprintf(image, sizeof(image), "throwaway-%d:1", i);
+                strcpy(c.image, image);
+                gd_stats_record(&stats, &r);
+        }
+        /* A failed kill is not counted; a dry run neither. */
+        strcpy(c.image, "etl:latest");
+        gd_audit_record f = rec(GD_EVENT_KILL_FAILED, "batch", "limit", GD_RESULT_GONE);
+        f.container = &c;
+        gd_stats_record(&stats, &f);
+        cr_assert_eq(stats.n_container_keys, GD_STATS_CONTAINER_KEYS);
+        cr_assert_eq(stats.container_kills[0].count, 2);
+        cr_assert_str_eq(stats.container_kills[GD_STATS_CONTAINER_KEYS - 1].image, "other");
+        cr_assert_eq(stats.container_kills[GD_STATS_CONTAINER_KEYS - 1].count, 7);
+
+        gd_report rep = report();
+        char *m = render(gd_report_metrics, &rep);
+        cr_assert(strstr(m, "guardian_container_kills_total{runtime=\"docker\",namespace=\"\","
+                            "image=\"etl:latest\"} 2\n"), "%s", m);
+        cr_assert(strstr(m, "guardian_container_kills_total{runtime=\"other\",namespace=\"other\","
+                            "image=\"other\"} 7\n"), "%s", m);
+        free(m);
+        char *t = render(gd_report_text, &rep);
+        cr_assert(strstr(t, " (docker etl-1?[2J, image throwaway-"), "%s", t);
+        free(t);
+        char *j = render(gd_report_json, &rep);
+        cr_assert(strstr(j, "\"container\":{\"runtime\":\"docker\",\"id\":\"3f2a\","
+                            "\"name\":\"etl-1\\u001b[2J\""), "%s", j);
+        free(j);
 }
