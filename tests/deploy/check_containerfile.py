@@ -144,7 +144,10 @@ def main(argv):
     if entry and entry[-1]:
         r.check(f"ENTRYPOINT {entry[-1][0]} is copied into the image", entry[-1][0] in image_files,
                 f"copied: {sorted(image_files)}")
-        r.check("ENTRYPOINT runs the daemon (guardian run)", entry[-1][1:] == ["run"], f"{entry}")
+        r.check("ENTRYPOINT runs the daemon (guardian run) on the host's trees, the runtimes' "
+                "state under /host",
+                entry[-1][1:] == ["run", "--host-root", "/host", "--cgroup-root", "/sys/fs/cgroup",
+                                  "--proc-root", "/proc"], f"{entry}")
     health = [rest for kw, rest in instrs if kw == "HEALTHCHECK"]
     cmd = exec_form(health[-1].split(" CMD ", 1)[1]) if health and " CMD " in health[-1] else None
     r.check("HEALTHCHECK with an exec-form CMD", cmd, f"{health}")

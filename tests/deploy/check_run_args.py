@@ -107,6 +107,11 @@ def main(argv):
                 r.check(f"-v {value}: hostPath {src}, {'read-only' if ro else 'read-write'}",
                         hp == src and bool(m.get("readOnly", False)) == ro,
                         f"hostPath {hp} readOnly {m.get('readOnly')}")
+                rslave = "rslave" in ",".join(rest).split(",")
+                r.check(f"-v {value}: {'rslave is' if rslave else 'no propagation is'} "
+                        f"mountPropagation {'HostToContainer' if rslave else 'None'}",
+                        m.get("mountPropagation", "None") == ("HostToContainer" if rslave else "None"),
+                        f"mountPropagation {m.get('mountPropagation')}")
         elif name == "--tmpfs":
             dst = value.split(":")[0]
             m = mounts.get(dst)
