@@ -3,8 +3,10 @@
  * allocation, no logging.
  *
  * Where match.h is silent: a subject is a process when comm is set; exe ""
- * is unreadable, cmdline "" (kernel thread) is a value; pod patterns see
- * the dashed UID. why is left untouched when there is no match. */
+ * is unreadable, cmdline "" (kernel thread) is a value; pod_uid patterns
+ * see the dashed UID. An ident's sandbox flag is not looked at: a pod's
+ * sandbox carries its pod's namespace and name, and matches those keys.
+ * why is left untouched when there is no match. */
 #include "policy/match.h"
 
 #include <stdint.h>
@@ -98,18 +100,84 @@ static void why_key(gd_buf *w, const char *key, const char *value, const char *p
         why_put(w, "'");
 }
 
+/* A value to match, or NULL when there is none: an empty name, image or
+ * label value is one the runtime did not say (or one too long to keep),
+ * and must not satisfy a pattern, not even "*". */
+static const char *known(const char *v) {
+        return v && *v ? v : NULL;
+}
+
+/* The pattern of l that the subject's label matches, or NULL. */
+static const char *label_match(const pol_label_match *l, const gd_container_ident *id) {
+        return first_match(&l->values, known(gd_ident_label_get(id, l->key)), false);
+}
+
+/* The identity keys of m against id (non-NULL); ret_* the patterns that
+ * matched, for why. */
+typedef struct ident_hits {
+        const char *name, *image, *ns, *pod_name, *ctr_name;
+} ident_hits;
+
+static bool match_ident(const pol_match *m, const gd_container_ident *id, ident_hits *ret) {
+        if (m->container_name.n &&
+            !(ret->name = first_match(&m->container_name, known(id->name), false)))
+                return false;
+        if (m->image.n && !(ret->image = first_match(&m->image, known(id->image), false)))
+                return false;
+        for (size_t i = 0; i < m->labels.n; i++)
+                if (!label_match(&m->labels.items[i], id))
+                        return false;
+        if (m->k8s_namespace.n &&
+            !(ret->ns = first_match(&m->k8s_namespace, known(id->k8s_namespace), false)))
+                return false;
+        if (m->pod_name.n && !(ret->pod_name = first_match(&m->pod_name, known(id->pod_name), false)))
+                return false;
+        if (m->k8s_container_name.n &&
+            !(ret->ctr_name = first_match(&m->k8s_container_name, known(id->container_name), false)))
+                return false;
+        return true;
+}
+
+static void why_ident(gd_buf *w, const pol_match *m, const gd_container_ident *id,
+                      const ident_hits *h) {
+        if (h->name)
+                why_key(w, "container_name", id->name, h->name);
+        if (h->image)
+                why_key(w, "image", id->image, h->image);
+        for (size_t i = 0; i < m->labels.n; i++) {
+                const pol_label_match *l = &m->labels.items[i];
+                const char *pattern = label_match(l, id);
+                if (!pattern)
+                        continue; /* cannot be: match_ident checked them all */
+                why_put(w, w->len ? "; label " : "label ");
+                why_put(w, l->key);
+                why_put(w, " '");
+                why_put(w, gd_ident_label_get(id, l->key));
+                why_put(w, "' matches '");
+                why_put(w, pattern);
+                why_put(w, "'");
+        }
+}
+
 static bool match_one(const pol_workload *wl, subject_ctx *x, char *why, size_t why_size) {
         const pol_match *m = &wl->match;
         const pol_subject *s = x->s;
+        const gd_container_ident *id = s->ident;
         const pol_container *c = NULL;
         const char *cg = NULL, *comm = NULL, *exe = NULL, *cmd = NULL, *ctr = NULL, *pod = NULL;
+        const char *uid = NULL;
+        ident_hits ih = {0};
         bool proc_keys = m->comm.n || m->exe.n || m->cmdline.n;
         bool ctr_keys = m->container.n || m->runtime != POL_RUNTIME_ANY || m->qos != POL_QOS_ANY ||
-                        m->pod.n;
+                        m->pod_uid.n;
+        bool ident_keys = m->container_name.n || m->image.n || m->labels.n || m->k8s_namespace.n ||
+                          m->pod_name.n || m->k8s_container_name.n;
 
-        if (!proc_keys && !ctr_keys && !m->cgroup.n)
+        if (!proc_keys && !ctr_keys && !ident_keys && !m->cgroup.n)
                 return false;
         if (proc_keys && !s->comm)
+                return false;
+        if (ident_keys && !id)
                 return false;
         if (m->cgroup.n && !(cg = first_match(&m->cgroup, s->cgroup, true)))
                 return false;
@@ -128,9 +196,14 @@ static bool match_one(const pol_workload *wl, subject_ctx *x, char *why, size_t 
                         return false;
                 if (m->qos != POL_QOS_ANY && m->qos != c->qos)
                         return false;
-                if (m->pod.n && !(pod = first_match(&m->pod, c->pod_uid[0] ? c->pod_uid : NULL, false)))
+                /* The path first: it is what the kubelet named the cgroup
+                 * by, and known before any state file is read. */
+                uid = c->pod_uid[0] ? c->pod_uid : id ? known(id->pod_uid) : NULL;
+                if (m->pod_uid.n && !(pod = first_match(&m->pod_uid, uid, false)))
                         return false;
         }
+        if (ident_keys && !match_ident(m, id, &ih))
+                return false;
 
         if (why && why_size > 0) {
                 gd_buf w;
@@ -146,6 +219,8 @@ static bool match_one(const pol_workload *wl, subject_ctx *x, char *why, size_t 
                         why_key(&w, "cmdline", s->cmdline, cmd);
                 if (ctr)
                         why_key(&w, "container", c->id, ctr);
+                if (ident_keys)
+                        why_ident(&w, m, id, &ih);
                 if (m->runtime != POL_RUNTIME_ANY) {
                         why_put(&w, w.len ? "; runtime is " : "runtime is ");
                         why_put(&w, runtime_names[c->runtime]);
@@ -155,7 +230,13 @@ static bool match_one(const pol_workload *wl, subject_ctx *x, char *why, size_t 
                         why_put(&w, qos_names[c->qos]);
                 }
                 if (pod)
-                        why_key(&w, "pod", c->pod_uid, pod);
+                        why_key(&w, "pod_uid", uid, pod);
+                if (ih.ns)
+                        why_key(&w, "namespace", id->k8s_namespace, ih.ns);
+                if (ih.pod_name)
+                        why_key(&w, "pod_name", id->pod_name, ih.pod_name);
+                if (ih.ctr_name)
+                        why_key(&w, "kubernetes.container_name", id->container_name, ih.ctr_name);
         }
         return true;
 }

@@ -226,7 +226,16 @@ int pp_map_next(pp_map *it, yaml_node_t **ret_key, yaml_node_t **ret_value) {
                             memcmp(it->keys[i], k->data.scalar.value, k->data.scalar.length) == 0)
                                 break;
                 if (!it->keys[i]) {
-                        unknown_key(it, k);
+                        const pp_renamed *r = it->renamed;
+                        while (r && r->key && !(strlen(r->key) == k->data.scalar.length &&
+                                                memcmp(r->key, k->data.scalar.value,
+                                                       k->data.scalar.length) == 0))
+                                r++;
+                        if (r && r->key)
+                                pp_problem(it->ps, k->start_mark, "%s%s%s: renamed: %s", it->where,
+                                           *it->where ? "." : "", r->key, r->hint);
+                        else
+                                unknown_key(it, k);
                         continue;
                 }
                 /* libyaml keeps both; a reader would not know which wins. */

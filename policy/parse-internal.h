@@ -44,11 +44,18 @@ bool pp_expect(pp_parser *ps, const yaml_node_t *n, yaml_node_type_t type, const
 /* The scalar's text, or NULL after reporting why there is none. */
 const char *pp_text(pp_parser *ps, const yaml_node_t *n, const char *path);
 
+/* A key an earlier schema had: refused with hint, which says what to
+ * write instead, rather than as an unknown key. */
+typedef struct pp_renamed {
+        const char *key, *hint;
+} pp_renamed;
+
 /* A mapping walked key by key: known keys, each at most once. */
 typedef struct pp_map {
         pp_parser *ps;
         const char *where;
         const char *const *keys; /* NULL-terminated, at most PP_MAP_KEYS_MAX */
+        const pp_renamed *renamed; /* NULL, or ended by {NULL}; set after pp_map_begin */
         yaml_node_pair_t *pair, *end;
         bool seen[PP_MAP_KEYS_MAX];
         yaml_mark_t first[PP_MAP_KEYS_MAX];
@@ -58,7 +65,8 @@ typedef struct pp_map {
 bool pp_map_begin(pp_map *it, pp_parser *ps, yaml_node_t *n, const char *where,
                   const char *const *keys);
 /* The next known key seen for the first time: its index in keys, or -1 at
- * the end. Unknown, duplicate and non-scalar keys are reported, skipped. */
+ * the end. Unknown, renamed ("where.key: renamed: hint"), duplicate and
+ * non-scalar keys are reported, skipped. */
 int pp_map_next(pp_map *it, yaml_node_t **ret_key, yaml_node_t **ret_value);
 
 /* A value that is one scalar or a list of them (patterns, a command): how
@@ -96,4 +104,5 @@ void pp_walk_root(pp_parser *ps, yaml_node_t *root);
 /* schema_match.c: a workload's match: mapping n at where into m. */
 void pp_walk_match(pp_parser *ps, yaml_node_t *n, const char *where, pol_match *m);
 /* The keys of match: as messages list them (schema_match.c's match_keys). */
-#define PP_MATCH_KEYS_TEXT "cgroup, comm, exe, cmdline, container, runtime or kubernetes"
+#define PP_MATCH_KEYS_TEXT                                                                          \
+        "cgroup, comm, exe, cmdline, container, container_name, image, labels, runtime or kubernetes"

@@ -34,7 +34,19 @@
  *         cmdline: "*--datadir*"       # glob or list
  *         container: "3f2a*"           # container id glob (docker, containerd, cri-o, podman)
  *         runtime: docker              # docker | containerd | crio | podman
- *         kubernetes: { qos: burstable, pod: "8b7c*" }   # qos: guaranteed|burstable|besteffort
+ *         container_name: "mysql*"     # glob or list: the runtime's container name
+ *         image: ["mysql:*", "docker.io/library/mysql:*"]  # glob or list; * crosses /
+ *         labels: { com.docker.compose.service: etl }  # key (exact) -> glob or list
+ *         kubernetes:
+ *           qos: burstable             # guaranteed | burstable | besteffort
+ *           pod_uid: "8b7c*"           # glob or list (was `pod`, now refused)
+ *           namespace: prod            # glob or list
+ *           pod_name: "postgres-*"     # glob or list
+ *           container_name: postgres   # glob or list: the container's name in its pod
+ *         # container_name, image, labels and kubernetes' namespace, pod_name
+ *         # and container_name are identity keys: they read the runtime's
+ *         # state (ident.h), never the cgroup path, and an unknown value
+ *         # matches no pattern, not even "*".
  *       protect:
  *         mode: never                  # never | avoid
  *         budget: 6G                   # above this memory.current, protection is forfeited
@@ -69,6 +81,9 @@
 #define POL_WORKLOADS_MAX 1024
 #define POL_PATTERNS_MAX 64
 #define POL_PATTERN_LEN_MAX 1024
+/* A label key longer than this could never match: the identity readers
+ * keep keys up to GD_IDENT_LABEL_KEY_MAX (ident.h), the same number. */
+#define POL_LABEL_KEY_LEN_MAX 256
 #define POL_ERRORS_MAX 64
 /* A hook is one command line: these bound what the runner must copy. */
 #define POL_HOOK_ARGS_MAX 64
@@ -148,11 +163,30 @@ typedef struct pol_patterns {
         size_t n;
 } pol_patterns;
 
+/* labels: { key: glob or list }: the label named key (exact bytes) must be
+ * there with a value one of values matches. */
+typedef struct pol_label_match {
+        char *key;
+        pol_patterns values;
+} pol_label_match;
+
+typedef struct pol_labels {
+        pol_label_match *items; /* n of them, each key once */
+        size_t n;
+} pol_labels;
+
 typedef struct pol_match {
         pol_patterns cgroup, comm, exe, cmdline, container;
         pol_runtime runtime;
         pol_qos qos;
-        pol_patterns pod; /* pod UID globs */
+        pol_patterns pod_uid;   /* kubernetes.pod_uid: the path's UID, else the identity's */
+        /* Identity keys (gd_container_ident, from the runtime's state). */
+        pol_patterns container_name; /* the runtime's container name */
+        pol_patterns image;
+        pol_labels labels;
+        pol_patterns k8s_namespace;      /* kubernetes.namespace */
+        pol_patterns pod_name;           /* kubernetes.pod_name */
+        pol_patterns k8s_container_name; /* kubernetes.container_name */
 } pol_match;
 
 /* Sizes: POL_UNSET when the key is absent; UINT64_MAX is "max". */
@@ -250,6 +284,18 @@ int pol_load_dir(const char *dir, pol_policy **ret_policy, pol_errors *errs);
 int pol_default(pol_policy **ret_policy);
 
 void pol_free(pol_policy *policy);
+
+/* Does w need the container's identity from its runtime's state to be
+ * matched: true when it has an identity key (container_name, image,
+ * labels, kubernetes namespace, pod_name or container_name) or
+ * kubernetes.pod_uid (which falls back to the identity when the cgroup
+ * path names no pod). A cgroup whose identity is not read yet may then
+ * match w later. Pure; false for NULL. */
+bool pol_workload_uses_ident(const pol_workload *w);
+
+/* Does any workload of p need it (pol_workload_uses_ident)? Pure; false
+ * for NULL. */
+bool pol_uses_ident(const pol_policy *p);
 
 /* Effective values for a workload (NULL: none matched): its own, else the
  * defaults'. Pure. */

@@ -76,7 +76,35 @@ void pol_workload_clear(pol_workload *w) {
         patterns_clear(&w->match.exe);
         patterns_clear(&w->match.cmdline);
         patterns_clear(&w->match.container);
-        patterns_clear(&w->match.pod);
+        patterns_clear(&w->match.pod_uid);
+        patterns_clear(&w->match.container_name);
+        patterns_clear(&w->match.image);
+        patterns_clear(&w->match.k8s_namespace);
+        patterns_clear(&w->match.pod_name);
+        patterns_clear(&w->match.k8s_container_name);
+        for (size_t i = 0; i < w->match.labels.n; i++) {
+                free(w->match.labels.items[i].key);
+                patterns_clear(&w->match.labels.items[i].values);
+        }
+        free(w->match.labels.items);
+        w->match.labels = (pol_labels){0};
+}
+
+bool pol_workload_uses_ident(const pol_workload *w) {
+        if (!w)
+                return false;
+        const pol_match *m = &w->match;
+        return m->container_name.n || m->image.n || m->labels.n || m->k8s_namespace.n ||
+               m->pod_name.n || m->k8s_container_name.n || m->pod_uid.n;
+}
+
+bool pol_uses_ident(const pol_policy *p) {
+        if (!p || !p->workloads)
+                return false;
+        for (size_t i = 0; i < p->n_workloads; i++)
+                if (pol_workload_uses_ident(&p->workloads[i]))
+                        return true;
+        return false;
 }
 
 void pol_free(pol_policy *policy) {

@@ -35,6 +35,23 @@ static void check_patterns(const pol_patterns *pt) {
                 check(pt->items[i][0] && strlen(pt->items[i]) < POL_PATTERN_LEN_MAX);
 }
 
+/* Label keys: given, bounded, no control byte, each once; every key
+ * with at least one value pattern. */
+static void check_labels(const pol_labels *l) {
+        check(l->n <= POL_PATTERNS_MAX);
+        check(l->n == 0 || l->items);
+        for (size_t i = 0; i < l->n; i++) {
+                const char *k = l->items[i].key;
+                size_t len = strlen(k);
+                check(len > 0 && len <= POL_LABEL_KEY_LEN_MAX);
+                check_text(k, len + 1);
+                check_patterns(&l->items[i].values);
+                check(l->items[i].values.n > 0);
+                for (size_t j = 0; j < i; j++)
+                        check(strcmp(l->items[j].key, k) != 0);
+        }
+}
+
 static void check_triggers(const pol_triggers *t) {
         check(t->pressure_some >= 0 && t->pressure_some <= 1);
         check(t->pressure_full >= 0 && t->pressure_full <= 1);
@@ -63,9 +80,16 @@ static void check_policy(const pol_policy *p) {
                 check_patterns(&m->exe);
                 check_patterns(&m->cmdline);
                 check_patterns(&m->container);
-                check_patterns(&m->pod);
+                check_patterns(&m->pod_uid);
+                check_patterns(&m->container_name);
+                check_patterns(&m->image);
+                check_patterns(&m->k8s_namespace);
+                check_patterns(&m->pod_name);
+                check_patterns(&m->k8s_container_name);
+                check_labels(&m->labels);
                 check(m->cgroup.n || m->comm.n || m->exe.n || m->cmdline.n || m->container.n ||
-                      m->pod.n || m->runtime != POL_RUNTIME_ANY || m->qos != POL_QOS_ANY);
+                      m->runtime != POL_RUNTIME_ANY || m->qos != POL_QOS_ANY ||
+                      pol_workload_uses_ident(w));
                 check(w->score_adj >= -1000 && w->score_adj <= 1000);
                 check(w->protect.oom_score_adj >= -1000 && w->protect.oom_score_adj <= 1000);
                 check(w->protect.budget == POL_UNSET || w->protect.mode != POL_PROTECT_NONE);

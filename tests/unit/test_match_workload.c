@@ -194,12 +194,12 @@ static pol_workload workload(const char *name) {
 #define POD_CG KPB "cri-containerd-" ID_B ".scope"
 
 static const pol_subject mysqld = {MYSQL_CG, "mysqld", "/usr/sbin/mysqld",
-                                   "/usr/sbin/mysqld --datadir=/var/lib/mysql"};
-static const pol_subject mysql_cgroup = {MYSQL_CG, NULL, NULL, NULL};
-static const pol_subject in_docker = {DOCKER_CG, "nginx", "/usr/sbin/nginx", "nginx: master process"};
-static const pol_subject docker_cgroup = {DOCKER_CG, NULL, NULL, NULL};
-static const pol_subject in_pod = {POD_CG, "java", "/opt/java/bin/java", "java -jar app.jar"};
-static const pol_subject pod_cgroup = {POD_CG, NULL, NULL, NULL};
+                                   "/usr/sbin/mysqld --datadir=/var/lib/mysql", NULL};
+static const pol_subject mysql_cgroup = {MYSQL_CG, NULL, NULL, NULL, NULL};
+static const pol_subject in_docker = {DOCKER_CG, "nginx", "/usr/sbin/nginx", "nginx: master process", NULL};
+static const pol_subject docker_cgroup = {DOCKER_CG, NULL, NULL, NULL, NULL};
+static const pol_subject in_pod = {POD_CG, "java", "/opt/java/bin/java", "java -jar app.jar", NULL};
+static const pol_subject pod_cgroup = {POD_CG, NULL, NULL, NULL, NULL};
 
 Test(match_workload, no_keys_matches_nothing) {
         pol_workload w = workload("empty");
@@ -220,13 +220,13 @@ Test(match_workload, cgroup_key) {
         cr_assert(pol_match_workload(&w, &mysql_cgroup, NULL, 0));
         cr_assert_not(pol_match_workload(&w, &in_docker, NULL, 0));
         /* path mode: '*' does not reach into a child cgroup */
-        pol_subject child = {MYSQL_CG "/worker", NULL, NULL, NULL};
+        pol_subject child = {MYSQL_CG "/worker", NULL, NULL, NULL, NULL};
         cr_assert_not(pol_match_workload(&w, &child, NULL, 0));
         w.match.cgroup = PATS("system.slice/mysql*/**");
         cr_assert(pol_match_workload(&w, &child, NULL, 0));
         cr_assert_not(pol_match_workload(&w, &mysql_cgroup, NULL, 0));
         /* the root cgroup is "" */
-        pol_subject root = {"", NULL, NULL, NULL};
+        pol_subject root = {"", NULL, NULL, NULL, NULL};
         w.match.cgroup = PATS("");
         cr_assert(pol_match_workload(&w, &root, NULL, 0));
         cr_assert_not(pol_match_workload(&w, &mysql_cgroup, NULL, 0));
@@ -245,7 +245,7 @@ Test(match_workload, process_keys_need_a_process) {
         cr_assert_not(pol_match_workload(&exe, &mysql_cgroup, NULL, 0));
         cr_assert_not(pol_match_workload(&cmd, &mysql_cgroup, NULL, 0));
         /* comm is what makes a subject a process, even with exe and cmdline */
-        pol_subject no_comm = {MYSQL_CG, NULL, "/usr/sbin/mysqld", "mysqld"};
+        pol_subject no_comm = {MYSQL_CG, NULL, "/usr/sbin/mysqld", "mysqld", NULL};
         cr_assert_not(pol_match_workload(&exe, &no_comm, NULL, 0));
         cr_assert_not(pol_match_workload(&cmd, &no_comm, NULL, 0));
         /* a cgroup key with a process key: still needs the process */
@@ -277,8 +277,8 @@ Test(match_workload, comm_exe_cmdline_keys) {
 
 Test(match_workload, unreadable_exe_and_cmdline) {
         pol_workload exe = workload("e"), cmd = workload("l");
-        pol_subject no_exe = {MYSQL_CG, "mysqld", NULL, NULL};
-        pol_subject empty_exe = {MYSQL_CG, "mysqld", "", ""};
+        pol_subject no_exe = {MYSQL_CG, "mysqld", NULL, NULL, NULL};
+        pol_subject empty_exe = {MYSQL_CG, "mysqld", "", "", NULL};
 
         exe.match.exe = PATS("*");
         cmd.match.cmdline = PATS("*");
@@ -310,8 +310,8 @@ Test(match_workload, container_key) {
 
 Test(match_workload, runtime_key) {
         pol_workload w = workload("rt");
-        pol_subject podman = {"machine.slice/libpod-" ID_B ".scope", NULL, NULL, NULL};
-        pol_subject cgroupfs_pod = {"kubepods/burstable/pod" POD "/" ID_A, NULL, NULL, NULL};
+        pol_subject podman = {"machine.slice/libpod-" ID_B ".scope", NULL, NULL, NULL, NULL};
+        pol_subject cgroupfs_pod = {"kubepods/burstable/pod" POD "/" ID_A, NULL, NULL, NULL, NULL};
 
         w.match.runtime = POL_RUNTIME_DOCKER;
         cr_assert(pol_match_workload(&w, &in_docker, NULL, 0));
@@ -332,7 +332,7 @@ Test(match_workload, runtime_key) {
 Test(match_workload, kubernetes_keys) {
         pol_workload w = workload("k8s");
         pol_subject guaranteed = {KP "kubepods-pod" POD2_US ".slice/cri-containerd-" ID_A ".scope", NULL,
-                                  NULL, NULL};
+                                  NULL, NULL, NULL};
 
         w.match.qos = POL_QOS_BURSTABLE;
         cr_assert(pol_match_workload(&w, &in_pod, NULL, 0));
@@ -345,15 +345,15 @@ Test(match_workload, kubernetes_keys) {
 
         /* pod patterns see the UID with dashes, as the API shows it */
         w = workload("pod");
-        w.match.pod = PATS("8b7c1f2a-*");
+        w.match.pod_uid = PATS("8b7c1f2a-*");
         cr_assert(pol_match_workload(&w, &in_pod, NULL, 0));
         cr_assert_not(pol_match_workload(&w, &guaranteed, NULL, 0));
         cr_assert_not(pol_match_workload(&w, &in_docker, NULL, 0));
-        w.match.pod = PATS("8b7c1f2a_*");
+        w.match.pod_uid = PATS("8b7c1f2a_*");
         cr_assert_not(pol_match_workload(&w, &in_pod, NULL, 0));
-        w.match.pod = PATS(POD);
+        w.match.pod_uid = PATS(POD);
         cr_assert(pol_match_workload(&w, &in_pod, NULL, 0));
-        w.match.pod = PATS("*");
+        w.match.pod_uid = PATS("*");
         cr_assert_not(pol_match_workload(&w, &in_docker, NULL, 0), "no pod, no match");
 }
 
@@ -367,7 +367,7 @@ Test(match_workload, every_given_key_must_match) {
         w.match.container = PATS("3e23e816*");
         w.match.runtime = POL_RUNTIME_CONTAINERD;
         w.match.qos = POL_QOS_BURSTABLE;
-        w.match.pod = PATS("8b7c*");
+        w.match.pod_uid = PATS("8b7c*");
         cr_assert(pol_match_workload(&w, &in_pod, NULL, 0));
 
         /* break one key at a time */
@@ -386,15 +386,15 @@ Test(match_workload, every_given_key_must_match) {
         cr_assert_not(pol_match_workload(&v, &in_pod, NULL, 0));
         v = w, v.match.qos = POL_QOS_BESTEFFORT;
         cr_assert_not(pol_match_workload(&v, &in_pod, NULL, 0));
-        v = w, v.match.pod = PATS("f47a*");
+        v = w, v.match.pod_uid = PATS("f47a*");
         cr_assert_not(pol_match_workload(&v, &in_pod, NULL, 0));
 }
 
 Test(match_workload, any_pattern_of_a_list) {
         pol_workload w = workload("db");
-        pol_subject mariadb = {"system.slice/mariadb.service", "mariadbd", "/usr/sbin/mariadbd", ""};
+        pol_subject mariadb = {"system.slice/mariadb.service", "mariadbd", "/usr/sbin/mariadbd", "", NULL};
         pol_subject pg = {"system.slice/postgresql.service", "postgres", "/usr/lib/postgresql/15/bin/postgres",
-                          ""};
+                          "", NULL};
 
         w.match.comm = PATS("mysqld", "mariadbd");
         cr_assert(pol_match_workload(&w, &mysqld, NULL, 0));
@@ -474,10 +474,10 @@ Test(match_workload, why_names_each_key) {
         w.match.cmdline = PATS("*.jar");
         w.match.runtime = POL_RUNTIME_CONTAINERD;
         w.match.qos = POL_QOS_BURSTABLE;
-        w.match.pod = PATS("8b7c*");
+        w.match.pod_uid = PATS("8b7c*");
         cr_assert(pol_match_workload(&w, &in_pod, why, sizeof(why)));
         cr_assert_str_eq(why, "exe '/opt/java/bin/java' matches '/opt/*'; cmdline 'java -jar app.jar' "
-                              "matches '*.jar'; runtime is containerd; qos is burstable; pod '" POD
+                              "matches '*.jar'; runtime is containerd; qos is burstable; pod_uid '" POD
                               "' matches '8b7c*'");
 
         w = workload("rt");
@@ -498,7 +498,7 @@ Test(match_workload, why_untouched_without_a_match) {
 
 Test(match_workload, why_is_one_line) {
         pol_workload w = workload("odd");
-        pol_subject odd = {MYSQL_CG, "a\nb\tc\x7f", NULL, NULL};
+        pol_subject odd = {MYSQL_CG, "a\nb\tc\x7f", NULL, NULL, NULL};
         char why[128];
 
         w.match.comm = PATS("a*");
@@ -541,7 +541,7 @@ Test(match_workload, why_cut_to_fit_any_size) {
 
 Test(match_workload, why_cut_keeps_utf8_whole) {
         pol_workload w = workload("utf8");
-        pol_subject s = {"system.slice/caf\xc3\xa9.service", NULL, NULL, NULL};
+        pol_subject s = {"system.slice/caf\xc3\xa9.service", NULL, NULL, NULL, NULL};
         char why[32];
 
         w.match.cgroup = PATS("system.slice/*");
@@ -560,7 +560,7 @@ Test(match_workload, why_cut_keeps_utf8_whole) {
 Test(match_workload, why_cut_hostile_at_every_size) {
         pol_workload w = workload("odd");
         pol_subject odd = {"system.slice/x\xc3\xa9.service", "\x01\xe2\x82\xac\n\xf0\x9f\x98\x80\xc3",
-                           NULL, "c\x7fmd"};
+                           NULL, "c\x7fmd", NULL};
         char full[512];
 
         w.match.cgroup = PATS("system.slice/*");
