@@ -34,9 +34,23 @@
 #define STORAGE_RUN      "run/containers/storage/overlay-containers"
 #define STORAGE_VAR      "var/lib/containers/storage/overlay-containers"
 
+/* Can the component s[0..n) name a container? Every name the path's
+ * reader (policy/container.c) takes ends in an id of at least 12 hex
+ * digits, before an optional ".scope": the others need not be read. */
+static bool may_name_container(const char *s, size_t n) {
+        if (n >= 6 && memcmp(s + n - 6, ".scope", 6) == 0)
+                n -= 6;
+        if (n < 12)
+                return false;
+        for (size_t i = n - 12; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
 int gd_ident_container_of(const char *rel, char *buf, size_t size, pol_container *ret_pc) {
         char prefix[PATH_MAX];
-        size_t len = strnlen(rel, sizeof(prefix));
+        size_t len = strnlen(rel, sizeof(prefix)), start = 0;
 
         if (len == sizeof(prefix))
                 return -ENAMETOOLONG;
@@ -46,6 +60,10 @@ int gd_ident_container_of(const char *rel, char *buf, size_t size, pol_container
                 pol_container pc;
 
                 if (end < len && rel[end] != '/')
+                        continue;
+                size_t comp = start;
+                start = end + 1;
+                if (!may_name_container(rel + comp, end - comp))
                         continue;
                 memcpy(prefix, rel, end);
                 prefix[end] = '\0';

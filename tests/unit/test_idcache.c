@@ -228,6 +228,47 @@ Test(idcache, a_container_named_inside_another_is_the_outer_one) {
         cr_assert_eq(gd_ident_container_of("system.slice/cron.service", key, sizeof(key), &pc), 0);
 }
 
+/* The shortest prefix in which policy/container.c finds an id, read the
+ * slow way: what gd_ident_container_of must agree with. */
+static bool outermost_slow(const char *rel, char *key) {
+        size_t len = strlen(rel);
+        for (size_t end = 1; end <= len; end++) {
+                pol_container pc;
+                if (end < len && rel[end] != '/')
+                        continue;
+                snprintf(key, 4096, "%.*s", (int)end, rel);
+                if (pol_container_from_cgroup(key, &pc) && pc.id[0])
+                        return true;
+        }
+        return false;
+}
+
+Test(idcache, the_outermost_container_agrees_with_the_path_reader) {
+        const char *paths[] = {
+                DOCKER_CG, DOCKER_CG "/init", "docker/" DOCKER_ID "/x",
+                POD_SLICE "/cri-containerd-" CTRD_ID ".scope/sub",
+                "kubepods/burstable/pod6f1c2b9e-8d7a-4e3f-9a1b-2c3d4e5f6a7b/" CTRD_ID,
+                "kubepods/pod6f1c2b9e-8d7a-4e3f-9a1b-2c3d4e5f6a7b/" CTRD_ID "/x",
+                "machine.slice/libpod-conmon-" PODMAN_ID ".scope",
+                "kind.slice/docker-" DOCKER_ID ".scope/kubelet.slice/kubelet-kubepods.slice/"
+                "crio-" CRIO_ID ".scope",
+                "system.slice/docker-abc.scope", "system.slice/" DOCKER_ID, "a/b/c", "",
+                "user.slice/nerdctl-" OTHER_ID ".scope", "x/crio-" CRIO_ID,
+        };
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                char key[4096], slow[4096];
+                pol_container pc;
+                bool want = outermost_slow(paths[i], slow);
+                int r = gd_ident_container_of(paths[i], key, sizeof(key), &pc);
+                cr_assert_eq(r, want ? 1 : 0, "%s", paths[i]);
+                if (want)
+                        cr_assert_str_eq(key, slow, "%s", paths[i]);
+        }
+        char key[8];
+        pol_container pc;
+        cr_assert_eq(gd_ident_container_of(DOCKER_CG, key, sizeof(key), &pc), -ENAMETOOLONG);
+}
+
 Test(idcache, a_tenant_owned_directory_makes_it_untrusted) {
         const char *user = "user.slice/user-1000.slice/user@1000.service";
 #define TENANT_CG "user.slice/user-1000.slice/user@1000.service/app.slice/docker-" DOCKER_ID ".scope"
