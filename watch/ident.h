@@ -7,8 +7,8 @@
  * (gd_ident_src.hostfd), for a container id taken from the cgroup path:
  *   Docker      var/lib/docker/containers/<id>/config.v2.json
  *   containerd  run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/
- *               config.json, <ns> each namespace directory there (at
- *               most IDREAD_NS_MAX of them)
+ *               config.json, <ns> k8s.io, moby, default, then up to 32
+ *               other namespace directories listed there
  *   CRI-O       {run,var/lib}/containers/storage/overlay-containers/<id>/
  *               userdata/config.json, the first that is there
  *   Podman      the same config.json, merged with the container's entry

@@ -281,6 +281,26 @@ static bool is_namespace(const char *s) {
         return true;
 }
 
+/* containerd's namespaces by their users: the kubelet's, Docker's, ctr's
+ * and nerdctl's. Tried first, so that a host with many namespaces still
+ * finds these past IDREAD_NS_MAX. */
+static const char *const known_namespaces[] = {"k8s.io", "moby", "default"};
+
+static bool is_known_namespace(const char *s) {
+        for (size_t i = 0; i < sizeof(known_namespaces) / sizeof(known_namespaces[0]); i++)
+                if (strcmp(s, known_namespaces[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* <ns>/<id>/config.json below the task directory. */
+static int read_bundle(int tasks, const char *ns, const char *id, gd_container_ident *ret) {
+        char path[NAME_MAX + 1 + ID_LEN + 1];
+
+        snprintf(path, sizeof(path), "%.*s/%s", NAME_MAX, ns, id);
+        return read_parse(tasks, path, "config.json", gd_ident_from_containerd, ret);
+}
+
 static int read_containerd(const gd_ident_src *src, const char *id, gd_container_ident *ret) {
         int tasks = open_dir(src->hostfd, CONTAINERD_TASKS);
         int r = -ENOENT;
@@ -288,10 +308,16 @@ static int read_containerd(const gd_ident_src *src, const char *id, gd_container
 
         if (tasks < 0)
                 return tasks;
+        for (size_t i = 0; i < sizeof(known_namespaces) / sizeof(known_namespaces[0]); i++) {
+                r = worse(r, read_bundle(tasks, known_namespaces[i], id, ret));
+                if (r == 0) {
+                        close(tasks);
+                        return 0;
+                }
+        }
         int lfd = fcntl(tasks, F_DUPFD_CLOEXEC, 3);
         DIR *dir = lfd >= 0 ? fdopendir(lfd) : NULL;
         if (!dir) {
-                r = -errno;
                 if (lfd >= 0)
                         close(lfd);
                 close(tasks);
@@ -299,18 +325,12 @@ static int read_containerd(const gd_ident_src *src, const char *id, gd_container
         }
         struct dirent *e;
         while (tried < IDREAD_NS_MAX && (e = readdir(dir))) {
-                char path[sizeof(e->d_name) + 1 + ID_LEN + 1];
-
-                if (!is_namespace(e->d_name))
+                if (!is_namespace(e->d_name) || is_known_namespace(e->d_name))
                         continue;
                 tried++;
-                snprintf(path, sizeof(path), "%s/%s", e->d_name, id);
-                int q = read_parse(tasks, path, "config.json", gd_ident_from_containerd, ret);
-                if (q == 0) {
-                        r = 0;
+                r = worse(r, read_bundle(tasks, e->d_name, id, ret));
+                if (r == 0)
                         break;
-                }
-                r = worse(r, q);
         }
         closedir(dir);
         close(tasks);

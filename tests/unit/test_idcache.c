@@ -117,6 +117,15 @@ Test(idcache, containerd_is_found_in_any_namespace) {
         cr_assert_str_eq(out.id, CTRD_ID, "the id is the path's");
         cr_assert_str_eq(out.pod_name, "postgres-0");
         cr_assert_str_eq(out.container_name, "postgres");
+        /* A namespace of its own is listed. */
+        const char *rel2 = "nerdctl-" OTHER_ID ".scope";
+        put(TASKS "team-a/" OTHER_ID "/config.json", "ident/containerd-cri-config.json");
+        char *moby = fx_path(host, TASKS "moby");
+        fx_rmtree(moby); /* its sandbox was another id's: now only team-a has it */
+        free(moby);
+        fx_mkdir(cg, rel2);
+        cr_assert_eq(resolve(rel2, 1), GD_IDENT_KNOWN);
+        cr_assert_str_eq(out.id, OTHER_ID);
 }
 
 Test(idcache, a_bare_id_below_a_cgroupfs_pod_tries_the_kubelet_runtimes) {
