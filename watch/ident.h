@@ -40,16 +40,19 @@
  *     Docker and Podman containers live in their user's delegated
  *     subtree and are UNTRUSTED by this rule, rightly: that user could
  *     name a cgroup anything.
- * (c) Docker only, when gd_ident_src.procfd >= 0: the file's State.Pid
- *     (with State.Running true) must be a process whose cgroup, read from
- *     procfd/<pid>/cgroup, is the container's cgroup or below it; one
- *     elsewhere is UNTRUSTED. Not running (or no pid yet, or the process
- *     gone) is PENDING: a starting container's cgroup appears before
- *     Docker writes its pid. The other runtimes' files checked here carry
- *     no pid (containerd's init.pid and CRI-O's and Podman's
- *     userdata/pidfile do: not read yet). The cgroup paths compared are
+ * (c) Docker and containerd, when gd_ident_src.procfd >= 0: the
+ *     container's process (Docker: the file's State.Pid, with
+ *     State.Running true; containerd: the bundle's init.pid, which runc
+ *     writes) must be one whose cgroup, read from procfd/<pid>/cgroup, is
+ *     the container's cgroup or below it; one elsewhere is UNTRUSTED. No
+ *     pid yet (not running, no init.pid) or the process gone is PENDING:
+ *     a starting container's cgroup appears before its pid is written.
+ *     Not checked for CRI-O and Podman: their pid (userdata/pidfile) is
+ *     the container's, and their conmon scopes (crio-conmon-<id>.scope)
+ *     hold conmon, not it; not read yet. The cgroup paths compared are
  *     as procfd's reader sees them: the cgroup root must be its cgroup
- *     namespace's root (the usual mount).
+ *     namespace's root (the usual mount), and procfd the host's pid
+ *     namespace's /proc, or every check is PENDING until UNAVAILABLE.
  * UNTRUSTED is kept: the same names give the same answer. */
 #pragma once
 
@@ -96,8 +99,8 @@ int gd_ident_container_of(const char *rel, char *buf, size_t size, pol_container
  * file could be read now, which a later try may change (the cache's
  * PENDING): -ENOENT none there, -EBADMSG cut short or malformed (containerd
  * writes in place), -EFBIG over 1 MiB, -ELOOP or -ENOTDIR a symlink in
- * the way, -EINVAL not a regular file, -ESRCH Docker's container not
- * running (or its process gone), -ENOMEM; the outputs are untouched then. */
+ * the way, -EINVAL not a regular file, -ESRCH rule (c) has no pid yet
+ * (or its process is gone), -ENOMEM; the outputs are untouched then. */
 int gd_ident_read(const gd_ident_src *src, const char *rel, gd_container_ident *ret,
                   gd_ident_state *ret_state);
 

@@ -210,13 +210,27 @@ static int worse(int a, int b) {
         return a == -ENOENT ? b : a;
 }
 
+/* Rule (c): is process pid (0: none told) in cgroup key or below?
+ * Returns 0, 1 when it is elsewhere, -ESRCH no pid or no such process. */
+static int pid_in_cgroup(const gd_ident_src *src, long pid, const char *key) {
+        char cg[PATH_MAX];
+
+        if (pid <= 0 || pid > INT_MAX)
+                return -ESRCH;
+        int r = proc_read_cgroup(src->procfd, (pid_t)pid, cg, sizeof(cg));
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        /* "/system.slice/docker-<id>.scope": rel has no leading slash. */
+        return cg[0] == '/' && cg_rel_under(cg + 1, key) ? 0 : 1;
+}
+
 /* Docker's State: running, with a pid whose cgroup is key or below (rule
  * (c)). Returns 0, 1 when the pid is elsewhere (UNTRUSTED), -ESRCH not
  * running or the process gone, -EBADMSG. */
 static int docker_pid_check(const gd_ident_src *src, const char *buf, size_t len,
                             const char *key) {
         gd_jdoc d;
-        char num[24], cg[PATH_MAX];
+        char num[24];
         int r = gd_jread_parse(buf, len, &d);
         long pid = 0;
 
@@ -230,17 +244,11 @@ static int docker_pid_check(const gd_ident_src *src, const char *buf, size_t len
                 memcpy(num, d.text + d.toks[p].start, d.toks[p].len);
                 num[d.toks[p].len] = '\0';
                 pid = strtol(num, &end, 10);
-                if (*end || pid < 0 || pid > INT_MAX)
+                if (*end)
                         pid = 0;
         }
         gd_jread_free(&d);
-        if (pid == 0)
-                return -ESRCH;
-        r = proc_read_cgroup(src->procfd, (pid_t)pid, cg, sizeof(cg));
-        if (r < 0)
-                return r == -ENOENT ? -ESRCH : r;
-        /* "/system.slice/docker-<id>.scope": rel has no leading slash. */
-        return cg[0] == '/' && cg_rel_under(cg + 1, key) ? 0 : 1;
+        return pid_in_cgroup(src, pid, key);
 }
 
 static int read_docker(const gd_ident_src *src, const char *key, const char *id,
@@ -293,15 +301,54 @@ static bool is_known_namespace(const char *s) {
         return false;
 }
 
-/* <ns>/<id>/config.json below the task directory. */
-static int read_bundle(int tasks, const char *ns, const char *id, gd_container_ident *ret) {
-        char path[NAME_MAX + 1 + ID_LEN + 1];
+/* The bundle's init.pid (runc's --pid-file, "%d"), for rule (c). Returns
+ * as pid_in_cgroup; -ESRCH while there is none yet (runc writes it after
+ * it made the cgroup). */
+static int bundle_pid_check(const gd_ident_src *src, int tasks, const char *path,
+                            const char *key) {
+        char *buf, num[16];
+        size_t len;
+        int r = read_state(tasks, path, "init.pid", &buf, &len);
 
-        snprintf(path, sizeof(path), "%.*s/%s", NAME_MAX, ns, id);
-        return read_parse(tasks, path, "config.json", gd_ident_from_containerd, ret);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+                len--;
+        bool ok = len > 0 && len < sizeof(num);
+        if (ok)
+                memcpy(num, buf, len);
+        free(buf);
+        if (!ok)
+                return -EBADMSG;
+        num[len] = '\0';
+        char *end;
+        long pid = strtol(num, &end, 10);
+        return *end ? -EBADMSG : pid_in_cgroup(src, pid, key);
 }
 
-static int read_containerd(const gd_ident_src *src, const char *id, gd_container_ident *ret) {
+/* <ns>/<id>/config.json below the task directory; with a procfd, its
+ * init.pid must be in key (rule (c)): *ret_untrusted when it is not. */
+static int read_bundle(const gd_ident_src *src, int tasks, const char *ns, const char *id,
+                       const char *key, gd_container_ident *ret, bool *ret_untrusted) {
+        char path[NAME_MAX + 1 + ID_LEN + 1];
+        gd_container_ident c;
+
+        snprintf(path, sizeof(path), "%.*s/%s", NAME_MAX, ns, id);
+        int r = read_parse(tasks, path, "config.json", gd_ident_from_containerd, &c);
+        if (r == 0 && src->procfd >= 0) {
+                r = bundle_pid_check(src, tasks, path, key);
+                if (r == 1) {
+                        *ret_untrusted = true;
+                        r = 0;
+                }
+        }
+        if (r == 0)
+                *ret = c;
+        return r;
+}
+
+static int read_containerd(const gd_ident_src *src, const char *key, const char *id,
+                           gd_container_ident *ret, bool *ret_untrusted) {
         int tasks = open_dir(src->hostfd, CONTAINERD_TASKS);
         int r = -ENOENT;
         unsigned tried = 0;
@@ -309,7 +356,8 @@ static int read_containerd(const gd_ident_src *src, const char *id, gd_container
         if (tasks < 0)
                 return tasks;
         for (size_t i = 0; i < sizeof(known_namespaces) / sizeof(known_namespaces[0]); i++) {
-                r = worse(r, read_bundle(tasks, known_namespaces[i], id, ret));
+                r = worse(r, read_bundle(src, tasks, known_namespaces[i], id, key, ret,
+                                         ret_untrusted));
                 if (r == 0) {
                         close(tasks);
                         return 0;
@@ -328,7 +376,7 @@ static int read_containerd(const gd_ident_src *src, const char *id, gd_container
                 if (!is_namespace(e->d_name) || is_known_namespace(e->d_name))
                         continue;
                 tried++;
-                r = worse(r, read_bundle(tasks, e->d_name, id, ret));
+                r = worse(r, read_bundle(src, tasks, e->d_name, id, key, ret, ret_untrusted));
                 if (r == 0)
                         break;
         }
@@ -440,7 +488,7 @@ int gd_ident_read(const gd_ident_src *src, const char *rel, gd_container_ident *
                 r = read_docker(src, key, pc.id, &c, &untrusted);
                 break;
         case POL_RUNTIME_CONTAINERD:
-                r = read_containerd(src, pc.id, &c);
+                r = read_containerd(src, key, pc.id, &c, &untrusted);
                 break;
         case POL_RUNTIME_CRIO:
                 r = read_userdata(src, pc.id, gd_ident_from_crio, &c);
@@ -450,7 +498,7 @@ int gd_ident_read(const gd_ident_src *src, const char *rel, gd_container_ident *
                 break;
         default:
                 /* A bare id below a cgroupfs pod: the kubelet's runtimes. */
-                r = read_containerd(src, pc.id, &c);
+                r = read_containerd(src, key, pc.id, &c, &untrusted);
                 if (r < 0)
                         r = worse(r, read_userdata(src, pc.id, gd_ident_from_crio, &c));
                 if (r < 0)

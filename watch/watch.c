@@ -555,6 +555,8 @@ const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_poli
 }
 
 void gd_watch_set_ids(gd_watch *w, gd_idcache *ids) {
+        if (ids == w->ids)
+                return; /* told already: gone and back would forget what it read */
         for (size_t i = 0; i < w->n_slots; i++) {
                 if (!w->slots[i].in_use)
                         continue;

@@ -323,6 +323,25 @@ Test(idcache, docker_pid_must_be_in_the_cgroup) {
         cr_assert_eq(read_one(DOCKER_CG, &st), -ESRCH);
 }
 
+Test(idcache, containerd_init_pid_must_be_in_the_cgroup) {
+        const char *rel = POD_SLICE "/cri-containerd-" CTRD_ID ".scope";
+        put(TASKS "k8s.io/" CTRD_ID "/config.json", "ident/containerd-cri-config.json");
+        fx_mkdir(cg, rel);
+        src.procfd = procfd;
+        gd_ident_state st;
+        cr_assert_eq(read_one(rel, &st), -ESRCH, "no init.pid yet");
+        fx_write(host, TASKS "k8s.io/" CTRD_ID "/init.pid", "5151");
+        cr_assert_eq(read_one(rel, &st), -ESRCH, "no such process");
+        fx_write(proc, "5151/cgroup", "0::/" POD_SLICE "/cri-containerd-" CTRD_ID ".scope\n");
+        cr_assert_eq(read_one(rel, &st), 0);
+        cr_assert_eq(st, GD_IDENT_KNOWN);
+        fx_write(proc, "5151/cgroup", "0::/" POD_SLICE "\n");
+        cr_assert_eq(read_one(rel, &st), 0);
+        cr_assert_eq(st, GD_IDENT_UNTRUSTED, "the pod's, not the container's");
+        fx_write(host, TASKS "k8s.io/" CTRD_ID "/init.pid", "51x");
+        cr_assert_eq(read_one(rel, &st), -EBADMSG);
+}
+
 Test(idcache, symlinks_are_not_followed) {
         gd_ident_state st;
         fx_mkdir(cg, DOCKER_CG);
