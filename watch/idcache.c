@@ -37,6 +37,7 @@ typedef struct entry {
         uint32_t refs;        /* cgroups at or below it that appeared, not gone */
         uint32_t next_free;   /* while free: the next free slot + 1, 0: none */
         uint32_t backoff_ms;  /* the next retry's delay */
+        int err;              /* the last try's negative errno, 0: none failed */
         uint64_t first_ms;    /* the first try */
         uint64_t due_ms;      /* the next try (PENDING only) */
         char *key;            /* the container cgroup's path: the index's key */
@@ -248,6 +249,7 @@ static bool resolve(gd_idcache *c, entry *e, uint64_t now_ms) {
                 e->first_ms = now_ms;
         }
         int r = gd_ident_read(&c->src, e->key, &c->scratch, &st);
+        e->err = r;
         if (r < 0) {
                 uint64_t give_up = e->first_ms + GD_IDCACHE_GIVE_UP_MS;
                 if (now_ms >= give_up) {
@@ -265,6 +267,7 @@ static bool resolve(gd_idcache *c, entry *e, uint64_t now_ms) {
         if (st == GD_IDENT_KNOWN) {
                 packed_ident *p = pack(&c->scratch);
                 if (!p || c->bytes + sizeof(*p) + p->len > GD_IDCACHE_BYTES_MAX) {
+                        e->err = p ? -ENOSPC : -ENOMEM;
                         free(p);
                         st = GD_IDENT_UNAVAILABLE;
                 } else {
@@ -319,6 +322,15 @@ gd_ident_state gd_idcache_get(const gd_idcache *c, const char *rel, gd_container
         if (e->state == GD_IDENT_KNOWN && ret)
                 unpack(e->ident, ret);
         return e->state;
+}
+
+int gd_idcache_error(const gd_idcache *c, const char *rel) {
+        char key[PATH_MAX];
+        uint32_t s;
+
+        if (!find(c, rel, key, &s))
+                return 0;
+        return s == GD_INDEX_NONE ? -ENOSPC : c->e[s].err; /* the watch tells every cgroup: the cap */
 }
 
 size_t gd_idcache_size(const gd_idcache *c) {

@@ -155,5 +155,14 @@ uint64_t gd_idcache_next_ms(const gd_idcache *c);
  * keeps one to fill; the cache keeps compact copies, not the struct). */
 gd_ident_state gd_idcache_get(const gd_idcache *c, const char *rel, gd_container_ident *ret);
 
+/* Why the container cgroup rel is at or below has no identity, for the
+ * daemon to say: the last try's negative errno (as gd_ident_read's) while
+ * PENDING and once UNAVAILABLE; -ENOSPC past GD_IDCACHE_BYTES_MAX, or when
+ * no entry is held (past GD_IDCACHE_ENTRIES_MAX, or no cgroup of it
+ * appeared); 0 when
+ * no try failed (KNOWN, UNTRUSTED, not tried yet, a lookalike) or rel is
+ * no container's. */
+int gd_idcache_error(const gd_idcache *c, const char *rel);
+
 /* Entries held, for tests and the status. */
 size_t gd_idcache_size(const gd_idcache *c);

@@ -195,6 +195,7 @@ Test(idcache, retries_back_off_to_2s_and_give_up_after_60s) {
         }
         cr_assert_eq(now, 10000 + GD_IDCACHE_GIVE_UP_MS, "given up on time");
         cr_assert_eq(gd_idcache_get(ids, DOCKER_CG, NULL), GD_IDENT_UNAVAILABLE);
+        cr_assert_eq(gd_idcache_error(ids, DOCKER_CG "/x"), -ENOENT, "no state file: why");
         cr_assert_eq(gd_idcache_next_ms(ids), UINT64_MAX);
         put(DOCKER_FILE, "ident/docker-config.v2.json");
         cr_assert_eq(gd_idcache_tick(ids, now + 100000, 8), 0, "given up stays given up");
@@ -424,6 +425,7 @@ Test(idcache, a_cut_file_is_retried) {
         cr_assert_eq(read_one(DOCKER_CG, &st), -EBADMSG);
         gd_idcache_appear(ids, DOCKER_CG);
         cr_assert_eq(gd_idcache_tick(ids, 0, 8), 0);
+        cr_assert_eq(gd_idcache_error(ids, DOCKER_CG), -EBADMSG);
         fx_write_bytes(host, DOCKER_FILE, doc, len);
         cr_assert_eq(gd_idcache_tick(ids, gd_idcache_next_ms(ids), 8), 1);
         cr_assert_eq(gd_idcache_get(ids, DOCKER_CG, NULL), GD_IDENT_KNOWN);
@@ -466,6 +468,8 @@ Test(idcache, past_the_cap_a_container_is_unavailable) {
         }
         cr_assert_eq(gd_idcache_size(ids), GD_IDCACHE_ENTRIES_MAX);
         cr_assert_eq(gd_idcache_get(ids, rel, NULL), GD_IDENT_UNAVAILABLE);
+        cr_assert_eq(gd_idcache_error(ids, rel), -ENOSPC);
+        cr_assert_eq(gd_idcache_error(ids, "system.slice"), 0);
         cr_assert_eq(gd_idcache_get(ids, "docker-" "0000000000000000000000000000000000000000000000000000000000000001" ".scope", NULL),
                      GD_IDENT_PENDING);
 }
