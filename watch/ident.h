@@ -110,7 +110,9 @@ int gd_ident_read(const gd_ident_src *src, const char *rel, gd_container_ident *
  * KNOWN one adds a compact copy of its identity (its strings and labels
  * only: typically under 2 KiB, at most about 18 KiB). Bounded at
  * GD_IDCACHE_ENTRIES_MAX entries and GD_IDCACHE_BYTES_MAX bytes of
- * identities: a container past either is UNAVAILABLE. */
+ * identities: a container past either is UNAVAILABLE. A state once
+ * decided is kept while the entry lives: a renamed container (docker
+ * rename) shows its new name when its cgroup is made again (a restart). */
 #define GD_IDCACHE_ENTRIES_MAX 16384
 #define GD_IDCACHE_BYTES_MAX   (64u * 1024 * 1024)
 /* Retries of a PENDING entry: after 100 ms, doubling up to 2 s, for 60 s
