@@ -234,6 +234,8 @@ static int add_one(gd_watch *w, int dirfd, const char *rel) {
         c->max = c->high = CG_UNLIMITED;
         c->in_use = true;
         w->n_watched++;
+        if (w->ids)
+                gd_idcache_appear(w->ids, c->rel); /* queued: no I/O here */
 
         c->wd = -1;
         w->n_no_dir_watch++;
@@ -440,6 +442,8 @@ void gd_watch_remove(gd_watch *w, size_t slot) {
                 w->n_no_dir_watch--;
         }
         gd_index_del_str(&w->by_rel, c->rel);
+        if (w->ids)
+                gd_idcache_gone(w->ids, c->rel);
         close_fd(&c->events_fd);
         close_fd(&c->current_fd);
         close_fd(&c->pressure_fd);
@@ -548,6 +552,20 @@ const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_poli
                 c->workload_policy_gen = w->policy_gen;
         }
         return c->workload;
+}
+
+void gd_watch_set_ids(gd_watch *w, gd_idcache *ids) {
+        if (ids == w->ids)
+                return; /* told already: gone and back would forget what it read */
+        for (size_t i = 0; i < w->n_slots; i++) {
+                if (!w->slots[i].in_use)
+                        continue;
+                if (w->ids)
+                        gd_idcache_gone(w->ids, w->slots[i].rel);
+                if (ids)
+                        gd_idcache_appear(ids, w->slots[i].rel);
+        }
+        w->ids = ids;
 }
 
 void gd_watch_free(gd_watch *w) {

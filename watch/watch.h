@@ -14,6 +14,7 @@
 #include "policy/policy.h"
 #include "util/evtag.h"
 #include "util/index.h"
+#include "watch/ident.h"
 
 typedef struct gd_watched {
         bool in_use;
@@ -119,6 +120,9 @@ typedef struct gd_watch {
         uint32_t free_top;     /* the last slot freed + 1, 0: none */
         uint32_t next_generation;
         uint32_t policy_gen;   /* bumped on every policy change: cached workloads are stale */
+        /* Container identity, told of every cgroup the watch adds and
+         * removes (NULL: identity off). Not owned: gd_watch_set_ids. */
+        gd_idcache *ids;
 } gd_watch;
 
 /* Growth is measured from the lowest usage seen over the last one to two
@@ -225,6 +229,12 @@ void gd_watch_policy_changed(gd_watch *w);
  * changes, so the answer is kept until the policy changes or the slot is
  * reused: the glob matching runs once, not on every sample. */
 const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_policy *p);
+
+/* Tell ids (NULL: none) of every cgroup added and removed from now on
+ * (gd_idcache_appear, gd_idcache_gone), and of those watched already; the
+ * cache set before is told they went. ids stays the caller's: free it
+ * after gd_watch_free, or after setting another. */
+void gd_watch_set_ids(gd_watch *w, gd_idcache *ids);
 
 void gd_watch_free(gd_watch *w);
 
