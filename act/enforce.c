@@ -124,6 +124,7 @@ int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *wat
 
         if (!gd_enforce_needed(policy))
                 return 0;
+        bool uses_ident = pol_uses_ident(policy);
         for (size_t i = 0; i < watch->n_slots; i++) {
                 gd_watched *c = &watch->slots[i];
                 if (!c->in_use || !*c->rel)
@@ -137,6 +138,11 @@ int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *wat
                 if (cg_read_pids(c->dirfd, &pids, &n) < 0)
                         continue;
                 bool knobs_done = cw && has_knobs(cw);
+                /* The cgroup's container, looked up once for its processes. */
+                const gd_container_ident *ident =
+                        watch->ident_cursor && uses_ident
+                                ? gd_ident_cursor_of(watch->ident_cursor, c->rel, NULL)
+                                : NULL;
                 for (size_t k = 0; k < n; k++) {
                         proc_info p;
                         if (proc_read_info(host->procfd, pids[k], host->page_size, &p) < 0)
@@ -148,6 +154,7 @@ int gd_enforce_pass(const gd_host *host, const pol_policy *policy, gd_watch *wat
                                 .comm = p.stat.comm,
                                 .exe = p.exe[0] ? p.exe : NULL,
                                 .cmdline = p.cmdline,
+                                .ident = ident,
                         };
                         const pol_workload *w = pol_find_workload(policy, &s, NULL, 0);
                         if (!w)

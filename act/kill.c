@@ -101,6 +101,31 @@ static gd_inflight *free_slot(gd_kills *k) {
 }
 
 /* The victim's record from the snapshot's entry e, ranked as vd. */
+/* gd_verdict_ids on the env's cursor. */
+static const gd_container_ident *ident_of(void *ctx, const char *cgroup) {
+        return gd_ident_cursor_of(ctx, cgroup, NULL);
+}
+
+/* The verdicts' view of identity: the env's cursor, reset for this pass. */
+static gd_verdict_ids ids_for(const gd_kill_env *env) {
+        if (env->ids)
+                gd_ident_cursor_reset(env->ids);
+        return (gd_verdict_ids){.of = env->ids ? ident_of : NULL, .ctx = env->ids};
+}
+
+/* The container names of rel for the victim's records. */
+static void names_for(const gd_kill_env *env, const char *rel, gd_container_names *ret) {
+        gd_ident_cursor none;
+
+        if (env->ids) {
+                gd_ident_cursor_names(env->ids, rel, ret);
+                return;
+        }
+        /* No identity: the path's runtime and id still say which container. */
+        gd_ident_cursor_init(&none, NULL, NULL);
+        gd_ident_cursor_names(&none, rel, ret);
+}
+
 static void victim_from(gd_inflight *v, const gd_kill_request *req, const gd_snapshot *snap,
                         const gd_proc_entry *e, const gd_verdict *vd, uint64_t now) {
         memset(v, 0, sizeof(*v));
@@ -194,7 +219,15 @@ gd_kill_result gd_kill_worst(gd_kills *k, const gd_kill_env *env, const gd_kill_
                 goto out;
         }
         ret->result = GD_KILL_FAILED;
-        verdicts = gd_verdict_rank(&snap, env->policy, &choosable);
+        gd_verdict_ids ids = ids_for(env);
+        verdicts = gd_verdict_rank(&snap, env->policy, &ids, &choosable);
+        if (env->ids && env->ids->pending) {
+                /* A "never" container not yet known as one would rank as
+                 * anyone: the kernel decides rather than guardian guess. */
+                ret->why = GD_WHY_IDENT_PENDING;
+                ret->value = env->ids->pending;
+                goto out;
+        }
         const gd_verdict *vd = NULL;
         for (size_t i = 0; verdicts && i < choosable; i++) {
                 if (verdicts[i].forfeited) {
@@ -222,6 +255,7 @@ gd_kill_result gd_kill_worst(gd_kills *k, const gd_kill_env *env, const gd_kill_
         }
         const gd_proc_entry *e = &snap.procs[vd->proc];
         victim_from(&ret->victim, req, &snap, e, vd, now);
+        names_for(env, ret->victim.cgroup, &ret->victim.container);
         ret->target = GD_TARGET_PROCESS;
         if (env->dry_run) {
                 ret->dry_run = true;
@@ -262,8 +296,12 @@ static bool subtree_shelters(const gd_kill_env *env, const char *rel, gd_kill_ou
                 gd_snapshot_free(&snap);
                 return !(r < 0 && cg_is_gone(r));
         }
-        gd_verdict *v = gd_verdict_rank(&snap, env->policy, &choosable);
-        if (!v && snap.n_procs) {
+        gd_verdict_ids ids = ids_for(env);
+        gd_verdict *v = gd_verdict_rank(&snap, env->policy, &ids, &choosable);
+        if (env->ids && env->ids->pending) {
+                ret->shelter = GD_SHELTER_IDENT_PENDING;
+                found = true;
+        } else if (!v && snap.n_procs) {
                 ret->shelter = GD_SHELTER_NO_MEMORY;
                 found = true;
         } else if (v && gd_verdict_shelters(&snap, v, snap.n_procs, &i)) {
@@ -301,6 +339,7 @@ gd_kill_result gd_kill_cgroup(gd_kills *k, const gd_kill_env *env, const gd_kill
         outcome_init(ret);
         gd_inflight *v = &ret->victim;
         snprintf(v->cgroup, sizeof(v->cgroup), "%s", req->c->rel);
+        names_for(env, v->cgroup, &v->container);
         if (req->workload)
                 snprintf(v->workload, sizeof(v->workload), "%s", req->workload->name);
         v->owner = req->owner;

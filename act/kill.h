@@ -23,6 +23,7 @@
 #include "policy/policy.h"
 #include "proc/proc.h"
 #include "proc/snapshot.h"
+#include "watch/ident.h"
 #include "watch/watch.h"
 
 /* A victim still exiting this long after SIGKILL is reported (it may be
@@ -55,6 +56,7 @@ typedef struct gd_kill_env {
         const pol_policy *policy; /* NULL: none (no ranking by workload) */
         bool dry_run;
         gd_reaper *reaper;       /* NULL: no early release */
+        gd_ident_cursor *ids;    /* containers' identities (reset per call); NULL: none */
 } gd_kill_env;
 
 /* How a kill in flight ended. */
@@ -135,6 +137,8 @@ typedef enum gd_kill_why {
         GD_WHY_TABLE_FULL,      /* GD_MAX_PENDING kills already in flight */
         GD_WHY_SIGNAL,          /* the victim could not be opened or signalled (err) */
         GD_WHY_CGROUP_KILL,     /* cgroup.kill could not be written (err) */
+        GD_WHY_IDENT_PENDING,   /* the policy names containers, and value candidates' container
+                                 * identity is still being read: no choice on half the facts */
 } gd_kill_why;
 
 /* Why a cgroup is not killed whole (then its worst other process is). */
@@ -146,6 +150,7 @@ typedef enum gd_kill_shelter {
         GD_SHELTER_NEVER,        /* shelter_pid is protected (never) */
         GD_SHELTER_ADJ_MIN,      /* shelter_pid is oom_score_adj -1000 */
         GD_SHELTER_NEVER_VICTIM, /* shelter_pid is guardian, pid 1 or in the root cgroup */
+        GD_SHELTER_IDENT_PENDING, /* a container's identity in it is still being read */
 } gd_kill_shelter;
 
 /* What was acted on. */

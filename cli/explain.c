@@ -19,6 +19,8 @@
 #include "proc/snapshot.h"
 #include "decide/verdict.h"
 #include "policy/match.h"
+#include "record/audit.h"
+#include "watch/ident.h"
 
 static void explain_usage(FILE *out) {
         fputs("usage: guardian explain [--json] [--policy FILE | --policy-dir DIR]\n"
@@ -41,13 +43,53 @@ static const char *verdict_word(const gd_verdict *v) {
         return "candidate";
 }
 
+/* What explain knows of the cgroup's container. */
+typedef struct explain_container {
+        gd_container_names names;
+        gd_ident_state state;
+} explain_container;
+
+/* One printable line of s (control bytes as '?'). */
+static void print_safe(const char *s) {
+        for (; *s; s++)
+                putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static void print_container(const explain_container *ec) {
+        const gd_container_names *n = &ec->names;
+
+        if (n->runtime == POL_RUNTIME_ANY)
+                return;
+        printf("container %s ", pol_runtime_name(n->runtime));
+        print_safe(n->name[0] ? n->name : n->id[0] ? n->id : "-");
+        if (n->image[0]) {
+                fputs(", image ", stdout);
+                print_safe(n->image);
+        }
+        if (n->k8s_namespace[0] || n->pod_name[0]) {
+                fputs(", pod ", stdout);
+                print_safe(n->k8s_namespace[0] ? n->k8s_namespace : "-");
+                putchar('/');
+                print_safe(n->pod_name[0] ? n->pod_name : "-");
+        }
+        if (n->container_name[0]) {
+                fputs(", container ", stdout);
+                print_safe(n->container_name);
+        }
+        if (ec->state != GD_IDENT_KNOWN)
+                printf(" (identity %s: names from its runtime's state are not used)",
+                       gd_audit_ident_state_name(ec->state));
+        putchar('\n');
+}
+
 static void print_table(const gd_snapshot *snap, const gd_verdict *v, const pol_workload *cw,
-                        const char *cwhy, const pol_policy *policy) {
+                        const char *cwhy, const pol_policy *policy, const explain_container *ec) {
         char limit[32];
         pol_triggers t;
 
         pol_effective_triggers(policy, cw, &t);
         printf("cgroup    %s\n", *snap->cgroup ? snap->cgroup : "/");
+        print_container(ec);
         if (cw)
                 printf("workload  %s (%s)\n", cw->name, cwhy);
         else
@@ -79,7 +121,7 @@ static void print_table(const gd_snapshot *snap, const gd_verdict *v, const pol_
 }
 
 static void print_json(const gd_snapshot *snap, const gd_verdict *v, const pol_workload *cw,
-                       const char *cwhy, const pol_policy *policy) {
+                       const char *cwhy, const pol_policy *policy, const explain_container *ec) {
         gd_json_file f;
         gd_json_writer *w = &f.w;
 
@@ -87,6 +129,10 @@ static void print_json(const gd_snapshot *snap, const gd_verdict *v, const pol_w
         gd_json_begin_object(w);
         gd_json_key(w, "cgroup");
         gd_json_str(w, snap->cgroup);
+        gd_json_key(w, "container");
+        (void)gd_audit_json_container(w, &ec->names);
+        gd_json_key(w, "identity");
+        gd_json_str(w, gd_audit_ident_state_name(ec->state));
         gd_json_key(w, "workload");
         gd_json_str(w, cw ? cw->name : NULL);
         gd_json_key(w, "why");
@@ -121,6 +167,13 @@ static void print_json(const gd_snapshot *snap, const gd_verdict *v, const pol_w
         gd_json_end_object(w);
         (void)gd_json_file_close(&f);
 }
+
+static const gd_container_ident *explain_ident_of(void *ctx, const char *cgroup) {
+        return gd_ident_cursor_of(ctx, cgroup, NULL);
+}
+
+/* About 22 KiB: not on the stack. */
+static gd_ident_cursor cursor[1];
 
 int gd_cmd_explain(int argc, char **argv) {
         static const struct option options[] = {
@@ -185,18 +238,26 @@ int gd_cmd_explain(int argc, char **argv) {
                 goto out;
         }
         size_t choosable = 0;
-        v = gd_verdict_rank(&snap, policy, &choosable);
+        /* Read now, once per container: explain is the daemon's view
+         * without its cache. */
+        gd_ident_src isrc = {.hostfd = host.hostfd, .cgrootfd = host.rootfd,
+                             .procfd = host.procfd, .owner = 0};
+        gd_verdict_ids ids = {.of = explain_ident_of, .ctx = cursor};
+        gd_ident_cursor_init(cursor, NULL, &isrc);
+        v = gd_verdict_rank(&snap, policy, &ids, &choosable);
         if (!v && snap.n_procs) {
                 gd_log(GD_LOG_ERR, "out of memory");
                 goto out;
         }
         char cwhy[256] = "";
-        pol_subject s = {.cgroup = rel};
+        explain_container ec;
+        gd_ident_cursor_names(cursor, rel, &ec.names);
+        pol_subject s = {.cgroup = rel, .ident = gd_ident_cursor_of(cursor, rel, &ec.state)};
         const pol_workload *cw = pol_find_workload(policy, &s, cwhy, sizeof(cwhy));
         if (json)
-                print_json(&snap, v, cw, cwhy, policy);
+                print_json(&snap, v, cw, cwhy, policy, &ec);
         else
-                print_table(&snap, v, cw, cwhy, policy);
+                print_table(&snap, v, cw, cwhy, policy, &ec);
         status = fflush(stdout) == 0 ? 0 : 1;
 out:
         free(v);

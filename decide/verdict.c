@@ -20,7 +20,8 @@ static int compare_verdicts(const void *a, const void *b) {
         return x->proc < y->proc ? 1 : x->proc > y->proc ? -1 : 0;
 }
 
-static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy *policy) {
+static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy *policy,
+                        const gd_verdict_ids *ids) {
         const gd_proc_entry *e = &snap->procs[v->proc];
         const proc_info *p = &e->info;
         gd_candidate c = gd_candidate_of(p, v->proc);
@@ -40,6 +41,7 @@ static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy
                 .comm = p->stat.comm,
                 .exe = p->exe[0] ? p->exe : NULL,
                 .cmdline = p->cmdline,
+                .ident = ids && ids->of ? ids->of(ids->ctx, snap->cgroups[e->cgroup_index]) : NULL,
         };
         char why[192] = "";
         const pol_workload *w = pol_find_workload(policy, &subject, why, sizeof(why));
@@ -80,7 +82,7 @@ static void verdict_for(gd_verdict *v, const gd_snapshot *snap, const pol_policy
 }
 
 gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
-                            size_t *ret_choosable) {
+                            const gd_verdict_ids *ids, size_t *ret_choosable) {
         size_t choosable = 0;
 
         if (snap->n_procs == 0)
@@ -88,9 +90,12 @@ gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
         gd_verdict *v = calloc(snap->n_procs, sizeof(*v));
         if (!v)
                 return NULL;
+        /* A policy without identity keys costs no lookup. */
+        if (!policy || !pol_uses_ident(policy))
+                ids = NULL;
         for (size_t i = 0; i < snap->n_procs; i++) {
                 v[i].proc = i;
-                verdict_for(&v[i], snap, policy);
+                verdict_for(&v[i], snap, policy, ids);
                 choosable += v[i].killable && !v[i].protected_never;
         }
         qsort(v, snap->n_procs, sizeof(*v), compare_verdicts);

@@ -23,11 +23,21 @@
 
 #include "decide/badness.h"
 #include "proc/snapshot.h"
+#include "policy/ident.h"
 #include "policy/policy.h"
 
 /* "avoid" ranks a process as if it were ten times smaller: it still goes
  * first when everything else is tiny, but loses every close call. */
 #define GD_AVOID_DIVISOR 10
+
+/* Where a ranking finds the container identity of a snapshot's cgroup
+ * (the identity match keys need it): of(ctx, cgroup) returns it, or NULL
+ * when none is known; the answer is used before the next call. The
+ * caller's (a cache lookup); tests give literals. NULL ids: none known. */
+typedef struct gd_verdict_ids {
+        const gd_container_ident *(*of)(void *ctx, const char *cgroup);
+        void *ctx;
+} gd_verdict_ids;
 
 typedef struct gd_verdict {
         size_t proc;                   /* index into the snapshot's procs */
@@ -44,11 +54,12 @@ typedef struct gd_verdict {
  * choosable first (killable and not excluded), by points descending, ties
  * to the later in the kernel's scan. Budgets compare with the snapshot's
  * cgroup_currents (UINT64_MAX, or no array: unknown, never exceeded).
+ * Identity comes from ids, asked only when the policy has identity keys.
  * Returns a malloc'd array of snap->n_procs verdicts and the
  * number of choosable ones in *ret_choosable; NULL on allocation failure
  * or an empty snapshot. */
 gd_verdict *gd_verdict_rank(const gd_snapshot *snap, const pol_policy *policy,
-                            size_t *ret_choosable);
+                            const gd_verdict_ids *ids, size_t *ret_choosable);
 
 /* The first process of snap that is already on its way out with its
  * memory (proc_is_dying: exiting, or SIGKILL pending, and an mm still),

@@ -185,6 +185,17 @@ static size_t out_string_cut(gd_json_writer *w, const char *s, size_t budget, bo
  * cannot crowd out the process and the outcome. */
 #define CONTAINER_FIELD_MAX 320
 
+const char *gd_audit_ident_state_name(gd_ident_state st) {
+        switch (st) {
+        case GD_IDENT_NONE: return "none";
+        case GD_IDENT_PENDING: return "pending";
+        case GD_IDENT_KNOWN: return "known";
+        case GD_IDENT_UNAVAILABLE: return "unavailable";
+        case GD_IDENT_UNTRUSTED: return "untrusted";
+        }
+        return "unknown";
+}
+
 bool gd_audit_json_container(gd_json_writer *w, const gd_container_names *c) {
         bool any_cut = false;
 

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "policy/ident.h"
+#include "watch/ident.h"
 #include "util/json.h"
 
 #define GD_AUDIT_RECORD_MAX 8192
@@ -81,6 +82,10 @@ typedef struct gd_audit gd_audit;
  * runtime, id, name, image, namespace, pod, container, each null when
  * unknown and cut to 320 bytes of literal. Returns true when one was cut. */
 bool gd_audit_json_container(gd_json_writer *w, const gd_container_names *c);
+
+/* How a container's identity stands, as guardian's words say it:
+ * "none", "pending", "known", "unavailable", "untrusted". */
+const char *gd_audit_ident_state_name(gd_ident_state st);
 
 /* Open (create, 0600) the audit file for appending. The file is opened with
  * O_NOFOLLOW and must be a regular file owned by us; its directory is

@@ -56,6 +56,7 @@
  * UNTRUSTED is kept: the same names give the same answer. */
 #pragma once
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -84,6 +85,10 @@ typedef struct gd_ident_src {
         int cgrootfd; /* the cgroup tree's root */
         int procfd;   /* the host's /proc for rule (c); -1: not checked */
         uid_t owner;  /* who owns the cgroup tree's directories (rule (b)): 0 */
+        /* Where guardian's cgroup namespace root is in the tree ("/a/b"; NULL
+         * or "/": the tree's root), so that rule (c) reads a pid's
+         * /proc/PID/cgroup as a path of the tree (cgroup/cgns.h). */
+        const char *ns_root;
 } gd_ident_src;
 
 /* The prefix of cgroup rel (relative to the root, no leading slash) up to
@@ -168,3 +173,36 @@ int gd_idcache_error(const gd_idcache *c, const char *rel);
 
 /* Entries held, for tests and the status. */
 size_t gd_idcache_size(const gd_idcache *c);
+
+/* A pass over many cgroups (a ranking, an explain, an enforcement walk)
+ * asks one cursor: the identity of each cgroup's container, the last
+ * container's kept, so the processes of one container cost one lookup.
+ * About 22 KiB: one per caller, not on every stack. */
+typedef struct gd_ident_cursor {
+        const gd_idcache *cache;  /* the daemon's; NULL: one-shot reads through src */
+        const gd_ident_src *src;  /* NULL with no cache: identity off */
+        bool have;                /* prefix, state and ident hold the last lookup */
+        char prefix[PATH_MAX];    /* its container's cgroup; "" for none */
+        gd_ident_state state;
+        gd_container_ident ident; /* when state is KNOWN */
+        unsigned pending;         /* lookups of this pass that found PENDING */
+} gd_ident_cursor;
+
+/* A cursor on cache, else on one-shot reads through src (both NULL:
+ * every cgroup is NONE). Neither is owned. */
+void gd_ident_cursor_init(gd_ident_cursor *k, const gd_idcache *cache, const gd_ident_src *src);
+
+/* A new pass: forgets the last lookup (a cache may have changed) and
+ * zeroes pending. */
+void gd_ident_cursor_reset(gd_ident_cursor *k);
+
+/* The identity of the container cgroup rel is at or below: its state in
+ * *ret_state (optional) and the identity when KNOWN, else NULL. Valid
+ * until the next call on k. A one-shot read that fails for now counts as
+ * PENDING (a later try may read it). */
+const gd_container_ident *gd_ident_cursor_of(gd_ident_cursor *k, const char *rel,
+                                             gd_ident_state *ret_state);
+
+/* The names to show for cgroup rel (policy/ident.h gd_ident_names): the
+ * identity when known, else what the path says. */
+void gd_ident_cursor_names(gd_ident_cursor *k, const char *rel, gd_container_names *ret);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgns.h"
 #include "cgroup/cgroup.h"
 #include "policy/container.h"
 #include "proc/proc.h"
@@ -217,9 +218,18 @@ static int pid_in_cgroup(const gd_ident_src *src, long pid, const char *key) {
 
         if (pid <= 0 || pid > INT_MAX)
                 return -ESRCH;
+        char tree[PATH_MAX];
         int r = proc_read_cgroup(src->procfd, (pid_t)pid, cg, sizeof(cg));
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
+        /* As /proc shows it from guardian's cgroup namespace; in the tree's
+         * terms when that namespace is not the tree's root. A path outside
+         * the tree is elsewhere. */
+        if (src->ns_root && strcmp(src->ns_root, "/") != 0 && src->ns_root[0]) {
+                if (cg_path_from_ns(src->ns_root, cg, tree, sizeof(tree)) < 0)
+                        return 1;
+                memcpy(cg, tree, strlen(tree) + 1);
+        }
         /* "/system.slice/docker-<id>.scope": rel has no leading slash. */
         return cg[0] == '/' && cg_rel_under(cg + 1, key) ? 0 : 1;
 }

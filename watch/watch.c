@@ -546,7 +546,13 @@ const pol_workload *gd_watch_workload(gd_watch *w, gd_watched *c, const pol_poli
         if (!p)
                 return NULL;
         if (c->workload_policy != p || c->workload_policy_gen != w->policy_gen) {
-                pol_subject s = {.cgroup = c->rel};
+                /* A container whose identity is still being read matches
+                 * by path alone until gd_watch_policy_changed (the daemon
+                 * calls it when an identity is read). */
+                pol_subject s = {.cgroup = c->rel,
+                                 .ident = w->ident_cursor && pol_uses_ident(p)
+                                                  ? gd_ident_cursor_of(w->ident_cursor, c->rel, NULL)
+                                                  : NULL};
                 c->workload = pol_find_workload(p, &s, NULL, 0);
                 c->workload_policy = p;
                 c->workload_policy_gen = w->policy_gen;

@@ -123,6 +123,9 @@ typedef struct gd_watch {
         /* Container identity, told of every cgroup the watch adds and
          * removes (NULL: identity off). Not owned: gd_watch_set_ids. */
         gd_idcache *ids;
+        /* Where gd_watch_workload (and a pass over the set) looks an
+         * identity up: on ids; NULL: none. The caller's. */
+        gd_ident_cursor *ident_cursor;
 } gd_watch;
 
 /* Growth is measured from the lowest usage seen over the last one to two

@@ -256,7 +256,7 @@ static void check_table(unsigned seed) {
                 compare(&t, &m, shown, pid, points, n, killable, walk_pos);
                 free(c);
 
-                gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
+                gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
                 cr_assert(v || n == 0);
                 for (size_t i = 0; i < n; i++) {
                         pid[i] = snap.procs[v[i].proc].info.stat.pid;

@@ -67,7 +67,7 @@ TestSuite(verdict, .init = setup);
 
 Test(verdict, without_a_policy_it_is_the_kernels_ranking) {
         size_t choosable = 0;
-        gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
         cr_assert_not_null(v);
         cr_assert_eq(choosable, 3);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
@@ -85,7 +85,7 @@ Test(verdict, never_excludes_until_the_budget_is_spent) {
         size_t choosable = 0;
 
         snap.cgroup_currents = current;
-        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 2);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200, "the batch job goes first");
         cr_assert_eq(procs[v[2].proc].info.stat.pid, 100);
@@ -94,7 +94,7 @@ Test(verdict, never_excludes_until_the_budget_is_spent) {
         free(v);
 
         current[0] = 300u << 20; /* over its 200M budget */
-        v = gd_verdict_rank(&snap, &p, &choosable);
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 3);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
         cr_assert(v[0].forfeited);
@@ -103,7 +103,7 @@ Test(verdict, never_excludes_until_the_budget_is_spent) {
 
         /* unknown usage never spends a budget */
         snap.cgroup_currents = NULL;
-        v = gd_verdict_rank(&snap, &p, &choosable);
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 2);
         free(v);
 }
@@ -117,7 +117,7 @@ Test(verdict, avoid_divides_and_score_adj_adds) {
         pol_policy p = policy_of(w, 2);
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 3);
         /* batch: 20000 - 100 * 65 = 13500; helper: 1000 - 6500; mysql: 3000 */
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
@@ -144,7 +144,7 @@ Test(verdict, untrusted_adj_and_the_policys_own_adj) {
         pol_policy p = policy_of(w, 2);
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 3, "-900 written by the policy does not hide it from guardian");
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 200);
         cr_assert_eq(procs[v[1].proc].info.stat.pid, 100);
@@ -175,7 +175,7 @@ Test(verdict, minus_1000_always_holds) {
         pol_policy p = policy_of(w, 2);
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 1, "only pid 201 is left");
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 201);
         for (size_t i = 1; i < 3; i++) {
@@ -194,7 +194,7 @@ Test(verdict, untrusted_negative_adj_still_counts) {
         pol_policy p = policy_of(w, 1);
         size_t choosable = 0;
 
-        gd_verdict *v = gd_verdict_rank(&snap, &p, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_eq(choosable, 3);
         for (size_t i = 0; i < 3; i++)
                 if (procs[v[i].proc].info.stat.pid == 201)
@@ -206,7 +206,7 @@ Test(verdict, kernel_threads_and_init_are_never_choosable) {
         procs[1].info.stat.pid = 1;
         procs[2].info.stat.flags = PROC_PF_KTHREAD;
         size_t choosable = 9;
-        gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
         cr_assert_eq(choosable, 1);
         cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
         cr_assert_not(v[1].killable);
@@ -261,24 +261,24 @@ Test(verdict, what_shelters_a_cgroup_from_a_whole_kill) {
         uint64_t current[2] = {150u << 20, 100u << 20};
         size_t choosable = 0, i = 99;
 
-        gd_verdict *v = gd_verdict_rank(&snap, NULL, &choosable);
+        gd_verdict *v = gd_verdict_rank(&snap, NULL, NULL, &choosable);
         cr_assert_not(gd_verdict_shelters(&snap, v, snap.n_procs, &i), "no policy, no -1000");
         cr_assert_eq(i, 99, "untouched when nothing shelters");
         free(v);
 
         snap.cgroup_currents = current;
-        v = gd_verdict_rank(&snap, &p, &choosable);
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
         cr_assert_eq(procs[v[i].proc].info.stat.pid, 100, "mysqld, never");
         free(v);
 
         current[0] = 300u << 20; /* over budget: forfeited, the cgroup may go */
-        v = gd_verdict_rank(&snap, &p, &choosable);
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert_not(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
         free(v);
 
         procs[2].info.oom_score_adj = -1000;
-        v = gd_verdict_rank(&snap, &p, &choosable);
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
         cr_assert(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
         cr_assert_eq(procs[v[i].proc].info.stat.pid, 201, "-1000 holds in a group kill too");
         free(v);
