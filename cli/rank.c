@@ -1,4 +1,5 @@
 #include "cli/rank.h"
+#include "record/audit.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,13 +23,24 @@ static void printable(const char *s, char *buf, size_t size) {
         buf[i] = '\0';
 }
 
-void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate *cands) {
-        char limit[32], rss[32], pte[32], swap[32], comm[PROC_COMM_MAX];
+/* The container a process is in, for the table: its name, else its id,
+ * else "-". */
+static void container_cell(gd_ident_cursor *ids, const char *cgroup, char *buf, size_t size) {
+        gd_container_names n;
+
+        gd_ident_cursor_names(ids, cgroup, &n);
+        printable(n.runtime == POL_RUNTIME_ANY ? "-" : n.name[0] ? n.name : n.id[0] ? n.id : "-",
+                  buf, size);
+}
+
+void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate *cands,
+                         gd_ident_cursor *ids) {
+        char limit[32], rss[32], pte[32], swap[32], comm[PROC_COMM_MAX], container[256];
         uint64_t ps = snap->page_size;
 
         gd_format_bytes(snap->totalpages * ps, limit, sizeof(limit));
-        fprintf(out, "%-8s %-16s %12s %9s %8s %8s %5s %8s\n", "PID", "COMM", "SCORE", "RSS",
-                "PTE", "SWAP", "ADJ", "LIMIT");
+        fprintf(out, "%-8s %-16s %12s %9s %8s %8s %5s %8s  %s\n", "PID", "COMM", "SCORE", "RSS",
+                "PTE", "SWAP", "ADJ", "LIMIT", "CONTAINER");
         for (size_t i = 0; i < snap->n_procs; i++) {
                 const gd_candidate *c = &cands[i];
                 const proc_info *p = &snap->procs[c->scan_order].info;
@@ -39,13 +51,18 @@ void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate 
                 else
                         snprintf(score, sizeof(score), "-");
                 printable(p->stat.comm, comm, sizeof(comm));
-                fprintf(out, "%-8d %-16s %12s %9s %8s %8s %5d %8s\n", (int)c->pid, comm, score,
+                container_cell(ids, snap->cgroups[snap->procs[c->scan_order].cgroup_index],
+                               container, sizeof(container));
+                fprintf(out, "%-8d %-16s %12s %9s %8s %8s %5d %8s  %s\n", (int)c->pid, comm, score,
                         gd_format_bytes(c->rss_pages * ps, rss, sizeof(rss)),
                         gd_format_bytes(c->pte_pages * ps, pte, sizeof(pte)),
                         gd_format_bytes(c->swap_pages * ps, swap, sizeof(swap)), c->oom_score_adj,
-                        limit);
+                        limit, container);
         }
 }
+
+/* About 22 KiB: not on the stack. */
+static gd_ident_cursor cursor[1];
 
 static const char *unkillable_reason(const gd_candidate *c) {
         if (c->killable)
@@ -59,7 +76,8 @@ static const char *unkillable_reason(const gd_candidate *c) {
         return "oom_score_adj=-1000";
 }
 
-void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *cands) {
+void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *cands,
+                        gd_ident_cursor *ids) {
         gd_json_file f;
         gd_json_writer *w = &f.w;
 
@@ -82,6 +100,10 @@ void gd_rank_print_json(FILE *out, const gd_snapshot *snap, const gd_candidate *
                 gd_json_str(w, cmdline);
                 gd_json_key(w, "cgroup");
                 gd_json_str(w, snap->cgroups[e->cgroup_index]);
+                gd_container_names names;
+                gd_ident_cursor_names(ids, snap->cgroups[e->cgroup_index], &names);
+                gd_json_key(w, "container");
+                (void)gd_audit_json_container(w, &names);
                 gd_json_key(w, "uid");
                 gd_json_uint(w, (unsigned)e->info.mem.uid);
                 gd_json_key(w, "start_time");
@@ -200,10 +222,14 @@ int gd_cmd_rank(int argc, char **argv) {
                 gd_log(GD_LOG_ERR, "out of memory");
                 goto out;
         }
+        /* Each container's state read once, now (no daemon's cache here). */
+        gd_ident_src isrc = {.hostfd = host.hostfd, .cgrootfd = host.rootfd,
+                             .procfd = host.procfd, .owner = 0};
+        gd_ident_cursor_init(cursor, NULL, &isrc);
         if (json)
-                gd_rank_print_json(stdout, &snap, cands);
+                gd_rank_print_json(stdout, &snap, cands, cursor);
         else
-                gd_rank_print_table(stdout, &snap, cands);
+                gd_rank_print_table(stdout, &snap, cands, cursor);
         free(cands);
         status = fflush(stdout) == 0 ? 0 : 1;
 out:

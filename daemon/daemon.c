@@ -44,6 +44,38 @@
  * bigger one still works, with fresh pages from the kernel. */
 #define HEAP_RESERVE_BYTES (4u << 20)
 
+/* The identity cache and its cursors, told of every cgroup the watch set
+ * adds. Identity is a convenience of naming, not a condition of
+ * guarding: without memory for it guardian runs on, saying so. */
+static void setup_idents(gd_daemon *d) {
+        d->ident_src = (gd_ident_src){
+                .hostfd = d->host.hostfd,
+                .cgrootfd = d->host.rootfd,
+                /* Rule (c) reads /proc/PID/cgroup, which cannot be placed
+                 * in the tree when guardian's namespace root is unknown:
+                 * then only rules (a) and (b) hold. */
+                .procfd = d->cgns.unknown ? -1 : d->host.procfd,
+                .owner = 0,
+                .ns_root = d->cgns.root,
+        };
+        d->watch_ids = malloc(sizeof(*d->watch_ids));
+        d->kill_ids = malloc(sizeof(*d->kill_ids));
+        if (!d->watch_ids || !d->kill_ids || gd_idcache_new(&d->ident_src, &d->ids) < 0) {
+                free(d->watch_ids);
+                free(d->kill_ids);
+                d->watch_ids = d->kill_ids = NULL;
+                d->ids = NULL;
+                gd_log(GD_LOG_WARNING, "no memory for containers' identities: policies' "
+                                       "container_name, image, labels and kubernetes names "
+                                       "match nothing");
+                return;
+        }
+        gd_ident_cursor_init(d->watch_ids, d->ids, NULL);
+        gd_ident_cursor_init(d->kill_ids, d->ids, NULL);
+        d->watch.ident_cursor = d->watch_ids;
+        gd_watch_set_ids(&d->watch, d->ids);
+}
+
 static int setup_host_psi(gd_daemon *d) {
         int fd = openat(d->host.procfd, "pressure/memory", O_RDWR | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
@@ -311,6 +343,7 @@ int gd_cmd_run(int argc, char **argv) {
         struct rlimit nofile;
         if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
                 gd_watch_set_fd_budget(&d->watch, nofile.rlim_cur);
+        setup_idents(d);
         r = gd_watch_add_tree(&d->watch, "");
         gd_notice_watch(&d->watch);
         if (r < 0) {
@@ -403,6 +436,9 @@ out:
         gd_policy_unwatch(&d->policy_src);
         pol_free(d->policy);
         gd_watch_free(&d->watch);
+        gd_idcache_free(d->ids); /* after the watch set, which tells it */
+        free(d->watch_ids);
+        free(d->kill_ids);
         gd_reaper_stop(d->reaper);
         gd_audit_close(d->audit);
         if (d->host_psi_fd >= 0)

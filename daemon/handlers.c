@@ -28,6 +28,10 @@
 #define RELOAD_DEBOUNCE_MS 200
 /* Protections are re-applied this often, for processes that appeared. */
 #define ENFORCE_MS 5000
+/* Container state files read per tick at most: a burst of new containers
+ * (a node's pods rescheduled at once) is spread over ticks, the loop never
+ * spends long on files. */
+#define IDENT_READS_PER_TICK 16
 
 void gd_set_tick(gd_daemon *d, bool fast) {
         if (d->fast == fast && d->timerfd >= 0)
@@ -105,6 +109,22 @@ static void reload_policy(gd_daemon *d) {
         gd_daemon_ready(d);
 }
 
+/* Read the state of containers whose cgroups appeared (or are retried).
+ * An identity read changes which workload a cgroup matches: the watch
+ * set's cached matches are dropped, protections re-applied at once.
+ * Returns true while reads are due before the next slow tick. */
+static bool ident_tick(gd_daemon *d, uint64_t now) {
+        if (!d->ids)
+                return false;
+        if (gd_idcache_next_ms(d->ids) <= now &&
+            gd_idcache_tick(d->ids, now, IDENT_READS_PER_TICK) > 0) {
+                gd_watch_policy_changed(&d->watch);
+                d->last_enforce_ms = 0;
+        }
+        uint64_t next = gd_idcache_next_ms(d->ids);
+        return next != UINT64_MAX && next < now + d->slow_tick_ms;
+}
+
 static void on_tick(gd_daemon *d, uint64_t now) {
         bool any_hot = false;
         /* Light checks once a second, whatever the tick (with slack: a
@@ -135,6 +155,7 @@ static void on_tick(gd_daemon *d, uint64_t now) {
                         any_hot = any_hot || (c->in_use && now < c->hot_until_ms);
                 }
         }
+        bool ids_due = ident_tick(d, now);
         gd_evaluate_host(d, now);
         any_hot = gd_pending_tick(d, now) || any_hot;
         if (d->reload_pending && now >= d->reload_at_ms)
@@ -146,7 +167,7 @@ static void on_tick(gd_daemon *d, uint64_t now) {
                                 gd_notice_enforce, NULL);
         }
         gd_set_tick(d, any_hot || d->host_state.pressure_since_ms || d->host_hot ||
-                            d->reload_pending);
+                            d->reload_pending || ids_due);
 }
 
 /* The event loop's handlers (loop.h), one per source; userdata is the

@@ -24,6 +24,7 @@ void gd_daemon_kill_env(const gd_daemon *d, gd_kill_env *ret) {
                 .policy = d->policy,
                 .dry_run = d->dry_run,
                 .reaper = d->reaper,
+                .ids = d->kill_ids,
         };
 }
 

@@ -19,6 +19,7 @@
 #include "daemon/sdnotify.h"
 #include "daemon/policyload.h"
 #include "record/stats.h"
+#include "watch/ident.h"
 #include "watch/watch.h"
 #include "policy/policy.h"
 #include "util/clock.h"
@@ -59,6 +60,12 @@ typedef struct gd_daemon {
         uint64_t start_ms;     /* monotonic */
         int64_t start_unix_ms;
         bool sandboxed;        /* the seccomp filter is installed */
+        /* Containers' identities (watch/ident.h): read from the runtimes'
+         * state under host.hostfd as their cgroups appear; a cursor for
+         * the watch set's lookups and one for the kill path's. */
+        gd_ident_src ident_src;
+        gd_idcache *ids;       /* NULL: could not be made (identity off) */
+        gd_ident_cursor *watch_ids, *kill_ids;
 } gd_daemon;
 
 /* ---- handlers.c: the loop's handlers, the tick, reloads ---- */

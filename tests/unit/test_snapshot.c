@@ -239,7 +239,9 @@ Test(snapshot, json_output_is_well_formed_for_hostile_names) {
         char *buf = NULL;
         size_t len = 0;
         FILE *out = open_memstream(&buf, &len);
-        gd_rank_print_json(out, &snap, c);
+        static gd_ident_cursor none;
+        gd_ident_cursor_init(&none, NULL, NULL);
+        gd_rank_print_json(out, &snap, c, &none);
         fclose(out);
         cr_assert(strstr(buf, "\"comm\": \"a\\\"b) R (c\"") != NULL, "%s", buf);
         cr_assert(strstr(buf, "\"score\": 102") != NULL, "%s", buf);
