@@ -41,11 +41,6 @@ static const char *first_match(const pol_patterns *list, const char *value, bool
 }
 
 /* The policy's spelling; only called for values that matched a set key. */
-static const char *const runtime_names[] = {
-        [POL_RUNTIME_ANY] = "any", [POL_RUNTIME_DOCKER] = "docker",
-        [POL_RUNTIME_CONTAINERD] = "containerd", [POL_RUNTIME_CRIO] = "crio",
-        [POL_RUNTIME_PODMAN] = "podman",
-};
 static const char *const qos_names[] = {
         [POL_QOS_ANY] = "any", [POL_QOS_GUARANTEED] = "guaranteed",
         [POL_QOS_BURSTABLE] = "burstable", [POL_QOS_BESTEFFORT] = "besteffort",
@@ -223,7 +218,7 @@ static bool match_one(const pol_workload *wl, subject_ctx *x, char *why, size_t 
                         why_ident(&w, m, id, &ih);
                 if (m->runtime != POL_RUNTIME_ANY) {
                         why_put(&w, w.len ? "; runtime is " : "runtime is ");
-                        why_put(&w, runtime_names[c->runtime]);
+                        why_put(&w, pol_runtime_name(c->runtime));
                 }
                 if (m->qos != POL_QOS_ANY) {
                         why_put(&w, w.len ? "; qos is " : "qos is ");
