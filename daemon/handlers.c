@@ -120,6 +120,7 @@ static bool ident_tick(gd_daemon *d, uint64_t now) {
             gd_idcache_tick(d->ids, now, IDENT_READS_PER_TICK) > 0) {
                 gd_watch_policy_changed(&d->watch);
                 d->last_enforce_ms = 0;
+                gd_notice_idents(d->ids, d->kill_ids);
         }
         uint64_t next = gd_idcache_next_ms(d->ids);
         return next != UINT64_MAX && next < now + d->slow_tick_ms;

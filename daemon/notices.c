@@ -101,3 +101,35 @@ void gd_notice_watch(gd_watch *watch) {
                 }
         }
 }
+
+void gd_notice_idents(gd_idcache *ids, gd_ident_cursor *k) {
+        const char *cg;
+        gd_ident_state st;
+        int err;
+
+        for (size_t it = 0; gd_idcache_news(ids, &it, &cg, &st, &err);) {
+                if (st == GD_IDENT_KNOWN) {
+                        gd_container_names n;
+                        gd_ident_cursor_reset(k);
+                        gd_ident_cursor_names(k, cg, &n);
+                        gd_log(GD_LOG_DEBUG, "container identity of cgroup={cgroup}: {runtime} "
+                                             "name={name} image={image} namespace={namespace} "
+                                             "pod={pod}",
+                               GD_STR("cgroup", cg), GD_STR("runtime", pol_runtime_name(n.runtime)),
+                               GD_STR("name", n.name), GD_STR("image", n.image),
+                               GD_STR("namespace", n.k8s_namespace), GD_STR("pod", n.pod_name));
+                } else if (st == GD_IDENT_UNTRUSTED) {
+                        gd_log(GD_LOG_WARNING, "cgroup={cgroup} is named like a container but is "
+                                               "in a subtree its runtime does not own (or its "
+                                               "process is elsewhere): no identity, its name "
+                                               "matches no container_name, image or label",
+                               GD_STR("cgroup", cg));
+                } else {
+                        gd_log(GD_LOG_WARNING, "no identity for the container at cgroup={cgroup} "
+                                               "({error}): policies' container_name, image, labels "
+                                               "and kubernetes names do not match it",
+                               GD_STR("cgroup", cg),
+                               GD_STR("error", err ? strerror(-err) : "a lookalike id, or no room"));
+                }
+        }
+}

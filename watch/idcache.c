@@ -33,6 +33,7 @@ typedef struct packed_ident {
 typedef struct entry {
         bool in_use;
         bool tried;           /* first_ms is set */
+        bool told;            /* its decided state was handed out by gd_idcache_news */
         gd_ident_state state;
         uint32_t refs;        /* cgroups at or below it that appeared, not gone */
         uint32_t next_free;   /* while free: the next free slot + 1, 0: none */
@@ -304,6 +305,22 @@ unsigned gd_idcache_tick(gd_idcache *c, uint64_t now_ms, unsigned budget) {
         }
         c->next_due = next;
         return changed;
+}
+
+bool gd_idcache_news(gd_idcache *c, size_t *iter, const char **ret_key, gd_ident_state *ret_state,
+                     int *ret_err) {
+        for (; *iter < c->n; (*iter)++) {
+                entry *e = &c->e[*iter];
+                if (!e->in_use || e->told || e->state == GD_IDENT_PENDING)
+                        continue;
+                e->told = true;
+                *ret_key = e->key;
+                *ret_state = e->state;
+                *ret_err = e->err;
+                (*iter)++;
+                return true;
+        }
+        return false;
 }
 
 uint64_t gd_idcache_next_ms(const gd_idcache *c) {

@@ -171,6 +171,14 @@ gd_ident_state gd_idcache_get(const gd_idcache *c, const char *rel, gd_container
  * no container's. */
 int gd_idcache_error(const gd_idcache *c, const char *rel);
 
+/* The containers whose state was decided (KNOWN, UNAVAILABLE, UNTRUSTED)
+ * since they were last handed out, one per call, for the daemon to say:
+ * start with *iter 0. Returns false when there are no more. ret_key (the
+ * container's cgroup) is valid until the entry is dropped; ret_err as
+ * gd_idcache_error. */
+bool gd_idcache_news(gd_idcache *c, size_t *iter, const char **ret_key, gd_ident_state *ret_state,
+                     int *ret_err);
+
 /* Entries held, for tests and the status. */
 size_t gd_idcache_size(const gd_idcache *c);
 

@@ -524,3 +524,35 @@ Test(idcache, the_watch_set_appears_and_removes) {
         cr_assert_eq(gd_idcache_size(ids), 0, "every appear had its gone");
         close(epfd);
 }
+
+/* Each decided container is handed out once, for the daemon to say; a
+ * pending one is not, until it is decided. */
+Test(idcache, news_hands_out_each_decided_container_once) {
+        const char *key;
+        gd_ident_state st;
+        int err;
+        size_t it = 0;
+
+        put(DOCKER_FILE, "ident/docker-config.v2.json");
+        fx_mkdir(cg, DOCKER_CG);
+        fx_mkdir(cg, "system.slice/docker-" OTHER_ID ".scope");
+        gd_idcache_appear(ids, DOCKER_CG);
+        gd_idcache_appear(ids, "system.slice/docker-" OTHER_ID ".scope");
+        cr_assert_eq(gd_idcache_news(ids, &it, &key, &st, &err), false, "nothing decided yet");
+        cr_assert_eq(gd_idcache_tick(ids, 1000, 8), 1);
+        it = 0;
+        cr_assert(gd_idcache_news(ids, &it, &key, &st, &err));
+        cr_assert_str_eq(key, DOCKER_CG);
+        cr_assert_eq(st, GD_IDENT_KNOWN);
+        cr_assert_eq(err, 0);
+        cr_assert_eq(gd_idcache_news(ids, &it, &key, &st, &err), false, "the other is pending");
+        it = 0;
+        cr_assert_eq(gd_idcache_news(ids, &it, &key, &st, &err), false, "told once");
+        /* The other gives up: its news says why. */
+        gd_idcache_tick(ids, 1000 + GD_IDCACHE_GIVE_UP_MS, 8);
+        it = 0;
+        cr_assert(gd_idcache_news(ids, &it, &key, &st, &err));
+        cr_assert_str_eq(key, "system.slice/docker-" OTHER_ID ".scope");
+        cr_assert_eq(st, GD_IDENT_UNAVAILABLE);
+        cr_assert_eq(err, -ENOENT);
+}
