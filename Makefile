@@ -79,7 +79,13 @@ build/helpers/%: tests/helpers/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) -o $@ $<
 
-helpers: $(HELPERS)
+# The same eater linked statically: the one program, beside busybox, of the
+# root file systems tests/vm/systemd/test_30_runtimes.py imports as images.
+build/helpers/memeater-static: tests/helpers/memeater.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -Wl,-z,relro,-z,now -o $@ $<
+
+helpers: $(HELPERS) build/helpers/memeater-static
 
 # These compile project sources into themselves (#include of a .c file).
 build/san/tests/unit/test_act.o: act/act.c
@@ -125,7 +131,7 @@ DEB_PACKAGES := build-essential pkg-config libcgroup-dev libseccomp-dev libyaml-
                 stress-ng mariadb-server-core mariadb-client-core \
                 systemd nodejs \
                 debhelper dpkg-dev fakeroot lintian python3-yaml \
-                podman crun conmon catatonit
+                podman crun conmon catatonit docker.io containerd runc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
