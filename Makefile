@@ -277,7 +277,7 @@ fuzz: build/fuzz/fuzz_policy
 		$(FUZZ_ARGS) build/fuzz/corpus
 
 # The JSON reader and the container identity parsers (hostile runtime
-# state files), seeded from tests/unit/fixtures/ident/.
+# state files), seeded from tests/unit/fixtures/ident/ and its real/.
 FUZZ_IDENT_SRCS := policy/ident.c util/jsonread.c util/json.c util/buf.c
 build/fuzz/fuzz_ident: tests/fuzz/fuzz_ident.c $(FUZZ_IDENT_SRCS) policy/ident.h policy/policy.h \
                 util/jsonread.h util/json.h util/buf.h Makefile
@@ -286,8 +286,8 @@ build/fuzz/fuzz_ident: tests/fuzz/fuzz_ident.c $(FUZZ_IDENT_SRCS) policy/ident.h
 
 fuzz-ident: build/fuzz/fuzz_ident
 	@mkdir -p build/fuzz/corpus-ident
-	@for f in tests/unit/fixtures/ident/*.json; do \
-		cp "$$f" "build/fuzz/corpus-ident/seed-$$(basename "$$f")"; done
+	@for f in tests/unit/fixtures/ident/*.json tests/unit/fixtures/ident/real/*/*.json; do \
+		n=$${f#tests/unit/fixtures/ident/}; cp "$$f" "build/fuzz/corpus-ident/seed-$${n//\//-}"; done
 	build/fuzz/fuzz_ident -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 		-artifact_prefix=build/fuzz/ident- -print_final_stats=1 \
 		$(FUZZ_ARGS) build/fuzz/corpus-ident
