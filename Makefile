@@ -79,7 +79,13 @@ build/helpers/%: tests/helpers/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(BASE_LDFLAGS) -o $@ $<
 
-helpers: $(HELPERS)
+# The same eater linked statically: the one program, beside busybox, of the
+# root file systems tests/vm/systemd/test_30_runtimes.py imports as images.
+build/helpers/memeater-static: tests/helpers/memeater.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -static -Wl,-z,relro,-z,now -o $@ $<
+
+helpers: $(HELPERS) build/helpers/memeater-static
 
 # These compile project sources into themselves (#include of a .c file).
 build/san/tests/unit/test_act.o: act/act.c
@@ -125,7 +131,7 @@ DEB_PACKAGES := build-essential pkg-config libcgroup-dev libseccomp-dev libyaml-
                 stress-ng mariadb-server-core mariadb-client-core \
                 systemd nodejs \
                 debhelper dpkg-dev fakeroot lintian python3-yaml \
-                podman crun conmon catatonit
+                podman crun conmon catatonit docker.io containerd runc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps:
@@ -271,7 +277,7 @@ fuzz: build/fuzz/fuzz_policy
 		$(FUZZ_ARGS) build/fuzz/corpus
 
 # The JSON reader and the container identity parsers (hostile runtime
-# state files), seeded from tests/unit/fixtures/ident/.
+# state files), seeded from tests/unit/fixtures/ident/ and its real/.
 FUZZ_IDENT_SRCS := policy/ident.c util/jsonread.c util/json.c util/buf.c
 build/fuzz/fuzz_ident: tests/fuzz/fuzz_ident.c $(FUZZ_IDENT_SRCS) policy/ident.h policy/policy.h \
                 util/jsonread.h util/json.h util/buf.h Makefile
@@ -280,8 +286,8 @@ build/fuzz/fuzz_ident: tests/fuzz/fuzz_ident.c $(FUZZ_IDENT_SRCS) policy/ident.h
 
 fuzz-ident: build/fuzz/fuzz_ident
 	@mkdir -p build/fuzz/corpus-ident
-	@for f in tests/unit/fixtures/ident/*.json; do \
-		cp "$$f" "build/fuzz/corpus-ident/seed-$$(basename "$$f")"; done
+	@for f in tests/unit/fixtures/ident/*.json tests/unit/fixtures/ident/real/*/*.json; do \
+		n=$${f#tests/unit/fixtures/ident/}; cp "$$f" "build/fuzz/corpus-ident/seed-$${n//\//-}"; done
 	build/fuzz/fuzz_ident -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 		-artifact_prefix=build/fuzz/ident- -print_final_stats=1 \
 		$(FUZZ_ARGS) build/fuzz/corpus-ident
