@@ -9,10 +9,11 @@
  *   containerd  run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/
  *               config.json, <ns> k8s.io, moby, default, then up to 32
  *               other namespace directories listed there
- *   CRI-O       {run,var/lib}/containers/storage/overlay-containers/<id>/
- *               userdata/config.json, the first that is there
+ *   CRI-O       {run,var/lib}/containers/storage/<driver>-containers/<id>/
+ *               userdata/config.json (driver overlay, vfs, btrfs, zfs), the
+ *               first that is there
  *   Podman      the same config.json, merged with the container's entry
- *               in overlay-containers/{volatile-containers,containers}.json
+ *               in <driver>-containers/{volatile-containers,containers}.json
  *               under run/ then var/lib/ containers/storage
  *   a bare id under a cgroupfs pod (kubepods/<qos>/pod<uid>/<id>: the path
  *               does not name the runtime): containerd, CRI-O, Docker.

@@ -32,8 +32,19 @@
 #define ID_LEN 64
 
 #define CONTAINERD_TASKS "run/containerd/io.containerd.runtime.v2.task"
-#define STORAGE_RUN      "run/containers/storage/overlay-containers"
-#define STORAGE_VAR      "var/lib/containers/storage/overlay-containers"
+/* containers/storage keeps a container under <root>/<driver>-containers:
+ * the run root first (the live one), then the graph root, for each
+ * storage driver Debian's Podman and CRI-O can use (overlay the default;
+ * vfs where overlay cannot nest, as in our test VM). */
+static const char *const storage_dirs[] = {
+        "run/containers/storage/overlay-containers", "run/containers/storage/vfs-containers",
+        "run/containers/storage/btrfs-containers",   "run/containers/storage/zfs-containers",
+        "var/lib/containers/storage/overlay-containers",
+        "var/lib/containers/storage/vfs-containers",
+        "var/lib/containers/storage/btrfs-containers",
+        "var/lib/containers/storage/zfs-containers",
+};
+#define N_STORAGE_DIRS (sizeof(storage_dirs) / sizeof(storage_dirs[0]))
 
 /* Can the component s[0..n) name a container? Every name the path's
  * reader (policy/container.c) takes ends in an id of at least 12 hex
@@ -399,12 +410,11 @@ static int read_containerd(const gd_ident_src *src, const char *key, const char 
  * then the graph root. */
 static int read_userdata(const gd_ident_src *src, const char *id, parse_fn parse,
                          gd_container_ident *ret) {
-        static const char *const roots[] = {STORAGE_RUN, STORAGE_VAR};
         int r = -ENOENT;
 
-        for (size_t i = 0; i < 2; i++) {
-                char dir[128];
-                snprintf(dir, sizeof(dir), "%s/%s/userdata", roots[i], id);
+        for (size_t i = 0; i < N_STORAGE_DIRS; i++) {
+                char dir[160];
+                snprintf(dir, sizeof(dir), "%s/%s/userdata", storage_dirs[i], id);
                 int q = read_parse(src->hostfd, dir, "config.json", parse, ret);
                 if (q == 0)
                         return 0;
@@ -414,20 +424,17 @@ static int read_userdata(const gd_ident_src *src, const char *id, parse_fn parse
 }
 
 static int read_podman(const gd_ident_src *src, const char *id, gd_container_ident *ret) {
-        static const char *const lists[][2] = {
-                {STORAGE_RUN, "volatile-containers.json"}, {STORAGE_RUN, "containers.json"},
-                {STORAGE_VAR, "volatile-containers.json"}, {STORAGE_VAR, "containers.json"},
-        };
+        static const char *const lists[] = {"volatile-containers.json", "containers.json"};
         gd_container_ident c;
         int r = read_userdata(src, id, gd_ident_from_podman, &c);
 
         if (r < 0)
                 return r;
         r = -ENOENT;
-        for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        for (size_t i = 0; i < 2 * N_STORAGE_DIRS; i++) {
                 char *buf;
                 size_t len;
-                int q = read_state(src->hostfd, lists[i][0], lists[i][1], &buf, &len);
+                int q = read_state(src->hostfd, storage_dirs[i / 2], lists[i % 2], &buf, &len);
                 if (q == 0) {
                         q = gd_ident_merge_podman_storage(buf, len, id, &c);
                         free(buf);
