@@ -113,6 +113,19 @@ static gd_verdict_ids ids_for(const gd_kill_env *env) {
         return (gd_verdict_ids){.of = env->ids ? ident_of : NULL, .ctx = env->ids};
 }
 
+/* Is the chosen process in a container whose identity is still being
+ * read, under a policy that names containers? Only the victim matters:
+ * the others are not killed, whatever they turn out to be. */
+static bool victim_pending(const gd_kill_env *env, const gd_snapshot *snap,
+                           const gd_proc_entry *e) {
+        gd_ident_state st;
+
+        if (!env->ids || !env->policy || !pol_uses_ident(env->policy))
+                return false;
+        (void)gd_ident_cursor_of(env->ids, snap->cgroups[e->cgroup_index], &st);
+        return st == GD_IDENT_PENDING;
+}
+
 /* The container names of rel for the victim's records. */
 static void names_for(const gd_kill_env *env, const char *rel, gd_container_names *ret) {
         gd_ident_cursor none;
@@ -221,13 +234,6 @@ gd_kill_result gd_kill_worst(gd_kills *k, const gd_kill_env *env, const gd_kill_
         ret->result = GD_KILL_FAILED;
         gd_verdict_ids ids = ids_for(env);
         verdicts = gd_verdict_rank(&snap, env->policy, &ids, &choosable);
-        if (env->ids && env->ids->pending) {
-                /* A "never" container not yet known as one would rank as
-                 * anyone: the kernel decides rather than guardian guess. */
-                ret->why = GD_WHY_IDENT_PENDING;
-                ret->value = env->ids->pending;
-                goto out;
-        }
         const gd_verdict *vd = NULL;
         for (size_t i = 0; verdicts && i < choosable; i++) {
                 if (verdicts[i].forfeited) {
@@ -248,12 +254,19 @@ gd_kill_result gd_kill_worst(gd_kills *k, const gd_kill_env *env, const gd_kill_
                 ret->why = GD_WHY_NOTHING;
                 goto out;
         }
+        const gd_proc_entry *e = &snap.procs[vd->proc];
+        if (victim_pending(env, &snap, e)) {
+                /* It could be a "never" container not yet known as one:
+                 * the kernel decides rather than guardian guess. */
+                ret->why = GD_WHY_IDENT_PENDING;
+                ret->value = (uint64_t)e->info.stat.pid;
+                goto out;
+        }
         gd_inflight *p = free_slot(k);
         if (!p) {
                 ret->why = GD_WHY_TABLE_FULL;
                 goto out;
         }
-        const gd_proc_entry *e = &snap.procs[vd->proc];
         victim_from(&ret->victim, req, &snap, e, vd, now);
         names_for(env, ret->victim.cgroup, &ret->victim.container);
         ret->target = GD_TARGET_PROCESS;

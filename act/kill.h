@@ -137,8 +137,9 @@ typedef enum gd_kill_why {
         GD_WHY_TABLE_FULL,      /* GD_MAX_PENDING kills already in flight */
         GD_WHY_SIGNAL,          /* the victim could not be opened or signalled (err) */
         GD_WHY_CGROUP_KILL,     /* cgroup.kill could not be written (err) */
-        GD_WHY_IDENT_PENDING,   /* the policy names containers, and value candidates' container
-                                 * identity is still being read: no choice on half the facts */
+        GD_WHY_IDENT_PENDING,   /* the policy names containers, and the chosen victim's (pid
+                                 * value) container identity is still being read: it could be
+                                 * a protected one */
 } gd_kill_why;
 
 /* Why a cgroup is not killed whole (then its worst other process is). */

@@ -185,6 +185,13 @@ static void say_no_kill(const gd_kill_outcome *o, const char *rel, const gd_deci
                                        "nothing guardian may kill",
                        GD_STR("cgroup", slash(rel)), GD_STR("reason", dec->reason));
                 break;
+        case GD_WHY_IDENT_PENDING:
+                gd_log(GD_LOG_WARNING, "not killing in cgroup={cgroup}: the worst process, pid "
+                                       "{pid}, is in a container whose identity is still being "
+                                       "read, and the policy names containers; leaving it to "
+                                       "the kernel",
+                       GD_STR("cgroup", slash(rel)), GD_UINT("pid", o->value));
+                break;
         case GD_WHY_TABLE_FULL:
                 gd_log(GD_LOG_WARNING, "{in_flight} kills already in flight, ignoring "
                                        "cgroup={cgroup} for now",
@@ -209,6 +216,9 @@ static const char *const shelter_msg[] = {
                              "protected (never); its worst other process instead",
         [GD_SHELTER_ADJ_MIN] = "not killing cgroup={cgroup} whole: pid {pid} comm={comm} is "
                                "oom_score_adj -1000; its worst other process instead",
+        [GD_SHELTER_IDENT_PENDING] = "not killing cgroup={cgroup} whole: a container's identity "
+                                     "in it is still being read; its worst other process "
+                                     "instead",
         [GD_SHELTER_NEVER_VICTIM] = "not killing cgroup={cgroup} whole: pid {pid} is guardian, "
                                     "pid 1 or in the root cgroup; its worst other process "
                                     "instead",

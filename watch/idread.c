@@ -60,6 +60,13 @@ static bool may_name_container(const char *s, size_t n) {
         return true;
 }
 
+static bool all_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
 int gd_ident_container_of(const char *rel, char *buf, size_t size, pol_container *ret_pc) {
         char prefix[PATH_MAX];
         size_t len = strnlen(rel, sizeof(prefix)), start = 0;
@@ -79,8 +86,16 @@ int gd_ident_container_of(const char *rel, char *buf, size_t size, pol_container
                         continue;
                 memcpy(prefix, rel, end);
                 prefix[end] = '\0';
-                if (!pol_container_from_cgroup(prefix, &pc) || !pc.id[0])
-                        continue;
+                if (!pol_container_from_cgroup(prefix, &pc) || !pc.id[0]) {
+                        /* A bare full id under any parent: Docker's cgroupfs
+                         * driver with --cgroup-parent ("batch/<id>"). The
+                         * runtime is unnamed; the state files (and the trust
+                         * rules) decide. */
+                        if (end - comp != ID_LEN || !all_hex(rel + comp, ID_LEN))
+                                continue;
+                        memset(&pc, 0, sizeof(pc));
+                        memcpy(pc.id, rel + comp, ID_LEN);
+                }
                 if (end >= size)
                         return -ENAMETOOLONG;
                 memcpy(buf, prefix, end + 1);
@@ -514,7 +529,8 @@ int gd_ident_read(const gd_ident_src *src, const char *rel, gd_container_ident *
                 r = read_podman(src, pc.id, &c);
                 break;
         default:
-                /* A bare id below a cgroupfs pod: the kubelet's runtimes. */
+                /* A bare id: below a cgroupfs pod (the kubelet's runtimes), or
+                 * Docker's cgroupfs driver under a --cgroup-parent. */
                 r = read_containerd(src, key, pc.id, &c, &untrusted);
                 if (r < 0)
                         r = worse(r, read_userdata(src, pc.id, gd_ident_from_crio, &c));

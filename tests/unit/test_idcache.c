@@ -262,7 +262,7 @@ Test(idcache, the_outermost_container_agrees_with_the_path_reader) {
                 "machine.slice/libpod-conmon-" PODMAN_ID ".scope",
                 "kind.slice/docker-" DOCKER_ID ".scope/kubelet.slice/kubelet-kubepods.slice/"
                 "crio-" CRIO_ID ".scope",
-                "system.slice/docker-abc.scope", "system.slice/" DOCKER_ID, "a/b/c", "",
+                "system.slice/docker-abc.scope", "a/b/c", "", /* a bare id: its own test */
                 "user.slice/nerdctl-" OTHER_ID ".scope", "x/crio-" CRIO_ID,
         };
         for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -555,4 +555,22 @@ Test(idcache, news_hands_out_each_decided_container_once) {
         cr_assert_str_eq(key, "system.slice/docker-" OTHER_ID ".scope");
         cr_assert_eq(st, GD_IDENT_UNAVAILABLE);
         cr_assert_eq(err, -ENOENT);
+}
+
+/* Docker's cgroupfs driver under --cgroup-parent names the cgroup by the
+ * bare id: the state files say which runtime it is. A bare id whose
+ * files are nowhere stays without identity. */
+Test(idcache, a_bare_id_under_any_parent_is_read) {
+        put(DOCKER_FILE, "ident/docker-config.v2.json");
+        fx_mkdir(cg, "batch/" DOCKER_ID "/sub");
+        cr_assert_eq(resolve("batch/" DOCKER_ID "/sub", 1000), GD_IDENT_KNOWN);
+        cr_assert_eq(out.runtime, POL_RUNTIME_DOCKER);
+        cr_assert_str_eq(out.name, "shop-db-1");
+        char key[PATH_MAX];
+        pol_container pc;
+        cr_assert_eq(gd_ident_container_of("batch/" DOCKER_ID "/sub", key, sizeof(key), &pc), 1);
+        cr_assert_str_eq(key, "batch/" DOCKER_ID);
+        cr_assert_eq(gd_ident_container_of("batch/" DOCKER_ID "0", key, sizeof(key), &pc), 0,
+                     "65 hex digits name nothing");
+        cr_assert_eq(gd_ident_container_of("batch/abc", key, sizeof(key), &pc), 0);
 }
