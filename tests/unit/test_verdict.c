@@ -328,10 +328,16 @@ TestSuite(verdict_ids, .init = container_setup);
 
 static char *mysql_names[] = {"mysql*", NULL};
 
-Test(verdict_ids, a_container_name_protects_its_process) {
+/* A workload "db" matching container names mysql*, protected by mode. */
+static pol_workload db_by_name(pol_protect_mode mode) {
         pol_workload w = workload("db", NULL, NULL);
         w.match.container_name = (pol_patterns){mysql_names, 1};
-        w.protect.mode = POL_PROTECT_NEVER;
+        w.protect.mode = mode;
+        return w;
+}
+
+Test(verdict_ids, a_container_name_protects_its_process) {
+        pol_workload w = db_by_name(POL_PROTECT_NEVER);
         pol_policy p = policy_of(&w, 1);
         ids_ctx x = {.known = true};
         gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
@@ -365,9 +371,7 @@ Test(verdict_ids, a_container_name_protects_its_process) {
  * nothing, so the mysql process ranks as anyone; the kill path must then
  * refuse while its identity is pending (test_kill_ident.c). */
 Test(verdict_ids, an_unknown_identity_protects_nothing) {
-        pol_workload w = workload("db", NULL, NULL);
-        w.match.container_name = (pol_patterns){mysql_names, 1};
-        w.protect.mode = POL_PROTECT_NEVER;
+        pol_workload w = db_by_name(POL_PROTECT_NEVER);
         pol_policy p = policy_of(&w, 1);
         ids_ctx x = {.known = false};
         gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
@@ -408,8 +412,7 @@ Test(verdict_ids, a_policy_without_identity_keys_never_asks) {
         free(v);
 
         /* The control: one identity key, and it is asked. */
-        pol_workload w2[2] = {w, workload("db", NULL, NULL)};
-        w2[1].match.container_name = (pol_patterns){mysql_names, 1};
+        pol_workload w2[2] = {w, db_by_name(POL_PROTECT_NONE)};
         p = policy_of(w2, 2);
         v = gd_verdict_rank(&snap, &p, &ids, &choosable);
         cr_assert_gt(x.calls, 0);
@@ -418,8 +421,7 @@ Test(verdict_ids, a_policy_without_identity_keys_never_asks) {
 
 /* What the kernel never kills is not looked up either. */
 Test(verdict_ids, a_process_never_choosable_is_not_looked_up) {
-        pol_workload w = workload("db", NULL, NULL);
-        w.match.container_name = (pol_patterns){mysql_names, 1};
+        pol_workload w = db_by_name(POL_PROTECT_NONE);
         pol_policy p = policy_of(&w, 1);
         ids_ctx x = {.known = true};
         gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
