@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/state.h"
+#include "tests/lib/children.h"
 #include "tests/lib/fixture.h"
 
 enum { N_CHILDREN = 3, BIG_MIB = 32 };
@@ -36,37 +37,6 @@ static const gd_decision pressure = {.action = POL_ACTION_KILL_PROCESS,
                                      .threshold = 0.2, .sustained_ms = 2000,
                                      .reason = "memory.pressure full avg10 50% over 20%"};
 static const uint64_t now = 1000000; /* the fake clock */
-
-/* A child that touches mib MiB (0: none), ignores SIGTERM when asked, says
- * it is ready and waits to be killed. */
-static pid_t child(int mib, bool ignore_term) {
-        int ready[2];
-        char ch;
-
-        cr_assert_eq(pipe(ready), 0);
-        pid_t pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                if (ignore_term)
-                        signal(SIGTERM, SIG_IGN);
-                if (mib) {
-                        size_t len = (size_t)mib << 20;
-                        char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-                        if (p == MAP_FAILED)
-                                _exit(1);
-                        memset(p, 1, len);
-                }
-                if (write(ready[1], "r", 1) != 1)
-                        _exit(1);
-                for (;;)
-                        pause();
-        }
-        close(ready[1]);
-        cr_assert_eq(read(ready[0], &ch, 1), 1);
-        close(ready[0]);
-        return pid;
-}
 
 /* cgroup.procs of the fixture cgroup at where: the children's pids. */
 static void list_children(const char *where) {
@@ -96,9 +66,9 @@ static void setup(void) {
         free(cgline);
         snprintf(rel, sizeof(rel), "t%s", strcmp(self, "/") ? self : "");
 
-        children[0] = child(BIG_MIB, false);
+        children[0] = fx_child(BIG_MIB, false);
         for (int i = 1; i < N_CHILDREN; i++)
-                children[i] = child(0, false);
+                children[i] = fx_child(0, false);
         list_children(rel);
 
         d = calloc(1, sizeof(*d));
@@ -261,7 +231,7 @@ Test(kill_path, an_unknown_namespace_root_kills_no_single_process) {
 Test(kill_path, a_sigterm_grace_ends_in_sigkill_on_the_fake_clock) {
         kill(children[0], SIGKILL);
         waitpid(children[0], NULL, 0);
-        children[0] = child(BIG_MIB, true); /* ignores SIGTERM */
+        children[0] = fx_child(BIG_MIB, true); /* ignores SIGTERM */
         list_children(rel);
         /* A workload with a grace: the policy says 5 s. */
         pol_free(d->policy);

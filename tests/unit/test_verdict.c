@@ -283,3 +283,154 @@ Test(verdict, what_shelters_a_cgroup_from_a_whole_kill) {
         cr_assert_eq(procs[v[i].proc].info.stat.pid, 201, "-1000 holds in a group kill too");
         free(v);
 }
+
+/* ---- container identity: the ids callback ---- */
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define CG_A "system.slice/docker-" ID_A ".scope"
+#define CG_B "system.slice/docker-" ID_B ".scope"
+
+static char *container_cgroups[2] = {CG_A, CG_B};
+static gd_container_ident mysql_ident, etl_ident;
+
+/* The identities by cgroup path, literal; known false: none known. */
+typedef struct ids_ctx {
+        bool known;
+        unsigned calls, unexpected;
+} ids_ctx;
+
+static const gd_container_ident *ident_by_path(void *ctx, const char *cgroup) {
+        ids_ctx *x = ctx;
+        x->calls++;
+        if (strcmp(cgroup, CG_A) && strcmp(cgroup, CG_B))
+                x->unexpected++;
+        if (!x->known)
+                return NULL;
+        return strcmp(cgroup, CG_A) == 0 ? &mysql_ident : &etl_ident;
+}
+
+static void container_setup(void) {
+        setup();
+        snap.cgroups = container_cgroups;
+        memset(&mysql_ident, 0, sizeof(mysql_ident));
+        memset(&etl_ident, 0, sizeof(etl_ident));
+        mysql_ident.runtime = etl_ident.runtime = POL_RUNTIME_DOCKER;
+        snprintf(mysql_ident.id, sizeof(mysql_ident.id), "%s", ID_A);
+        snprintf(mysql_ident.name, sizeof(mysql_ident.name), "mysql-1");
+        snprintf(mysql_ident.image, sizeof(mysql_ident.image), "mysql:8");
+        snprintf(etl_ident.id, sizeof(etl_ident.id), "%s", ID_B);
+        snprintf(etl_ident.name, sizeof(etl_ident.name), "etl-1");
+        snprintf(etl_ident.image, sizeof(etl_ident.image), "etl:1");
+}
+
+TestSuite(verdict_ids, .init = container_setup);
+
+static char *mysql_names[] = {"mysql*", NULL};
+
+/* A workload "db" matching container names mysql*, protected by mode. */
+static pol_workload db_by_name(pol_protect_mode mode) {
+        pol_workload w = workload("db", NULL, NULL);
+        w.match.container_name = (pol_patterns){mysql_names, 1};
+        w.protect.mode = mode;
+        return w;
+}
+
+Test(verdict_ids, a_container_name_protects_its_process) {
+        pol_workload w = db_by_name(POL_PROTECT_NEVER);
+        pol_policy p = policy_of(&w, 1);
+        ids_ctx x = {.known = true};
+        gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &ids, &choosable);
+        cr_assert_not_null(v);
+        cr_assert_eq(x.calls, 3, "asked once per choosable process: %u", x.calls);
+        cr_assert_eq(x.unexpected, 0, "asked with the snapshot's cgroup paths");
+        cr_assert_eq(choosable, 2);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 200, "the etl's batch is first");
+        cr_assert_null(v[0].workload);
+        cr_assert_eq(procs[v[2].proc].info.stat.pid, 100);
+        cr_assert(v[2].protected_never, "mysqld in mysql-1 is never chosen");
+        cr_assert_str_eq(v[2].workload->name, "db");
+        cr_assert(strstr(v[2].why, "mysql-1") != NULL, "%s", v[2].why);
+        size_t i = 99;
+        cr_assert(gd_verdict_shelters(&snap, v, snap.n_procs, &i));
+        cr_assert_eq(procs[v[i].proc].info.stat.pid, 100);
+        free(v);
+
+        /* A container named otherwise is not protected by the glob. */
+        snprintf(mysql_ident.name, sizeof(mysql_ident.name), "postgres-1");
+        v = gd_verdict_rank(&snap, &p, &ids, &choosable);
+        cr_assert_eq(choosable, 3);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
+        free(v);
+}
+
+/* Unknown identity (the callback has none): the identity keys match
+ * nothing, so the mysql process ranks as anyone; the kill path must then
+ * refuse while its identity is pending (test_kill_ident.c). */
+Test(verdict_ids, an_unknown_identity_protects_nothing) {
+        pol_workload w = db_by_name(POL_PROTECT_NEVER);
+        pol_policy p = policy_of(&w, 1);
+        ids_ctx x = {.known = false};
+        gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &ids, &choosable);
+        cr_assert_gt(x.calls, 0);
+        cr_assert_eq(choosable, 3);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 100, "mysqld, the largest");
+        cr_assert_not(v[0].protected_never);
+        cr_assert_null(v[0].workload);
+        free(v);
+
+        /* NULL ids: the same, and nothing to call. */
+        v = gd_verdict_rank(&snap, &p, NULL, &choosable);
+        cr_assert_eq(choosable, 3);
+        cr_assert_eq(procs[v[0].proc].info.stat.pid, 100);
+        free(v);
+}
+
+/* A policy without identity keys costs no lookup. */
+Test(verdict_ids, a_policy_without_identity_keys_never_asks) {
+        pol_workload w = workload("mysql", mysqld_patterns, NULL);
+        w.protect.mode = POL_PROTECT_NEVER;
+        pol_policy p = policy_of(&w, 1);
+        ids_ctx x = {.known = true};
+        gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
+        size_t choosable = 0;
+
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &ids, &choosable);
+        cr_assert_eq(x.calls, 0);
+        cr_assert_eq(choosable, 2, "comm still protects it");
+        cr_assert(v[2].protected_never);
+        free(v);
+        v = gd_verdict_rank(&snap, NULL, &ids, &choosable);
+        cr_assert_eq(x.calls, 0, "nor without a policy");
+        cr_assert_eq(choosable, 3);
+        free(v);
+
+        /* The control: one identity key, and it is asked. */
+        pol_workload w2[2] = {w, db_by_name(POL_PROTECT_NONE)};
+        p = policy_of(w2, 2);
+        v = gd_verdict_rank(&snap, &p, &ids, &choosable);
+        cr_assert_gt(x.calls, 0);
+        free(v);
+}
+
+/* What the kernel never kills is not looked up either. */
+Test(verdict_ids, a_process_never_choosable_is_not_looked_up) {
+        pol_workload w = db_by_name(POL_PROTECT_NONE);
+        pol_policy p = policy_of(&w, 1);
+        ids_ctx x = {.known = true};
+        gd_verdict_ids ids = {.of = ident_by_path, .ctx = &x};
+        size_t choosable = 0;
+
+        procs[1].info.oom_score_adj = -1000;
+        procs[2].info.stat.flags = PROC_PF_KTHREAD;
+        gd_verdict *v = gd_verdict_rank(&snap, &p, &ids, &choosable);
+        cr_assert_eq(choosable, 1);
+        cr_assert_eq(x.calls, 1, "only mysqld: %u", x.calls);
+        free(v);
+}
