@@ -16,7 +16,8 @@
  *               in <driver>-containers/{volatile-containers,containers}.json
  *               under run/ then var/lib/ containers/storage
  *   a bare id under a cgroupfs pod (kubepods/<qos>/pod<uid>/<id>: the path
- *               does not name the runtime): containerd, CRI-O, Docker.
+ *               does not name the runtime; or Docker's cgroupfs driver under
+ *               --cgroup-parent): Docker, containerd, CRI-O.
  * Only an id of exactly 64 lowercase hex digits is ever put in a path
  * (every runtime names a container's cgroup by its full id); a shorter
  * one is a lookalike: UNAVAILABLE, nothing opened. Every component is

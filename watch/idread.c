@@ -530,12 +530,14 @@ int gd_ident_read(const gd_ident_src *src, const char *rel, gd_container_ident *
                 break;
         default:
                 /* A bare id: below a cgroupfs pod (the kubelet's runtimes), or
-                 * Docker's cgroupfs driver under a --cgroup-parent. */
-                r = read_containerd(src, key, pc.id, &c, &untrusted);
+                 * Docker's cgroupfs driver under a --cgroup-parent. Docker
+                 * first: its containers are containerd's too (namespace
+                 * moby), whose bundle has none of their names. */
+                r = read_docker(src, key, pc.id, &c, &untrusted);
+                if (r < 0)
+                        r = worse(r, read_containerd(src, key, pc.id, &c, &untrusted));
                 if (r < 0)
                         r = worse(r, read_userdata(src, pc.id, gd_ident_from_crio, &c));
-                if (r < 0)
-                        r = worse(r, read_docker(src, key, pc.id, &c, &untrusted));
                 break; /* worse() is 0 as soon as one read: c is that one */
         }
         if (r < 0)

@@ -16,8 +16,8 @@ rc=0
 if [ $# -eq 0 ] || [ ${#plain[@]} -gt 0 ]; then
     tests/vm/vm-run.sh --timeout "${GDVM_TIMEOUT:-1500}" --mem 1024 -- tests/vm/in-vm.sh "${plain[@]}" || rc=$?
 fi
-# GD_IDENT_SCENARIO=1: test_30_runtimes also runs guardian's container
-# identity scenario (off until the product side lands).
+# GD_IDENT_SCENARIO=0: test_30_runtimes leaves out guardian's container
+# identity scenario (the runtimes' harness alone).
 envs=()
 if [ -n "${GD_IDENT_SCENARIO:-}" ]; then envs+=(--env "GD_IDENT_SCENARIO=$GD_IDENT_SCENARIO"); fi
 # The systemd boot's limit: it ran 403-571 s on 2026-12-04 (2 cores, TCG,

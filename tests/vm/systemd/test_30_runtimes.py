@@ -15,12 +15,13 @@ $GDVM_OUT/ident-real, where tests/unit/fixtures/ident/real/ comes from.
 Then containerd's k8s.io namespace: `ctr run` with the annotations the CRI
 plugin writes for a pod's container; its bundle config.json is copied too.
 
-With GD_IDENT_SCENARIO=1 each pair also runs the guardian scenario: a
-policy that protects mysql by container name and image and raises etl by
-its compose label; etl-1 grows, guardian kills in etl-1, mysql-1 lives,
-and the audit record names the container (runtime, id, name, image). Off
-by default (the product side is not there yet): the test then says
-"scenario not run" and counts nothing for it."""
+Then each pair runs the guardian scenario: a policy that protects mysql
+by container name and image and raises etl by its compose label (Docker)
+or its image (Podman keeps labels only in its database); etl-1 grows,
+guardian kills in etl-1, mysql-1 lives, and the audit record names the
+container (runtime, id, name, image) and the workload it matched.
+GD_IDENT_SCENARIO=0 leaves the scenario out (the test then says "scenario
+not run" and counts nothing for it)."""
 import glob
 import io
 import json
@@ -44,7 +45,7 @@ PODMAN = "/usr/bin/podman"
 HOG = f"{REPO}/build/helpers/memeater-static"
 WORK = "/tmp/gd-rt"
 OUT = os.path.join(os.environ["GDVM_OUT"], "ident-real") if os.environ.get("GDVM_OUT") else None
-SCENARIO = os.environ.get("GD_IDENT_SCENARIO") == "1"
+SCENARIO = os.environ.get("GD_IDENT_SCENARIO", "1") != "0"
 # No dash in the slice's name: systemd would nest gd-pair.slice in gd.slice.
 PARENT_SLICE = "gdpair.slice"
 PARENT_CG = "gdpair"
@@ -54,14 +55,27 @@ MYSQL_MB = 50
 # squeezes the pair when the scenario asks it to.
 ETL_CMD = ["/bin/sh", "-c", "while [ ! -e /tmp/go ]; do sleep 1; done; "
            "exec /bin/memeater --mb 8 --grow-ms 10"]
+# Podman names a locally imported image "localhost/<name>" and keeps
+# labels only in its database: its etl-1 is matched by image, Docker's by
+# its label (the first workload that matches wins).
 POLICY = """version: 1
 workloads:
   - name: mysql
-    match: { container_name: "mysql*", image: ["mysql:*", "mariadb:*"] }
+    match: { container_name: "mysql*", image: ["mysql:*", "*/mysql:*", "mariadb:*"] }
     protect: { mode: never }
-  - name: batch
+  - name: etl-label
     match: { labels: { com.docker.compose.service: etl } }
     score_adj: 500
+  - name: batch
+    match: { image: ["etl:*", "*/etl:*"] }
+    score_adj: 500
+"""
+WORKLOAD_OF_ETL = {"docker": "etl-label", "podman": "batch"}
+K8S_POLICY = """version: 1
+workloads:
+  - name: prod-db
+    match: { kubernetes: { namespace: prod, pod_name: "postgres-*", container_name: postgres } }
+    protect: { mode: never }
 """
 # A pod as the CRI plugin would name it (no kubelet runs here).
 POD_UID = "6f1c1d52-7b3e-4c1a-9d7e-2f4b8a0c5e11"
@@ -361,7 +375,7 @@ def pair(t, rt):
 def scenario(t, rt, found):
     tag = f"{rt.name}/{rt.driver}"
     if not SCENARIO:
-        print(f"info {tag}: scenario not run: GD_IDENT_SCENARIO unset", flush=True)
+        print(f"info {tag}: scenario not run: GD_IDENT_SCENARIO=0", flush=True)
         return
     policy = f"{WORK}/policy.yaml"
     gdvm.write(policy, POLICY)
@@ -388,9 +402,10 @@ def scenario(t, rt, found):
         kill = [r for r in recs if r.get("pid") == etl_pid and r.get("event") == "kill"]
         c = kill[0].get("container") or {} if kill else {}
         image = rt.image("etl:latest")
+        want_w = WORKLOAD_OF_ETL[rt.name]
         t.check(f"{tag} scenario: the audit record names the container: runtime {rt.name}, "
-                f"id, name etl-1, image {image}, workload batch",
-                len(kill) == 1 and kill[0].get("result") == "killed" and kill[0].get("workload") == "batch"
+                f"id, name etl-1, image {image}, workload {want_w}",
+                len(kill) == 1 and kill[0].get("result") == "killed" and kill[0].get("workload") == want_w
                 and c.get("runtime") == rt.name and c.get("id") == etl_id and c.get("name") == "etl-1"
                 and c.get("image") in ("etl:latest", image), f"{recs}")
         t.check(f"{tag} scenario: nothing in mysql-1 was killed",
@@ -509,6 +524,29 @@ def containerd_cri(t):
                 all(got.get(k) == v for k, v in ann.items()), f"{bundle}: {got}")
         if spec:
             out_copy(bundle, "containerd-k8s.io/config.json")
+        # Matched by the names operators use: guardian explain reads the
+        # bundle's annotations now (no daemon's cache), through the same
+        # reader and trust rules as the daemon.
+        kpolicy = f"{WORK}/k8s-policy.yaml"
+        gdvm.write(kpolicy, K8S_POLICY)
+        p = subprocess.run([gdvm.GUARDIAN, "explain", "--json", "--policy", kpolicy, path],
+                           capture_output=True, text=True, timeout=120)
+        rc, out = p.returncode, p.stdout + p.stderr
+        try:
+            ex = json.loads(p.stdout) if rc == 0 else {}
+        except ValueError:
+            ex = {}
+        c = ex.get("container") or {}
+        t.check("containerd k8s.io: guardian explain names the pod's container (namespace prod, "
+                "pod postgres-0, container postgres, its image) and matches workload prod-db "
+                "by namespace, pod_name and container_name",
+                ex.get("identity") == "known" and c.get("runtime") == "containerd"
+                and c.get("id") == CRI_ID and c.get("namespace") == "prod"
+                and c.get("pod") == "postgres-0" and c.get("container") == "postgres"
+                and c.get("image") == CRI_IMAGE and ex.get("workload") == "prod-db"
+                and all(q.get("workload") == "prod-db" and q.get("verdict") == "protected"
+                        for q in ex.get("processes", [])) and ex.get("processes"),
+                f"rc {rc}: {out[-1500:]}")
         lines = ["# containerd k8s.io (ctr run --annotation, no kubelet): written by "
                  "tests/vm/systemd/test_30_runtimes.py",
                  f"postgres image={CRI_IMAGE} id={CRI_ID} pid={pid} cgroup={line}"]
@@ -565,7 +603,7 @@ def main():
     print(f"info runtimes: {time.monotonic() - start:.0f}s", flush=True)
     out_write("versions.txt", "\n".join(f"{k}: {v}" for k, v in versions.items()) + "\n")
     if not SCENARIO:
-        print("info scenario not run: GD_IDENT_SCENARIO unset (GD_IDENT_SCENARIO=1 runs it)", flush=True)
+        print("info scenario not run: GD_IDENT_SCENARIO=0", flush=True)
     return t.finish()
 
 
