@@ -24,6 +24,7 @@ void gd_daemon_kill_env(const gd_daemon *d, gd_kill_env *ret) {
                 .policy = d->policy,
                 .dry_run = d->dry_run,
                 .reaper = d->reaper,
+                .ids = d->watch.ident_cursor,
         };
 }
 
@@ -184,6 +185,12 @@ static void say_no_kill(const gd_kill_outcome *o, const char *rel, const gd_deci
                                        "nothing guardian may kill",
                        GD_STR("cgroup", slash(rel)), GD_STR("reason", dec->reason));
                 break;
+        case GD_WHY_IDENT_PENDING:
+                gd_log(GD_LOG_NOTICE, "not killing in cgroup={cgroup} yet: the container "
+                                      "identity of {pending} candidates is still being read, "
+                                      "and the policy names containers",
+                       GD_STR("cgroup", slash(rel)), GD_UINT("pending", o->value));
+                break;
         case GD_WHY_TABLE_FULL:
                 gd_log(GD_LOG_WARNING, "{in_flight} kills already in flight, ignoring "
                                        "cgroup={cgroup} for now",
@@ -211,10 +218,16 @@ static const char *const shelter_msg[] = {
         [GD_SHELTER_NEVER_VICTIM] = "not killing cgroup={cgroup} whole: pid {pid} is guardian, "
                                     "pid 1 or in the root cgroup; its worst other process "
                                     "instead",
+        [GD_SHELTER_IDENT_PENDING] = "not killing cgroup={cgroup} whole: a container's identity "
+                                     "in it is still being read; its worst other process "
+                                     "instead",
 };
 
 static void say_shelter(const gd_kill_outcome *o, const char *rel) {
-        const char *msg = o->shelter == GD_SHELTER_NONE ? NULL : shelter_msg[o->shelter];
+        size_t n = sizeof(shelter_msg) / sizeof(shelter_msg[0]);
+        const char *msg = o->shelter == GD_SHELTER_NONE || (size_t)o->shelter >= n
+                                  ? NULL
+                                  : shelter_msg[o->shelter];
         if (!msg)
                 return;
         if (o->shelter_comm[0])
