@@ -225,7 +225,10 @@ static const char *const shelter_msg[] = {
 };
 
 static void say_shelter(const gd_kill_outcome *o, const char *rel) {
-        const char *msg = o->shelter == GD_SHELTER_NONE ? NULL : shelter_msg[o->shelter];
+        size_t n = sizeof(shelter_msg) / sizeof(shelter_msg[0]);
+        const char *msg = o->shelter == GD_SHELTER_NONE || (size_t)o->shelter >= n
+                                  ? NULL
+                                  : shelter_msg[o->shelter];
         if (!msg)
                 return;
         if (o->shelter_comm[0])

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,26 +227,32 @@ Test(kill_path, an_unknown_namespace_root_kills_no_single_process) {
                 cr_assert(alive(children[i]));
 }
 
+/* d's policy from yaml. */
+static void load_policy(const char *yaml) {
+        pol_free(d->policy);
+        d->policy = NULL;
+        char *path = fx_path(dir, "policy.yaml");
+        fx_write(dir, "policy.yaml", yaml);
+        pol_errors errs = {0};
+        int r = pol_load_file(path, &d->policy, &errs);
+        cr_assert_eq(r, 0, "the policy loads: %s", errs.n ? errs.items[0].message : "");
+        free(path);
+}
+
 Test(kill_path, a_sigterm_grace_ends_in_sigkill_on_the_fake_clock) {
         kill(children[0], SIGKILL);
         waitpid(children[0], NULL, 0);
         children[0] = fx_child(BIG_MIB, true); /* ignores SIGTERM */
         list_children(rel);
         /* A workload with a grace: the policy says 5 s. */
-        pol_free(d->policy);
         char *yaml = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&yaml, &len);
         fprintf(f, "version: 1\nworkloads:\n  - name: batch\n    match: { cgroup: \"%s\" }\n"
                    "    grace: 5s\n", rel);
         fclose(f);
-        char *path = fx_path(dir, "policy.yaml");
-        fx_write(dir, "policy.yaml", yaml);
+        load_policy(yaml);
         free(yaml);
-        pol_errors errs = {0};
-        int r = pol_load_file(path, &d->policy, &errs);
-        cr_assert_eq(r, 0, "the policy loads: %s", errs.n ? errs.items[0].message : "");
-        free(path);
 
         cr_assert_eq(kill_worst(&c, rel, &pressure, now, now), GD_KILL_STARTED);
         gd_inflight *p = in_flight();
@@ -311,6 +316,62 @@ Test(kill_path, a_dry_run_cgroup_kill_writes_nothing) {
         char *log = audit();
         assert_has(log, "\"event\":\"would-kill-cgroup\"");
         free(log);
+}
+
+/* The daemon's kill path with container identity: a whole kill of a
+ * cgroup holding a container whose identity is still being read is
+ * sheltered, its worst process is not taken either, and both are said. */
+Test(kill_path, a_pending_container_is_said_and_nothing_killed) {
+        static gd_ident_cursor cursor;
+        char sub[4400], path[4400];
+        snprintf(sub, sizeof(sub), "%s/docker-%064x.scope", rel, 0xdb);
+        snprintf(path, sizeof(path), "cg/%s/cgroup.procs", rel);
+        fx_write(dir, path, "");
+        list_children(sub);
+        load_policy("version: 1\nworkloads:\n  - name: db\n"
+                    "    match: { container_name: \"mysql*\" }\n    protect: { mode: never }\n");
+        char *host = fx_path(dir, "host");
+        fx_mkdir(dir, "host");
+        int hostfd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(host);
+        gd_ident_src src = {.hostfd = hostfd, .cgrootfd = d->host.rootfd, .procfd = -1,
+                            .owner = getuid()};
+        gd_idcache *ids;
+        cr_assert_eq(gd_idcache_new(&src, &ids), 0);
+        gd_idcache_appear(ids, sub); /* not read yet: PENDING */
+        gd_ident_cursor_init(&cursor, ids, NULL);
+        d->kill_ids = &cursor;
+        c.dirfd = openat(d->host.rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cr_assert(c.dirfd >= 0);
+
+        char logpath[] = "/tmp/gd-kill-log-XXXXXX";
+        int logfd = mkstemp(logpath);
+        cr_assert_geq(logfd, 0);
+        unlink(logpath);
+        int saved = dup(STDERR_FILENO);
+        dup2(logfd, STDERR_FILENO);
+        gd_kill_result r = kill_cgroup();
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        char said[4096] = "";
+        ssize_t n = pread(logfd, said, sizeof(said) - 1, 0);
+        close(logfd);
+        said[n > 0 ? n : 0] = '\0';
+
+        cr_assert_eq(r, GD_KILL_FAILED);
+        assert_has(said, "identity");
+        assert_has(said, "whole");
+        assert_has(said, "is in a container whose identity is still being read");
+        snprintf(path, sizeof(path), "cg/%s/cgroup.kill", rel);
+        char *written = fx_read(dir, path, NULL);
+        cr_assert_str_eq(written, "", "cgroup.kill not written");
+        free(written);
+        cr_assert_null(in_flight());
+        for (int i = 0; i < N_CHILDREN; i++)
+                cr_assert(alive(children[i]));
+        d->kill_ids = NULL;
+        gd_idcache_free(ids);
+        close(hostfd);
 }
 
 Test(kill_path, notify_audits_and_kills_nothing) {
