@@ -100,7 +100,6 @@ static gd_inflight *free_slot(gd_kills *k) {
         return NULL;
 }
 
-/* The victim's record from the snapshot's entry e, ranked as vd. */
 /* gd_verdict_ids on the env's cursor. */
 static const gd_container_ident *ident_of(void *ctx, const char *cgroup) {
         return gd_ident_cursor_of(ctx, cgroup, NULL);
@@ -126,19 +125,7 @@ static bool victim_pending(const gd_kill_env *env, const gd_snapshot *snap,
         return st == GD_IDENT_PENDING;
 }
 
-/* The container names of rel for the victim's records. */
-static void names_for(const gd_kill_env *env, const char *rel, gd_container_names *ret) {
-        gd_ident_cursor none;
-
-        if (env->ids) {
-                gd_ident_cursor_names(env->ids, rel, ret);
-                return;
-        }
-        /* No identity: the path's runtime and id still say which container. */
-        gd_ident_cursor_init(&none, NULL, NULL);
-        gd_ident_cursor_names(&none, rel, ret);
-}
-
+/* The victim's record from the snapshot's entry e, ranked as vd. */
 static void victim_from(gd_inflight *v, const gd_kill_request *req, const gd_snapshot *snap,
                         const gd_proc_entry *e, const gd_verdict *vd, uint64_t now) {
         memset(v, 0, sizeof(*v));
@@ -268,7 +255,7 @@ gd_kill_result gd_kill_worst(gd_kills *k, const gd_kill_env *env, const gd_kill_
                 goto out;
         }
         victim_from(&ret->victim, req, &snap, e, vd, now);
-        names_for(env, ret->victim.cgroup, &ret->victim.container);
+        gd_ident_cursor_names(env->ids, ret->victim.cgroup, &ret->victim.container);
         ret->target = GD_TARGET_PROCESS;
         if (env->dry_run) {
                 ret->dry_run = true;
@@ -352,7 +339,7 @@ gd_kill_result gd_kill_cgroup(gd_kills *k, const gd_kill_env *env, const gd_kill
         outcome_init(ret);
         gd_inflight *v = &ret->victim;
         snprintf(v->cgroup, sizeof(v->cgroup), "%s", req->c->rel);
-        names_for(env, v->cgroup, &v->container);
+        gd_ident_cursor_names(env->ids, v->cgroup, &v->container);
         if (req->workload)
                 snprintf(v->workload, sizeof(v->workload), "%s", req->workload->name);
         v->owner = req->owner;

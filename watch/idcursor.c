@@ -63,5 +63,5 @@ void gd_ident_cursor_names(gd_ident_cursor *k, const char *rel, gd_container_nam
                 pc.runtime = POL_RUNTIME_ANY;
                 pc.id[0] = '\0';
         }
-        gd_ident_names(gd_ident_cursor_of(k, rel, NULL), pc.runtime, pc.id, ret);
+        gd_ident_names(k ? gd_ident_cursor_of(k, rel, NULL) : NULL, pc.runtime, pc.id, ret);
 }

@@ -214,5 +214,5 @@ const gd_container_ident *gd_ident_cursor_of(gd_ident_cursor *k, const char *rel
                                              gd_ident_state *ret_state);
 
 /* The names to show for cgroup rel (policy/ident.h gd_ident_names): the
- * identity when known, else what the path says. */
+ * identity when known, else what the path says (k NULL: the path only). */
 void gd_ident_cursor_names(gd_ident_cursor *k, const char *rel, gd_container_names *ret);
