@@ -118,6 +118,9 @@ static bool ident_tick(gd_daemon *d, uint64_t now) {
                 return false;
         if (gd_idcache_next_ms(d->ids) <= now &&
             gd_idcache_tick(d->ids, now, IDENT_READS_PER_TICK) > 0) {
+                /* The watch set's cursor keeps its last container's state:
+                 * forget it, as the matches. */
+                gd_ident_cursor_reset(d->watch_ids);
                 gd_watch_policy_changed(&d->watch);
                 d->last_enforce_ms = 0;
                 gd_notice_idents(d->ids, d->kill_ids);
