@@ -100,16 +100,11 @@ static gd_inflight *free_slot(gd_kills *k) {
         return NULL;
 }
 
-/* gd_verdict_ids on the env's cursor. */
-static const gd_container_ident *ident_of(void *ctx, const char *cgroup) {
-        return gd_ident_cursor_of(ctx, cgroup, NULL);
-}
-
 /* The verdicts' view of identity: the env's cursor, reset for this pass. */
 static gd_verdict_ids ids_for(const gd_kill_env *env) {
         if (env->ids)
                 gd_ident_cursor_reset(env->ids);
-        return (gd_verdict_ids){.of = env->ids ? ident_of : NULL, .ctx = env->ids};
+        return (gd_verdict_ids){.of = env->ids ? gd_ident_cursor_lookup : NULL, .ctx = env->ids};
 }
 
 /* Is the chosen process in a container whose identity is still being

@@ -49,32 +49,26 @@ typedef struct explain_container {
         gd_ident_state state;
 } explain_container;
 
-/* One printable line of s (control bytes as '?'). */
-static void print_safe(const char *s) {
-        for (; *s; s++)
-                putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-}
-
 static void print_container(const explain_container *ec) {
         const gd_container_names *n = &ec->names;
 
         if (n->runtime == POL_RUNTIME_ANY)
                 return;
         printf("container %s ", pol_runtime_name(n->runtime));
-        print_safe(n->name[0] ? n->name : n->id[0] ? n->id : "-");
+        (void)gd_format_fput_printable(stdout, gd_ident_word(n));
         if (n->image[0]) {
                 fputs(", image ", stdout);
-                print_safe(n->image);
+                (void)gd_format_fput_printable(stdout, n->image);
         }
         if (n->k8s_namespace[0] || n->pod_name[0]) {
                 fputs(", pod ", stdout);
-                print_safe(n->k8s_namespace[0] ? n->k8s_namespace : "-");
+                (void)gd_format_fput_printable(stdout, n->k8s_namespace[0] ? n->k8s_namespace : "-");
                 putchar('/');
-                print_safe(n->pod_name[0] ? n->pod_name : "-");
+                (void)gd_format_fput_printable(stdout, n->pod_name[0] ? n->pod_name : "-");
         }
         if (n->container_name[0]) {
                 fputs(", container ", stdout);
-                print_safe(n->container_name);
+                (void)gd_format_fput_printable(stdout, n->container_name);
         }
         if (ec->state != GD_IDENT_KNOWN)
                 printf(" (identity %s: names from its runtime's state are not used)",
@@ -168,10 +162,6 @@ static void print_json(const gd_snapshot *snap, const gd_verdict *v, const pol_w
         (void)gd_json_file_close(&f);
 }
 
-static const gd_container_ident *explain_ident_of(void *ctx, const char *cgroup) {
-        return gd_ident_cursor_of(ctx, cgroup, NULL);
-}
-
 /* About 22 KiB: not on the stack. */
 static gd_ident_cursor cursor[1];
 
@@ -242,7 +232,7 @@ int gd_cmd_explain(int argc, char **argv) {
          * without its cache. */
         gd_ident_src isrc = {.hostfd = host.hostfd, .cgrootfd = host.rootfd,
                              .procfd = host.procfd, .owner = 0};
-        gd_verdict_ids ids = {.of = explain_ident_of, .ctx = cursor};
+        gd_verdict_ids ids = {.of = gd_ident_cursor_lookup, .ctx = cursor};
         gd_ident_cursor_init(cursor, NULL, &isrc);
         v = gd_verdict_rank(&snap, policy, &ids, &choosable);
         if (!v && snap.n_procs) {

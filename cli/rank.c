@@ -23,14 +23,12 @@ static void printable(const char *s, char *buf, size_t size) {
         buf[i] = '\0';
 }
 
-/* The container a process is in, for the table: its name, else its id,
- * else "-". */
+/* The container a process is in, for the table (gd_ident_word). */
 static void container_cell(gd_ident_cursor *ids, const char *cgroup, char *buf, size_t size) {
         gd_container_names n;
 
         gd_ident_cursor_names(ids, cgroup, &n);
-        printable(n.runtime == POL_RUNTIME_ANY ? "-" : n.name[0] ? n.name : n.id[0] ? n.id : "-",
-                  buf, size);
+        printable(gd_ident_word(&n), buf, size);
 }
 
 void gd_rank_print_table(FILE *out, const gd_snapshot *snap, const gd_candidate *cands,

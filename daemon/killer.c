@@ -109,12 +109,7 @@ static void fill_record(gd_audit_record *rec, const gd_inflight *p, gd_audit_eve
         rec->error = error;
 }
 
-/* The container as a log line names it: its name, else its id, else
- * "-"; and its image, "-" when unknown. */
-static const char *container_label(const gd_container_names *c) {
-        return c->runtime == POL_RUNTIME_ANY ? "-" : c->name[0] ? c->name : c->id[0] ? c->id : "-";
-}
-
+/* The container's image as a log line names it, "-" when unknown. */
 static const char *container_image(const gd_container_names *c) {
         return c->runtime != POL_RUNTIME_ANY && c->image[0] ? c->image : "-";
 }
@@ -128,7 +123,7 @@ static void log_kill(const char *what, const gd_inflight *p, const char *result)
                GD_STR("trigger", gd_trigger_name(p->decision.trigger)),
                GD_DBL("value", p->decision.value), GD_DBL("threshold", p->decision.threshold),
                GD_STR("result", result), GD_STR("reason", p->decision.reason),
-               GD_STR("container", container_label(&p->container)),
+               GD_STR("container", gd_ident_word(&p->container)),
                GD_STR("image", container_image(&p->container)));
 }
 
@@ -283,7 +278,7 @@ static void say_cgroup(gd_daemon *d, const gd_kill_outcome *o, uint64_t now) {
                GD_STR("trigger", gd_trigger_name(p->decision.trigger)),
                GD_STR("result", gd_audit_result_name(rec.result, rec.error)),
                GD_STR("reason", p->decision.reason),
-               GD_STR("container", container_label(&p->container)),
+               GD_STR("container", gd_ident_word(&p->container)),
                GD_STR("image", container_image(&p->container)));
 }
 

@@ -330,3 +330,9 @@ void gd_ident_names(const gd_container_ident *c, pol_runtime runtime, const char
         }
         *ret = n;
 }
+
+const char *gd_ident_word(const gd_container_names *c) {
+        if (c->runtime == POL_RUNTIME_ANY)
+                return "-";
+        return c->name[0] ? c->name : c->id[0] ? c->id : "-";
+}

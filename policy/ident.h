@@ -179,3 +179,7 @@ typedef struct gd_container_names {
  * otherwise. Pure. */
 void gd_ident_names(const gd_container_ident *c, pol_runtime runtime, const char *path_id,
                     gd_container_names *ret);
+
+/* How one word shows a container: its name, else its id, else "-" (also
+ * for no container: runtime ANY). Pure. */
+const char *gd_ident_word(const gd_container_names *c);

@@ -1,4 +1,5 @@
 #include "record/report.h"
+#include "util/format.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -12,10 +13,7 @@
 
 /* Terminal-safe: control bytes (a comm can hold any) print as '?'. */
 static void text_safe(FILE *out, const char *s, int width) {
-        int n = 0;
-        for (; *s; s++, n++)
-                fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
-        for (; n < width; n++)
+        for (int n = (int)gd_format_fput_printable(out, s); n < width; n++)
                 fputc(' ', out);
 }
 
@@ -141,7 +139,7 @@ static void text_recent(FILE *out, const gd_stats *s) {
                 const gd_container_names *c = &k->container;
                 if (c->runtime != POL_RUNTIME_ANY) {
                         fprintf(out, " (%s ", pol_runtime_name(c->runtime));
-                        text_safe(out, c->name[0] ? c->name : c->id[0] ? c->id : "-", 0);
+                        text_safe(out, gd_ident_word(c), 0);
                         if (c->image[0]) {
                                 fputs(", image ", out);
                                 text_safe(out, c->image, 0);

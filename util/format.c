@@ -79,3 +79,11 @@ int gd_format_time_utc(int64_t unix_ms, char buf[GD_TIME_UTC_MAX]) {
         put_digits(buf + 20, (unsigned)(ms % 1000), 3);
         return 0;
 }
+
+size_t gd_format_fput_printable(FILE *out, const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++, n++)
+                fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+        return n;
+}

@@ -54,6 +54,10 @@ const gd_container_ident *gd_ident_cursor_of(gd_ident_cursor *k, const char *rel
         return k->state == GD_IDENT_KNOWN ? &k->ident : NULL;
 }
 
+const gd_container_ident *gd_ident_cursor_lookup(void *ctx, const char *rel) {
+        return gd_ident_cursor_of(ctx, rel, NULL);
+}
+
 void gd_ident_cursor_names(gd_ident_cursor *k, const char *rel, gd_container_names *ret) {
         char prefix[PATH_MAX];
         pol_container pc;

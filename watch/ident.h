@@ -213,6 +213,10 @@ void gd_ident_cursor_reset(gd_ident_cursor *k);
 const gd_container_ident *gd_ident_cursor_of(gd_ident_cursor *k, const char *rel,
                                              gd_ident_state *ret_state);
 
+/* gd_ident_cursor_of with no state, for decide/verdict.h's gd_verdict_ids
+ * (ctx: the cursor). */
+const gd_container_ident *gd_ident_cursor_lookup(void *ctx, const char *rel);
+
 /* The names to show for cgroup rel (policy/ident.h gd_ident_names): the
  * identity when known, else what the path says (k NULL: the path only). */
 void gd_ident_cursor_names(gd_ident_cursor *k, const char *rel, gd_container_names *ret);
